@@ -1,0 +1,1 @@
+//! Decides the IPVS table a router should have.

@@ -1,0 +1,1 @@
+//! The kernel IPVS table, programmed over the generic netlink family `IPVS`.
