@@ -99,8 +99,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -gt 0 ] || [ "$BUILD_ONLY" = 1 ] || { usage >&2; exit 125; }
-[[ $TIMEOUT =~ ^[0-9]+$ ]] && [ "$TIMEOUT" -gt 0 ] || die "--timeout: not a positive number: $TIMEOUT"
-[[ $SMP =~ ^[0-9]+$ ]] || die "--smp: not a number: $SMP"
+if ! [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]]; then die "--timeout: not a positive number: $TIMEOUT"; fi
+if ! [[ $SMP =~ ^[1-9][0-9]*$ ]]; then die "--smp: not a positive number: $SMP"; fi
 
 # ------------------------------------------------------------ host packages
 # qemu-utils from bookworm-backports is preinstalled on some images; bookworm's
@@ -227,24 +227,26 @@ grep -q '^CONFIG_9P_FS=' "$KDIR/boot/config-$KVER" ||
   die "$KPKG has no 9p (cloud flavour?); the repository share needs it"
 
 # ------------------------------------------------------------ initramfs
-MODULES="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr
- ip_vs_dh ip_vs_sh ip_vs_sed ip_vs_nq ip_vs_mh ip_vs_fo ip_vs_ovf
- ip_vs_ftp ip_vs_pe_sip nf_conntrack nf_nat nf_conntrack_netlink veth dummy
- macvlan bridge 8021q 9p 9pnet_virtio virtio_pci ${IPVS_VM_EXTRA_MODULES:-}"
+read -r -a extra_mods <<< "${IPVS_VM_EXTRA_MODULES:-}"
+MODULES=(ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr
+  ip_vs_dh ip_vs_sh ip_vs_sed ip_vs_nq ip_vs_mh ip_vs_fo ip_vs_ovf
+  ip_vs_ftp ip_vs_pe_sip nf_conntrack nf_nat nf_conntrack_netlink veth dummy
+  macvlan bridge 8021q 9p 9pnet_virtio virtio_pci "${extra_mods[@]}")
 # Real (glibc) tools; busybox provides every other applet.  Host-built cargo
 # binaries need glibc + libgcc_s, which come along with these.
-BINS=""
+read -r -a extra_bins <<< "${IPVS_VM_EXTRA_BINS:-}"
+BINS=()   # entries "HOSTPATH=NAME"
 for b in dash bash ipvsadm ip ss bridge tc arping tcpdump ping timeout grep sed \
-         mawk ps pkill pgrep kill sysctl ${IPVS_VM_EXTRA_BINS:-}; do
+         mawk ps pkill pgrep kill sysctl "${extra_bins[@]}"; do
   p=$(command -v "$b" 2>/dev/null || true)
-  case "$p" in /*) BINS="$BINS $(readlink -f "$p")=$b" ;; esac
+  case "$p" in /*) BINS+=("$(readlink -f "$p")=${b##*/}") ;; esac
 done
-EXTRA_LIBS="libc.so.6 libm.so.6 libgcc_s.so.1 libpthread.so.0 libdl.so.2 librt.so.1
- libutil.so.1 libresolv.so.2 libz.so.1 libstdc++.so.6"
+EXTRA_LIBS=(libc.so.6 libm.so.6 libgcc_s.so.1 libpthread.so.0 libdl.so.2 librt.so.1
+  libutil.so.1 libresolv.so.2 libz.so.1 libstdc++.so.6)
 stamp() {
   cat "$SELF"
-  printf '%s\n' "$KPKG" "$KPKGVER" $MODULES $BINS $EXTRA_LIBS
-  local kv; for kv in $BINS /bin/busybox=busybox; do stat -L -c '%n %s %Y' "${kv%%=*}"; done
+  printf '%s\n' "$KPKG" "$KPKGVER" "${MODULES[@]}" "${BINS[@]}" "${EXTRA_LIBS[@]}"
+  local kv; for kv in "${BINS[@]}" /bin/busybox=busybox; do stat -L -c '%n %s %Y' "${kv%%=*}"; done
 }
 STAMP=$(stamp | sha256sum | cut -c1-16)
 INITRD=$KDIR/initramfs-$STAMP.cpio
@@ -270,14 +272,14 @@ build_initrd() {
   ln -s usr/bin "$ROOT/bin"; ln -s usr/sbin "$ROOT/sbin"
   ln -s usr/lib "$ROOT/lib"; ln -s usr/lib64 "$ROOT/lib64"; ln -s ../run "$ROOT/var/run"
   cp /bin/busybox "$ROOT/usr/bin/busybox"
-  for kv in $BINS; do
+  for kv in "${BINS[@]}"; do
     src=${kv%%=*}; name=${kv#*=}
     dir=bin; case "$src" in */sbin/*) dir=sbin ;; esac
     copy_with_libs "$src" "/usr/$dir/$name"
   done
   [ -e "$ROOT/usr/bin/mawk" ] && ln -s mawk "$ROOT/usr/bin/awk"
   ldconfig -p > "$tmp/ldcache"
-  for l in $EXTRA_LIBS; do
+  for l in "${EXTRA_LIBS[@]}"; do
     p=$(awk -v l="$l" '$1 == l && /x86-64/ && p == "" {p = $NF} END {print p}' "$tmp/ldcache")
     if [ -n "$p" ] && ! [ -e "$ROOT/usr/lib/x86_64-linux-gnu/$l" ]; then
       cp -L "$p" "$ROOT/usr/lib/x86_64-linux-gnu/$l"
@@ -297,7 +299,7 @@ build_initrd() {
   dpkg-deb --fsys-tarfile "$KDIR/kernel.deb" | tar -x -C "$mroot" "./$mdir"
   depmod -b "$mroot" "$KVER"
   mkdir -p "$ROOT/usr/$mdir"
-  for m in $MODULES; do
+  for m in "${MODULES[@]}"; do
     modprobe -d "$mroot" -S "$KVER" --show-depends "$m" 2>/dev/null ||
       echo "vm: warning: $KPKG has no module $m" >&2
   done | awk '$1 == "insmod" {print $2}' | sort -u | while read -r p; do
@@ -370,6 +372,7 @@ fi
 mkdir -p "$CACHE/run"
 RUN=$(mktemp -d "$CACHE/run/XXXXXX")
 QPID=
+# shellcheck disable=SC2317  # called through the trap
 cleanup() {
   if [ -n "$QPID" ]; then kill "$QPID" 2>/dev/null || true; wait "$QPID" 2>/dev/null || true; fi
   rm -rf "$RUN"
