@@ -137,10 +137,11 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
       printf 'deb http://deb.debian.org/debian %s main\n' bookworm bookworm-updates bookworm-backports
       printf 'deb http://deb.debian.org/debian-security bookworm-security main\n'
     } > "$bpo/sources.list"
-    APT_O+=(-o Dir::Etc::sourcelist="$bpo/sources.list" -o Dir::Etc::sourceparts=-
-            -o Dir::State::lists="$bpo/lists")
+    bpo_o=(-o Dir::Etc::sourcelist="$bpo/sources.list" -o Dir::Etc::sourceparts=-
+           -o Dir::State::lists="$bpo/lists")
     ok=1
-    apt-get "${APT_O[@]}" update -q >&2 && apt_install -t bookworm-backports || ok=0
+    apt-get "${APT_O[@]}" "${bpo_o[@]}" update -q >&2 &&
+      apt_install "${bpo_o[@]}" -t bookworm-backports || ok=0
     rm -rf "$bpo"
     [ "$ok" = 1 ] || die "apt-get install ${need_pkgs[*]} failed"
   fi
