@@ -1,1 +1,30 @@
-//! Decides the IPVS table a router should have.
+//! Decides the IPVS table a router should have, and how to get there.
+//!
+//! Two pure steps, kept apart so each is testable on its own and so
+//! `lvsd --dry-run`, `lvsd --diff` and the running daemon cannot disagree:
+//!
+//! 1. [`desired::desired_table`]: `lvs.cf` + the health of every real server
+//!    → the table the router should have ([`DesiredTable`]). It is the *only*
+//!    place that maps configuration onto IPVS services and destinations.
+//! 2. [`reconcile::plan`]: desired table + what the kernel has now → the
+//!    exact list of [`ipvs::Change`]s that turns one into the other, touching
+//!    only services this router owns and nothing that is already right.
+//!
+//! Applying a plan goes through the [`ipvs::IpvsTable`] trait
+//! ([`reconcile::apply`]), so the same code drives the kernel and the
+//! in-memory table of the tests.
+//!
+//! What this crate does not do: parse `lvs.cf` (that is `lvscf`), talk to
+//! the kernel (that is `ipvs`), run health checks (that is `nanny`), or keep
+//! any state between calls: the caller owns the health map and the set of
+//! services it installed.
+
+pub mod desired;
+pub mod health;
+pub mod reconcile;
+
+pub use desired::{
+    DesiredDestination, DesiredService, DesiredTable, SkipReason, Skipped, desired_table,
+};
+pub use health::{AllHealthy, Health, HealthView, ServerId};
+pub use reconcile::{ApplyReport, Plan, apply, plan};

@@ -1,0 +1,83 @@
+//! What the director knows of each real server's health.
+
+use std::collections::HashMap;
+
+/// A real server as `lvs.cf` names it: the `virtual` block and the `server`
+/// block inside it. Names are unique in a valid file and stable across
+/// reloads, which is what the health map needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerId {
+    /// Name of the `virtual NAME { … }` block.
+    pub virtual_name: String,
+    /// Name of the `server NAME { … }` block.
+    pub server: String,
+}
+
+impl ServerId {
+    /// The id of `server` inside `virtual_name`.
+    pub fn new(virtual_name: impl Into<String>, server: impl Into<String>) -> Self {
+        ServerId {
+            virtual_name: virtual_name.into(),
+            server: server.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ServerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.virtual_name, self.server)
+    }
+}
+
+/// The last word a health check gave on one real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// No check has finished yet. The kernel entry, if any, is kept as it is
+    /// (so a restarted lvsd adopts a running table without a flap); a server
+    /// not in the kernel stays out until its first check passes.
+    Unknown,
+    /// Passing, at this weight (the check may ramp it up or re-weight it by
+    /// load; 0 is never reported as up).
+    Up {
+        /// Weight the check wants installed.
+        weight: u32,
+    },
+    /// Failing with `quiesce_server = 1`: the entry stays at weight 0 so
+    /// established connections finish.
+    Quiesced,
+    /// Failing: the entry is removed.
+    Down,
+}
+
+impl Health {
+    /// Whether the server can take new connections.
+    pub fn takes_traffic(self) -> bool {
+        matches!(self, Health::Up { .. })
+    }
+}
+
+/// Where [`crate::desired_table`] looks up health.
+pub trait HealthView {
+    /// Health of one real server; `configured_weight` is its `lvs.cf` weight.
+    fn health(&self, id: &ServerId, configured_weight: u32) -> Health;
+}
+
+/// Every real server up at its configured weight: the converged table that
+/// `lvsd --dry-run` prints.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllHealthy;
+
+impl HealthView for AllHealthy {
+    fn health(&self, _id: &ServerId, configured_weight: u32) -> Health {
+        Health::Up {
+            weight: configured_weight,
+        }
+    }
+}
+
+/// The daemon's map; servers missing from it are [`Health::Unknown`].
+impl HealthView for HashMap<ServerId, Health> {
+    fn health(&self, id: &ServerId, _configured_weight: u32) -> Health {
+        self.get(id).copied().unwrap_or(Health::Unknown)
+    }
+}

@@ -1,0 +1,215 @@
+//! From the kernel's table to the desired one, changing only what differs.
+//!
+//! [`plan`] is pure: it compares a [`DesiredTable`] with a dump of the
+//! kernel and lists the writes. It touches only services this router owns:
+//! those in the desired table, plus those the caller says it installed
+//! earlier (so a virtual removed from `lvs.cf` is deleted). Any other service
+//! in the kernel belongs to someone else and is never written. Inside an
+//! owned service every destination is ours: one nobody wants is removed.
+//!
+//! Order of the writes: services that are gone, then per kept service its
+//! settings, removed, changed and new destinations, then new services with
+//! their destinations. A changed scheduler or persistence is one edit in
+//! place, never delete and re-add, so connections and templates survive.
+
+use std::collections::{HashMap, HashSet};
+
+use ipvs::{Change, Destination, DestinationKey, IpvsError, IpvsTable, ServiceEntry, ServiceKey};
+
+use crate::desired::{DesiredDestination, DesiredTable};
+
+/// The writes that turn the kernel's table into the desired one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// Each write, with the virtual server it is for (`None` when the
+    /// virtual is no longer in `lvs.cf`).
+    pub steps: Vec<Step>,
+}
+
+/// One write of a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The write.
+    pub change: Change,
+    /// Name of the virtual server it belongs to, if still configured.
+    pub virtual_name: Option<String>,
+}
+
+impl Plan {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Number of writes.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// The writes alone.
+    pub fn changes(&self) -> Vec<Change> {
+        self.steps.iter().map(|s| s.change.clone()).collect()
+    }
+}
+
+/// The writes that make `current` (a kernel dump) into `desired`.
+///
+/// `previously_owned` are the services this router installed before (from
+/// an earlier configuration); those no longer desired are deleted. Timeouts
+/// are written only when `desired` sets them and `current_timeouts` differs
+/// in a value the configuration sets.
+pub fn plan(
+    desired: &DesiredTable,
+    current: &[ServiceEntry],
+    previously_owned: &HashSet<ServiceKey>,
+    current_timeouts: Option<ipvs::Timeouts>,
+) -> Plan {
+    let mut steps = Vec::new();
+    let by_key: HashMap<ServiceKey, &ServiceEntry> =
+        current.iter().map(|e| (e.service.key, e)).collect();
+    let wanted = desired.keys();
+
+    if let Some(t) = desired.timeouts {
+        let differs = match current_timeouts {
+            None => true,
+            Some(c) => {
+                (t.tcp != 0 && t.tcp != c.tcp)
+                    || (t.tcp_fin != 0 && t.tcp_fin != c.tcp_fin)
+                    || (t.udp != 0 && t.udp != c.udp)
+            }
+        };
+        if differs {
+            steps.push(Step {
+                change: Change::SetTimeouts(t),
+                virtual_name: None,
+            });
+        }
+    }
+
+    // Services we installed and no longer want, in the kernel's order.
+    for entry in current {
+        let key = entry.service.key;
+        if previously_owned.contains(&key) && !wanted.contains(&key) {
+            steps.push(Step {
+                change: Change::DeleteService(key),
+                virtual_name: None,
+            });
+        }
+    }
+
+    let mut new_services = Vec::new();
+    for ds in &desired.services {
+        let name = Some(ds.virtual_name.clone());
+        let key = ds.service.key;
+        let step = |change| Step {
+            change,
+            virtual_name: name.clone(),
+        };
+        let Some(entry) = by_key.get(&key) else {
+            new_services.push(step(Change::AddService(ds.service.clone())));
+            for d in &ds.destinations {
+                if let DesiredDestination::Present { destination, .. } = d {
+                    new_services.push(step(Change::AddDestination {
+                        service: key,
+                        destination: destination.clone(),
+                    }));
+                }
+            }
+            continue;
+        };
+
+        if entry.service != ds.service {
+            steps.push(step(Change::EditService(ds.service.clone())));
+        }
+        let have: HashMap<DestinationKey, &Destination> = entry
+            .destinations
+            .iter()
+            .map(|d| (d.destination.key(), &d.destination))
+            .collect();
+        let keep: HashSet<DestinationKey> = ds.destinations.iter().map(|d| d.key()).collect();
+        for d in &entry.destinations {
+            let dk = d.destination.key();
+            if !keep.contains(&dk) {
+                steps.push(step(Change::DeleteDestination {
+                    service: key,
+                    destination: dk,
+                }));
+            }
+        }
+        for d in &ds.destinations {
+            let DesiredDestination::Present { destination, .. } = d else {
+                continue;
+            };
+            match have.get(&destination.key()) {
+                Some(current) if *current == destination => {}
+                Some(_) => steps.push(step(Change::EditDestination {
+                    service: key,
+                    destination: destination.clone(),
+                })),
+                None => steps.push(step(Change::AddDestination {
+                    service: key,
+                    destination: destination.clone(),
+                })),
+            }
+        }
+    }
+    steps.extend(new_services);
+    Plan { steps }
+}
+
+/// What applying a plan did.
+#[derive(Debug)]
+pub struct ApplyReport {
+    /// Each step with its result, in plan order.
+    pub results: Vec<(Step, Result<(), IpvsError>)>,
+}
+
+impl ApplyReport {
+    /// Writes the kernel accepted.
+    pub fn succeeded(&self) -> usize {
+        self.results.iter().filter(|(_, r)| r.is_ok()).count()
+    }
+
+    /// Steps that failed, with their errors.
+    pub fn failures(&self) -> impl Iterator<Item = (&Step, &IpvsError)> {
+        self.results
+            .iter()
+            .filter_map(|(s, r)| r.as_ref().err().map(|e| (s, e)))
+    }
+
+    /// Virtual servers whose service could not be added (for example, a
+    /// scheduler the running kernel lacks). Their destinations failed with
+    /// them; the caller logs and skips these virtuals, the others run.
+    pub fn failed_services(&self) -> Vec<(&str, &IpvsError)> {
+        self.results
+            .iter()
+            .filter_map(|(s, r)| match (&s.change, r, &s.virtual_name) {
+                (Change::AddService(_) | Change::EditService(_), Err(e), Some(name)) => {
+                    Some((name.as_str(), e))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Apply a plan as one batch; one failing write does not stop the others.
+pub fn apply(table: &mut dyn IpvsTable, plan: &Plan) -> ApplyReport {
+    if plan.is_empty() {
+        return ApplyReport {
+            results: Vec::new(),
+        };
+    }
+    let changes = plan.changes();
+    let mut results = table.apply(&changes);
+    // The trait promises one result per change; anything missing is an
+    // error of the implementation, not a success.
+    results.resize_with(changes.len(), || {
+        Err(IpvsError::Io(std::io::Error::other(
+            "no reply for this change",
+        )))
+    });
+    ApplyReport {
+        results: plan.steps.iter().cloned().zip(results).collect(),
+    }
+}
