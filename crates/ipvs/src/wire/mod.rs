@@ -26,3 +26,11 @@ impl fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
+
+pub mod attrs;
+pub mod convert;
+pub mod msg;
+pub mod nla;
+
+#[cfg(test)]
+mod tests;
