@@ -21,6 +21,7 @@
 
 pub mod desired;
 pub mod health;
+pub mod nanny;
 pub mod reconcile;
 
 pub use desired::{

@@ -1,0 +1,232 @@
+//! The command line lvsd gives each real server's monitor.
+//!
+//! Byte for byte the argv piranha 0.8.6's lvsd built, in the same order, so
+//! a site's own `client_monitor` program (and the original nanny) keeps
+//! working. Our nanny learns of its report pipe from the environment
+//! (`LVSD_REPORT_FD`), never from argv: a site's monitor and the original
+//! nanny reject options they do not know.
+
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use lvscf::{Config, LoadMonitor, Protocol, RealServer, VirtualServer};
+
+/// How lvsd itself runs, as far as the monitor's argv is concerned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MonitorOptions {
+    /// lvsd runs with `-v`: monitors get `-v` too.
+    pub verbose: bool,
+    /// lvsd runs in the foreground (`-n`): monitors get `--nodaemon`.
+    pub nodaemon: bool,
+}
+
+/// The program and arguments lvsd runs for real server `rs` of `vs`.
+///
+/// The first element is the program (`client_monitor`, `/usr/sbin/nanny`
+/// by default).
+pub fn monitor_argv(
+    config: &Config,
+    vs: &VirtualServer,
+    rs: &RealServer,
+    opts: MonitorOptions,
+) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = Vec::with_capacity(32);
+    let mut push = |s: &str| argv.push(OsString::from(s));
+    push(&vs.client_monitor);
+    push("-c");
+    push("-h");
+    push(&addr(rs.address));
+    push("-p");
+    push(&vs.port.to_string());
+    push("-r");
+    push(&rs.port.to_string());
+    if let Some(mark) = vs.fwmark {
+        push("-f");
+        push(&mark.to_string());
+    }
+    if vs.protocol == Protocol::Udp {
+        push("-u");
+    }
+    if let Some(program) = &vs.send_program {
+        push("-e");
+        push(program);
+    }
+    if let Some(send) = &vs.send {
+        push("-s");
+        push(send.nanny_arg());
+    }
+    if let Some(expect) = &vs.expect {
+        push("-x");
+        push(expect.nanny_arg());
+    }
+    if vs.quiesce_server {
+        push("-q");
+    }
+    if vs.use_regex {
+        push("--regex");
+    }
+    if opts.verbose {
+        push("-v");
+    }
+    push("-a");
+    push(&seconds(vs.reentry));
+    push("-I");
+    push(&config.ipvsadm);
+    push("-t");
+    push(&seconds(vs.timeout));
+    push("-w");
+    push(&rs.weight.to_string());
+    push("-V");
+    push(
+        &vs.address
+            .as_ref()
+            .map_or_else(String::new, |a| addr(a.addr)),
+    );
+    push("-M");
+    push(&config.network.method_letter().to_string());
+    if let Some(load) = &vs.load_monitor {
+        push("-U");
+        match load {
+            LoadMonitor::Uptime => push(&config.rsh_command),
+            other => push(other.as_str()),
+        }
+    }
+    // The original ran a sorry-server virtual's nannies in the foreground
+    // so their `[ active ]`/`[inactive]` lines reached its pipe.
+    if opts.nodaemon || vs.sorry_server.is_some() {
+        push("--nodaemon");
+    }
+    push("--lvs");
+    argv
+}
+
+fn addr(a: IpAddr) -> String {
+    a.to_string()
+}
+
+/// Whole seconds as the original wrote them; a fractional timer (our
+/// extension) as a decimal, which only our nanny accepts.
+fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        d.as_secs().to_string()
+    } else {
+        let s = format!("{:.3}", d.as_secs_f64());
+        s.trim_end_matches('0').to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lvscf::{CheckString, InterfaceAddress};
+
+    fn strings(argv: &[OsString]) -> Vec<String> {
+        argv.iter()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_original_example() {
+        // piranha.md §3.2: the argv 0.8.6 built for an HTTP virtual.
+        let config = Config::default();
+        let mut vs = VirtualServer::new("http");
+        vs.address = Some(InterfaceAddress {
+            addr: "203.0.113.10".parse().expect("ip"),
+            device: "eth0:1".into(),
+        });
+        vs.send = Some(CheckString {
+            text: "GET / HTTP/1.0\r\n\r\n".into(),
+            raw: "\"GET / HTTP/1.0\\r\\n\\r\\n\"".into(),
+        });
+        vs.expect = Some(CheckString {
+            text: "HTTP".into(),
+            raw: "\"HTTP\"".into(),
+        });
+        vs.reentry = Duration::from_secs(15);
+        vs.timeout = Duration::from_secs(6);
+        vs.load_monitor = Some(LoadMonitor::None);
+        let rs = RealServer::new("web1", "192.0.2.11".parse().expect("ip"), 80);
+        let argv = strings(&monitor_argv(&config, &vs, &rs, MonitorOptions::default()));
+        assert_eq!(
+            argv,
+            [
+                "/usr/sbin/nanny",
+                "-c",
+                "-h",
+                "192.0.2.11",
+                "-p",
+                "80",
+                "-r",
+                "80",
+                "-s",
+                "GET / HTTP/1.0\\r\\n\\r\\n",
+                "-x",
+                "HTTP",
+                "-a",
+                "15",
+                "-I",
+                "/sbin/ipvsadm",
+                "-t",
+                "6",
+                "-w",
+                "1",
+                "-V",
+                "203.0.113.10",
+                "-M",
+                "m",
+                "-U",
+                "none",
+                "--lvs"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_optional_flag_in_the_original_order() {
+        let mut config = Config::default();
+        config.network = lvscf::Forwarding::Tunnel;
+        config.rsh_command = "ssh".into();
+        let mut vs = VirtualServer::new("dns");
+        vs.address = Some(InterfaceAddress {
+            addr: "203.0.113.11".parse().expect("ip"),
+            device: "eth0:2".into(),
+        });
+        vs.port = 53;
+        vs.fwmark = Some(5);
+        vs.protocol = Protocol::Udp;
+        vs.send_program = Some("/usr/local/bin/check %h %p".into());
+        vs.quiesce_server = true;
+        vs.use_regex = true;
+        vs.load_monitor = Some(LoadMonitor::Uptime);
+        vs.sorry_server = Some("198.51.100.250".parse().expect("ip"));
+        vs.timeout = Duration::from_millis(2500);
+        let rs = RealServer::new("ns1", "192.0.2.21".parse().expect("ip"), 5353);
+        let opts = MonitorOptions {
+            verbose: true,
+            nodaemon: false,
+        };
+        let argv = strings(&monitor_argv(&config, &vs, &rs, opts)).join(" ");
+        assert_eq!(
+            argv,
+            "/usr/sbin/nanny -c -h 192.0.2.21 -p 53 -r 5353 -f 5 -u \
+             -e /usr/local/bin/check %h %p -q --regex -v -a 180 -I /sbin/ipvsadm \
+             -t 2.5 -w 1 -V 203.0.113.11 -M i -U ssh --nodaemon --lvs"
+        );
+    }
+
+    #[test]
+    fn single_quotes_reach_the_monitor_as_the_original_passed_them() {
+        let config = Config::default();
+        let mut vs = VirtualServer::new("q");
+        vs.send = Some(CheckString {
+            text: "'PING'".into(),
+            raw: "'PING'".into(),
+        });
+        let rs = RealServer::new("r", "192.0.2.1".parse().expect("ip"), 80);
+        let argv = strings(&monitor_argv(&config, &vs, &rs, MonitorOptions::default()));
+        let i = argv.iter().position(|a| a == "-s").expect("-s");
+        assert_eq!(argv[i + 1], "'PING'");
+    }
+}
