@@ -185,9 +185,11 @@ mod tests {
 
     #[test]
     fn every_optional_flag_in_the_original_order() {
-        let mut config = Config::default();
-        config.network = lvscf::Forwarding::Tunnel;
-        config.rsh_command = "ssh".into();
+        let config = Config {
+            network: lvscf::Forwarding::Tunnel,
+            rsh_command: "ssh".into(),
+            ..Config::default()
+        };
         let mut vs = VirtualServer::new("dns");
         vs.address = Some(InterfaceAddress {
             addr: "203.0.113.11".parse().expect("ip"),
