@@ -339,7 +339,7 @@ modprobe virtio_pci; modprobe 9pnet_virtio; modprobe 9p
 i=0
 while read -r dir; do
   mkdir -p "$dir"
-  mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576,access=any "share$i" "$dir" ||
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,access=any "share$i" "$dir" ||
     echo "vm: mounting $dir failed" > /dev/ttyS1
   i=$((i + 1))
 done < /vm/shares
@@ -430,7 +430,7 @@ if [ "$ACCEL" = auto ]; then
   ACCEL=tcg
   if [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -qE '\b(vmx|svm)\b' /proc/cpuinfo; then ACCEL=kvm; fi
 fi
-CPU=max; [ "$ACCEL" = kvm ] && CPU=host
+CPU=${IPVS_VM_CPU:-max}; if [ "$ACCEL" = kvm ] && [ -z "${IPVS_VM_CPU:-}" ]; then CPU=host; fi
 # shellcheck disable=SC2054  # the commas belong to qemu's option syntax
 args=(-nodefaults -no-user-config -machine pc,accel="$ACCEL" -cpu "$CPU"
       -smp "$SMP" -m "$MEM" -display none -monitor none -no-reboot
