@@ -227,12 +227,12 @@ pub fn desired_table(config: &Config, health: &dyn HealthView) -> DesiredTable {
 
             let id = ServerId::new(&vs.name, &rs.name);
             let state = health.health(&id, rs.weight);
-            all_known_down &= matches!(state, Health::Down | Health::Quiesced);
+            all_known_down &= state.known_out_of_service();
             let weight = match state {
                 Health::Up { weight } => weight,
                 Health::Quiesced => 0,
                 Health::Down => continue,
-                Health::Unknown => {
+                Health::Unknown | Health::Managed { .. } => {
                     destinations.push(DesiredDestination::Adopt { server: id, key });
                     continue;
                 }

@@ -47,12 +47,29 @@ pub enum Health {
     Quiesced,
     /// Failing: the entry is removed.
     Down,
+    /// Programmed by its own monitor (a site's `client_monitor` that does
+    /// not report to lvsd, or the original nanny): lvsd leaves the entry
+    /// alone. `up` is what its `[ active ]`/`[inactive]` lines said, if any;
+    /// it only decides the sorry server.
+    Managed {
+        /// Whether the monitor last said the server is in service.
+        up: Option<bool>,
+    },
 }
 
 impl Health {
     /// Whether the server can take new connections.
     pub fn takes_traffic(self) -> bool {
-        matches!(self, Health::Up { .. })
+        matches!(self, Health::Up { .. } | Health::Managed { up: Some(true) })
+    }
+
+    /// Whether the server is known not to take new connections (what the
+    /// sorry server waits for).
+    pub fn known_out_of_service(self) -> bool {
+        matches!(
+            self,
+            Health::Down | Health::Quiesced | Health::Managed { up: Some(false) }
+        )
     }
 }
 

@@ -23,9 +23,11 @@ pub mod desired;
 pub mod health;
 pub mod nanny;
 pub mod reconcile;
+pub mod tracker;
 
 pub use desired::{
     DesiredDestination, DesiredService, DesiredTable, SkipReason, Skipped, desired_table,
 };
 pub use health::{AllHealthy, Health, HealthView, ServerId};
-pub use reconcile::{ApplyReport, Plan, apply, plan};
+pub use reconcile::{ApplyReport, Plan, Step, apply, plan};
+pub use tracker::ServerHealth;
