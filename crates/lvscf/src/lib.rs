@@ -1,14 +1,195 @@
 //! Parser, typed model, validator and writer for `/etc/sysconfig/ha/lvs.cf`,
 //! the configuration file shared by `pulse`, `lvsd` and `nanny`.
 //!
-//! This crate only turns text into a [`Config`] (and back). It does no
-//! network configuration, runs no program and talks to no kernel.
+//! What it does:
+//!
+//! * reads lvs.cf as piranha 0.8.6 did (same keys, defaults and quirks,
+//!   see `docs/lvs.cf.md`), plus a listed set of [`EXTENSIONS`] that are
+//!   each reported as a note, so an admin knows whether a file still loads
+//!   on a router running the original daemons;
+//! * builds a located syntax tree ([`syntax`]) and lowers it into the typed
+//!   [`Config`] ([`model`]), reporting *every* problem with its line and
+//!   column ([`Diagnostic`]), rendered rustc-style;
+//! * writes a [`Config`] back in the layout of the piranha GUI ([`write`]).
+//!
+//! What it does not do: it runs nothing, configures no interface and talks
+//! to no kernel. The only I/O is reading the file ([`parse_file`]) and the
+//! host/service name lookups of [`SystemResolver`], which the original did
+//! while parsing too; [`parse_with`] and [`OfflineResolver`] avoid even that.
+//!
+//! ```
+//! let parsed = lvscf::parse_with(
+//!     "virtual web {\n active = 1\n address = 203.0.113.10 eth0:1\n}\n",
+//!     &lvscf::OfflineResolver,
+//! );
+//! assert!(!parsed.has_errors());
+//! let config = parsed.config.unwrap();
+//! assert_eq!(config.virtuals[0].port, 80);
+//! ```
 
 #![deny(missing_docs)]
 
+mod diag;
+mod ext;
+mod lower;
 pub mod model;
+mod resolve;
+pub mod syntax;
+mod write;
 
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use diag::{Diagnostic, Severity};
+pub use ext::{EXTENSIONS, Extension, extension};
+pub use lower::{GLOBAL_KEYS, SERVER_KEYS, VIRTUAL_KEYS};
 pub use model::{
     CheckString, Config, FailoverService, Forwarding, InterfaceAddress, LoadMonitor, NannyMode,
     Netmask, PersistenceMask, Protocol, RealServer, Scheduler, ServiceKind, VirtualServer,
 };
+pub use resolve::{BUILTIN_SERVICES, OfflineResolver, Resolver, SystemResolver, builtin_service};
+pub use write::write;
+
+/// The outcome of parsing: the config (when there was no error) and every
+/// diagnostic, sorted by position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// The config; `None` iff [`Parsed::has_errors`].
+    pub config: Option<Config>,
+    /// Errors, warnings and notes in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    /// Whether any diagnostic is an error (the file must not be used).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+
+    /// Diagnostics of one severity.
+    pub fn of(&self, severity: Severity) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(move |d| d.severity == severity)
+    }
+
+    /// All diagnostics rendered (see [`Diagnostic::render`]), each followed
+    /// by a blank line.
+    pub fn render(&self, file_name: &str, src: &str) -> String {
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            out.push_str(&d.render(file_name, src));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Parses lvs.cf text, resolving host and service names on this system
+/// (as the original did).
+pub fn parse(src: &str) -> Parsed {
+    parse_with(src, &SystemResolver::new())
+}
+
+/// Parses lvs.cf text with the given name resolver.
+pub fn parse_with(src: &str, resolver: &dyn Resolver) -> Parsed {
+    let mut diagnostics = Vec::new();
+    let config = lower::lower(src, resolver, &mut diagnostics);
+    diagnostics.sort_by_key(|d| (d.line, d.col));
+    Parsed {
+        config,
+        diagnostics,
+    }
+}
+
+/// A file read and parsed by [`parse_file`]; derefs to [`Parsed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedFile {
+    /// The path read.
+    pub path: PathBuf,
+    /// Its text (invalid UTF-8 replaced by U+FFFD), for rendering.
+    pub source: String,
+    /// The outcome.
+    pub parsed: Parsed,
+}
+
+impl ParsedFile {
+    /// All diagnostics rendered with the file's path.
+    pub fn render(&self) -> String {
+        self.parsed
+            .render(&self.path.display().to_string(), &self.source)
+    }
+}
+
+impl std::ops::Deref for ParsedFile {
+    type Target = Parsed;
+    fn deref(&self) -> &Parsed {
+        &self.parsed
+    }
+}
+
+/// The file could not be read.
+#[derive(Debug)]
+pub struct ReadError {
+    /// The path.
+    pub path: PathBuf,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot read {}: {}", self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Reads and parses a file (with [`SystemResolver`]).
+///
+/// Bytes that are not UTF-8 are replaced and reported as a warning at
+/// their place; the original read bytes, and such bytes usually sit in
+/// comments.
+pub fn parse_file(path: impl AsRef<Path>) -> Result<ParsedFile, ReadError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| ReadError {
+        path: path.to_owned(),
+        source,
+    })?;
+    let (source, bad_at) = match String::from_utf8(bytes) {
+        Ok(s) => (s, None),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(at))
+        }
+    };
+    let mut parsed = parse(&source);
+    if let Some(at) = bad_at {
+        // `at` is valid in the lossy text too: everything before it is
+        // unchanged.
+        let before = source.get(..at).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        parsed.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            line,
+            col,
+            len: 1,
+            message: "the file is not valid UTF-8; invalid bytes were replaced by U+FFFD".into(),
+            hint: Some("save the file as UTF-8 (or ASCII)".into()),
+            extension: None,
+        });
+        parsed.diagnostics.sort_by_key(|d| (d.line, d.col));
+    }
+    Ok(ParsedFile {
+        path: path.to_owned(),
+        source,
+        parsed,
+    })
+}
