@@ -73,7 +73,7 @@ $HERE
 
 # -- timeout -> 124
 t0=$(date +%s)
-st "$RUN" --timeout 8 -- sleep 300
+st "$RUN" --timeout 5 -- sleep 300
 t1=$(date +%s)
 check "--timeout gives 124" "$rc" 124
 if [ $((t1 - t0)) -lt 30 ]; then ok "timeout took $((t1 - t0)) s"; else bad "timeout took $((t1 - t0)) s"; fi
