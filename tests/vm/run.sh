@@ -186,21 +186,39 @@ fi
 read -r KPKG KPKGVER < "$KREF"
 KDIR=$CACHE/kernel/${KPKG}_${KPKGVER//:/%}
 
-if [ "$REBUILD" = 1 ] || ! [ -f "$KDIR/.done" ]; then
+fetch_kernel() {
   rm -rf "$KDIR"; mkdir -p "$KDIR/dl"
   echo "vm: downloading $KPKG $KPKGVER" >&2
   # download + unpack only: installing a kernel on the host would run
   # initramfs/bootloader hooks for nothing.
   getdeb() { ( cd "$KDIR/dl" && apt-get "${APT_O[@]}" download -q "$KPKG=$KPKGVER" >&2 ); }
-  getdeb || { apt-get "${APT_O[@]}" update -q >&2 && getdeb; } || die "apt-get download $KPKG=$KPKGVER failed"
+  getdeb || { apt-get "${APT_O[@]}" update -q >&2 && getdeb; } || return 1
   mv "$KDIR"/dl/*.deb "$KDIR/kernel.deb"; rmdir "$KDIR/dl"
   # keep boot/ and the .deb; the module tree is unpacked only while an
   # initramfs is built
-  dpkg-deb --fsys-tarfile "$KDIR/kernel.deb" | tar -x -C "$KDIR" --wildcards './boot/*'
+  dpkg-deb --fsys-tarfile "$KDIR/kernel.deb" | tar -x -C "$KDIR" --wildcards './boot/*' || return 1
+  echo "$KPKG $KPKGVER" > "$KDIR/ref"
   touch "$KDIR/.done"
-  # drop other kernels (runs in progress have their own links to the files)
-  for d in "$CACHE"/kernel/*; do [ "$d" = "$KDIR" ] || rm -rf "$d"; done
+}
+if [ "$REBUILD" = 1 ] || ! [ -f "$KDIR/.done" ]; then
+  if fetch_kernel; then
+    # drop other kernels (runs in progress have their own links to the files)
+    for d in "$CACHE"/kernel/*; do if [ "$d" != "$KDIR" ]; then rm -rf "$d"; fi; done
+  else
+    rm -rf "$KDIR"
+    # offline, or that version left the mirror: keep using the cached kernel
+    old=
+    for d in "$CACHE"/kernel/*; do
+      if [ -f "$d/.done" ] && [ -s "$d/ref" ]; then old=$d; fi
+    done
+    [ -n "$old" ] || die "apt-get download $KPKG=$KPKGVER failed"
+    KDIR=$old
+    read -r KPKG KPKGVER < "$KDIR/ref"
+    echo "vm: warning: download failed; using the cached $KPKG $KPKGVER" >&2
+    cp "$KDIR/ref" "$KREF"
+  fi
 fi
+[ -s "$KDIR/ref" ] || echo "$KPKG $KPKGVER" > "$KDIR/ref"
 KVER=$(basename "$(echo "$KDIR"/boot/vmlinuz-*)"); KVER=${KVER#vmlinuz-}
 VMLINUZ=$KDIR/boot/vmlinuz-$KVER
 [ -f "$VMLINUZ" ] || die "no $VMLINUZ"
@@ -371,7 +389,12 @@ fi
 
 # ------------------------------------------------------------ this run
 mkdir -p "$CACHE/run"
+# scratch dirs of runs that were killed without cleaning up
+for d in "$CACHE"/run/*/; do
+  if [ -f "$d/pid" ] && ! kill -0 "$(cat "$d/pid")" 2>/dev/null; then rm -rf "$d"; fi
+done
 RUN=$(mktemp -d "$CACHE/run/XXXXXX")
+echo "$$" > "$RUN/pid"
 QPID=
 # shellcheck disable=SC2317  # called through the trap
 cleanup() {
