@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::model::Change;
 use crate::uapi;
 use crate::wire::DecodeError;
 
@@ -81,7 +82,6 @@ pub enum IpvsError {
     Decode(DecodeError),
 }
 
-#[allow(dead_code)] // used by the table implementations landing next
 impl IpvsError {
     /// The errno behind this error, when the kernel (or the in-memory table
     /// standing in for it) produced one.
@@ -105,27 +105,49 @@ impl IpvsError {
         }
     }
 
-    /// A service that should exist does not.
-    pub(crate) fn no_service() -> Self {
-        IpvsError::NotFound {
-            object: Object::Service,
-            errno: uapi::ESRCH,
-        }
-    }
-
-    /// A destination that should exist does not.
-    pub(crate) fn no_destination() -> Self {
-        IpvsError::NotFound {
-            object: Object::Destination,
-            errno: uapi::ENOENT,
-        }
-    }
-
-    /// No daemon of that state is running.
-    pub(crate) fn no_daemon() -> Self {
-        IpvsError::NotFound {
-            object: Object::Daemon,
-            errno: uapi::ESRCH,
+    /// The error the kernel means by `errno` in answer to `change`.
+    ///
+    /// The kernel reuses errnos across commands (`ENOENT` is "no such
+    /// scheduler" on a service add but "no such destination" on a destination
+    /// edit), so the command decides the variant.  [`crate::MemoryIpvs`]
+    /// computes the kernel's errno and maps it here too, so both tables give
+    /// the same variant for the same mistake.
+    pub fn from_errno(change: &Change, errno: i32) -> Self {
+        use Change as C;
+        match (errno, change) {
+            (uapi::EPERM, _) => IpvsError::PermissionDenied,
+            (uapi::EEXIST, C::AddService(_)) => IpvsError::AlreadyExists(Object::Service),
+            (uapi::EEXIST, C::AddDestination { .. }) => {
+                IpvsError::AlreadyExists(Object::Destination)
+            }
+            (uapi::EEXIST, C::StartDaemon(_)) => IpvsError::AlreadyExists(Object::Daemon),
+            (uapi::ESRCH, C::StartDaemon(_) | C::StopDaemon(_)) => IpvsError::NotFound {
+                object: Object::Daemon,
+                errno,
+            },
+            (uapi::ESRCH, _) => IpvsError::NotFound {
+                object: Object::Service,
+                errno,
+            },
+            (uapi::ENOENT, C::AddService(s) | C::EditService(s)) => match &s.pe_name {
+                None => IpvsError::UnknownScheduler(s.scheduler.name().to_owned()),
+                Some(pe) => IpvsError::UnknownSchedulerOrEngine {
+                    scheduler: s.scheduler.name().to_owned(),
+                    pe_name: pe.clone(),
+                },
+            },
+            (uapi::ENOENT, C::EditDestination { .. } | C::DeleteDestination { .. }) => {
+                IpvsError::NotFound {
+                    object: Object::Destination,
+                    errno,
+                }
+            }
+            (uapi::ENODEV, C::StartDaemon(d)) => IpvsError::NoSuchDevice(d.mcast_ifn.clone()),
+            (uapi::EINVAL, _) => IpvsError::InvalidArgument,
+            (uapi::ERANGE, _) => IpvsError::OutOfRange,
+            (uapi::EAFNOSUPPORT, _) => IpvsError::AddressFamilyNotSupported,
+            (uapi::EBUSY, _) => IpvsError::Busy,
+            (errno, _) => IpvsError::Kernel { errno },
         }
     }
 }

@@ -18,17 +18,24 @@
 //! director's reconcile step, built on this trait), read `lvs.cf`, load
 //! kernel modules, manage addresses or ARP, or talk the legacy sockopt API.
 
+#[doc(hidden)]
+pub mod conformance;
 pub mod error;
+mod memory;
 pub mod model;
+mod netlink;
+pub mod save;
 pub mod uapi;
 pub mod wire;
 
 pub use error::{IpvsError, Object};
+pub use memory::MemoryIpvs;
 pub use model::{
     AddressFamily, Change, DaemonState, Destination, DestinationEntry, DestinationKey, Forwarding,
     Info, Netmask, Persistence, Protocol, Scheduler, Service, ServiceEntry, ServiceFlags,
     ServiceKey, Stats, SyncDaemon, Timeouts, Tunnel, TunnelFlags, TunnelType,
 };
+pub use netlink::NetlinkIpvs;
 
 /// Every operation on an IPVS table.
 ///
