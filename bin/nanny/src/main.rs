@@ -14,7 +14,7 @@ use std::io;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::process::ExitCode;
 
-use health::ipvs::Ipvsadm;
+use health::ipvs::Netlink;
 use health::log::Logger;
 use health::monitor::{self, Engine, Monitor, Output, ReportWriter};
 use health::report::FD_ENV;
@@ -81,9 +81,8 @@ fn run(args: &args::Args) -> Result<i32, String> {
             ipvsadm: args.ipvsadm.clone(),
         },
         None => Output::Ipvs {
-            control: Box::new(Ipvsadm {
-                path: args.ipvsadm.clone(),
-            }),
+            // -I only names the program in log lines now.
+            control: Box::new(Netlink),
             ipvsadm: args.ipvsadm.clone(),
         },
     };

@@ -442,3 +442,27 @@ fn failing_check_program_keeps_server_out() {
     n.expect("Terminating due to signal 2");
     assert_eq!(n.wait_exit(), 0);
 }
+
+#[test]
+fn standalone_ipvs_failure_exits_255() {
+    // No IPVS service 192.0.2.10:<port> exists (nor, on this host, IPVS):
+    // adding the server fails, and nanny exits -1 as the original.
+    let (addr, _listener) = accept_and_close();
+    let port = addr.port().to_string();
+    let mut n = Running::start(nanny(&[
+        "-n",
+        "-c",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "1",
+        "-V",
+        "192.0.2.10",
+        "--lvs",
+    ]));
+    n.expect("[ active ] making");
+    n.expect("/sbin/ipvsadm command failed!");
+    assert_eq!(n.wait_exit(), 255);
+}

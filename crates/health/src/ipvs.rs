@@ -171,35 +171,24 @@ impl std::error::Error for IpvsError {}
 
 /// Something that can change the real server's IPVS entry.
 ///
-/// A seam for the netlink client of the `ipvs` crate; until that is wired,
-/// [`Ipvsadm`] runs the `-I` program as the original did.
+/// Implemented by [`Netlink`] (the kernel) and [`Table`] (any
+/// [`ipvs::IpvsTable`], e.g. the in-memory one).
 pub trait IpvsControl {
     fn apply(&mut self, server: &RealServer, op: IpvsOp) -> Result<(), IpvsError>;
 }
 
-/// Applies operations by running `ipvsadm` (the original's way).
-#[derive(Debug, Clone)]
-pub struct Ipvsadm {
-    pub path: String,
-}
+/// Opens a netlink connection for each operation and applies it through
+/// [`Table`]. Operations are rare (state changes, ramp-up steps), so a
+/// nanny holds no netlink socket while it only checks.
+#[derive(Debug, Default)]
+pub struct Netlink;
 
-impl IpvsControl for Ipvsadm {
+impl IpvsControl for Netlink {
     fn apply(&mut self, server: &RealServer, op: IpvsOp) -> Result<(), IpvsError> {
-        // Run without a shell, as the original's execv.
-        let status = std::process::Command::new(&self.path)
-            .args(ipvsadm_args(server, op))
-            .stdin(std::process::Stdio::null())
-            .status()
-            .map_err(|e| IpvsError {
-                message: format!("{} command failed! ({e})", self.path),
-            })?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(IpvsError {
-                message: format!("{} command failed!", self.path),
-            })
-        }
+        let table = ipvs::NetlinkIpvs::new().map_err(|e| IpvsError {
+            message: format!("cannot reach IPVS over netlink: {e}"),
+        })?;
+        Table { table }.apply(server, op)
     }
 }
 
@@ -268,5 +257,154 @@ mod tests {
         // The man page's "t" for tunnel means NAT in the code.
         assert_eq!(Method::from_arg("t"), Method::Masquerade);
         assert_eq!(Method::from_arg(""), Method::Masquerade);
+    }
+}
+
+/// Applies operations through the `ipvs` crate's table (netlink to the
+/// kernel, or the in-memory table in tests and dry runs), as a single
+/// destination add / edit / delete each.
+pub struct Table<T: ipvs::IpvsTable> {
+    pub table: T,
+}
+
+/// The `ipvs` crate's service key for a real server's virtual service.
+pub fn service_key(server: &RealServer) -> Result<ipvs::ServiceKey, IpvsError> {
+    match server.virt {
+        Virtual::Fwmark(mark) => Ok(ipvs::ServiceKey::fwmark(
+            ipvs::AddressFamily::of(server.addr.ip()),
+            mark,
+        )),
+        Virtual::Addr {
+            protocol,
+            vip: Some(vip),
+            port,
+        } => Ok(match protocol {
+            Protocol::Tcp => ipvs::ServiceKey::tcp(vip, port),
+            Protocol::Udp => ipvs::ServiceKey::udp(vip, port),
+        }),
+        Virtual::Addr { vip: None, .. } => Err(IpvsError {
+            message: "no virtual address (-V) to program IPVS with".into(),
+        }),
+    }
+}
+
+impl<T: ipvs::IpvsTable> IpvsControl for Table<T> {
+    fn apply(&mut self, server: &RealServer, op: IpvsOp) -> Result<(), IpvsError> {
+        let service = service_key(server)?;
+        let (addr, port) = (server.addr.ip(), server.addr.port());
+        let forwarding = match server.method {
+            Method::Masquerade => ipvs::Forwarding::Masq,
+            Method::Gatewaying => ipvs::Forwarding::DirectRoute,
+            Method::Tunnel => ipvs::Forwarding::Tunnel(ipvs::Tunnel {
+                tun_type: ipvs::TunnelType::Ipip,
+                port: 0,
+                flags: ipvs::TunnelFlags::default(),
+            }),
+        };
+        let destination = |weight| ipvs::Destination {
+            addr,
+            port,
+            forwarding,
+            weight,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        };
+        let result = match op {
+            IpvsOp::Add { weight } => self.table.add_destination(&service, &destination(weight)),
+            IpvsOp::Edit { weight } => self.table.edit_destination(&service, &destination(weight)),
+            IpvsOp::Delete => self
+                .table
+                .delete_destination(&service, &ipvs::DestinationKey { addr, port }),
+        };
+        result.map_err(|e| IpvsError {
+            message: format!("IPVS {op:?} for {} failed: {e}", server.addr),
+        })
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    /// Records the changes it is asked to apply.
+    #[derive(Default)]
+    struct Recorder {
+        changes: Vec<ipvs::Change>,
+    }
+
+    impl ipvs::IpvsTable for Recorder {
+        fn info(&mut self) -> Result<ipvs::Info, ipvs::IpvsError> {
+            Err(ipvs::IpvsError::IpvsUnavailable)
+        }
+        fn list(&mut self) -> Result<Vec<ipvs::ServiceEntry>, ipvs::IpvsError> {
+            Err(ipvs::IpvsError::IpvsUnavailable)
+        }
+        fn timeouts(&mut self) -> Result<ipvs::Timeouts, ipvs::IpvsError> {
+            Err(ipvs::IpvsError::IpvsUnavailable)
+        }
+        fn daemons(&mut self) -> Result<Vec<ipvs::SyncDaemon>, ipvs::IpvsError> {
+            Err(ipvs::IpvsError::IpvsUnavailable)
+        }
+        fn apply(&mut self, batch: &[ipvs::Change]) -> Vec<Result<(), ipvs::IpvsError>> {
+            self.changes.extend_from_slice(batch);
+            batch.iter().map(|_| Ok(())).collect()
+        }
+    }
+
+    #[test]
+    fn operations_become_destination_changes() {
+        let server = RealServer {
+            virt: Virtual::Addr {
+                protocol: Protocol::Tcp,
+                vip: Some("203.0.113.10".parse().unwrap()),
+                port: 80,
+            },
+            addr: "192.0.2.11:8080".parse().unwrap(),
+            method: Method::Gatewaying,
+        };
+        let mut t = Table {
+            table: Recorder::default(),
+        };
+        t.apply(&server, IpvsOp::Add { weight: 3 }).unwrap();
+        t.apply(&server, IpvsOp::Edit { weight: 0 }).unwrap();
+        t.apply(&server, IpvsOp::Delete).unwrap();
+        let key = ipvs::ServiceKey::tcp("203.0.113.10".parse().unwrap(), 80);
+        let dest = |weight| ipvs::Destination {
+            addr: "192.0.2.11".parse().unwrap(),
+            port: 8080,
+            forwarding: ipvs::Forwarding::DirectRoute,
+            weight,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        };
+        assert_eq!(
+            t.table.changes,
+            vec![
+                ipvs::Change::AddDestination {
+                    service: key,
+                    destination: dest(3)
+                },
+                ipvs::Change::EditDestination {
+                    service: key,
+                    destination: dest(0)
+                },
+                ipvs::Change::DeleteDestination {
+                    service: key,
+                    destination: ipvs::DestinationKey {
+                        addr: "192.0.2.11".parse().unwrap(),
+                        port: 8080
+                    }
+                },
+            ]
+        );
+        let no_vip = RealServer {
+            virt: Virtual::Addr {
+                protocol: Protocol::Udp,
+                vip: None,
+                port: 53,
+            },
+            ..server
+        };
+        assert!(t.apply(&no_vip, IpvsOp::Delete).is_err());
     }
 }

@@ -495,7 +495,9 @@ impl Engine {
                 .to_string();
                 self.log.debug(format_args!("running command {line}"));
                 if let Err(e) = control.apply(&server, op) {
-                    self.log.info(format_args!("{e}"));
+                    // The original's line, with the reason.
+                    self.log
+                        .info(format_args!("{ipvsadm} command failed! ({e})"));
                     // The original: 1 when the removal at termination
                     // failed, -1 (255) during monitoring.
                     return Err(if self.terminating { 1 } else { 255 });
