@@ -87,14 +87,19 @@ impl Diagnostic {
     ///
     /// `src` is the text the file was parsed from; it supplies the line.
     pub fn render(&self, file_name: &str, src: &str) -> String {
-        let mut out = format!(
-            "{file_name}:{}:{}: {}: {}\n",
-            self.line, self.col, self.severity, self.message
-        );
         let text = src
             .split('\n')
             .nth(self.line.saturating_sub(1))
             .unwrap_or("");
+        self.render_line(file_name, text)
+    }
+
+    /// [`Diagnostic::render`] given the text of the diagnostic's line.
+    pub(crate) fn render_line(&self, file_name: &str, text: &str) -> String {
+        let mut out = format!(
+            "{file_name}:{}:{}: {}: {}\n",
+            self.line, self.col, self.severity, self.message
+        );
         let text = text.strip_suffix('\r').unwrap_or(text);
         let num = self.line.to_string();
         let pad = " ".repeat(num.len());
@@ -147,9 +152,15 @@ pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    let len = word.chars().count();
+    // Keys and keywords are short; a long word is no typo of one.
+    if len > 40 {
+        return None;
+    }
+    let limit = (len / 3).max(1);
     candidates
         .into_iter()
+        .filter(|c| c.len().abs_diff(len) <= limit || c.eq_ignore_ascii_case(word))
         .map(|c| (edit_distance(word, c), c))
         .filter(|(d, c)| *d <= limit || c.eq_ignore_ascii_case(word))
         .min_by_key(|(d, _)| *d)

@@ -78,9 +78,11 @@ impl Parsed {
     /// All diagnostics rendered (see [`Diagnostic::render`]), each followed
     /// by a blank line.
     pub fn render(&self, file_name: &str, src: &str) -> String {
+        let lines: Vec<&str> = src.split('\n').collect();
         let mut out = String::new();
         for d in &self.diagnostics {
-            out.push_str(&d.render(file_name, src));
+            let text = lines.get(d.line.saturating_sub(1)).copied().unwrap_or("");
+            out.push_str(&d.render_line(file_name, text));
             out.push('\n');
         }
         out

@@ -201,6 +201,21 @@ fn parse_int(s: &str) -> Option<(i64, IntForm)> {
     Some((if neg { -mag } else { mag }, form))
 }
 
+/// Byte index of the first backslash sequence nanny's `convert_str` did
+/// not know (or of a trailing backslash).
+fn first_unknown_escape(s: &str) -> Option<usize> {
+    let mut it = s.char_indices();
+    while let Some((i, c)) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some((_, 'n' | 'r' | 't' | '\\' | '\'' | '"')) => {}
+                _ => return Some(i),
+            }
+        }
+    }
+    None
+}
+
 fn is_hostname(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
@@ -481,7 +496,9 @@ impl<'r> Lower<'r> {
             return Some(ip);
         }
         let text = t.value.text();
-        if !is_hostname(&text) {
+        // All digits and dots: a mistyped address, not a host name.
+        let numeric = text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        if numeric || !is_hostname(&text) {
             self.push(
                 Diagnostic::error(
                     t.span,
@@ -1130,6 +1147,19 @@ impl<'r> Lower<'r> {
         let inner = t.value.inner();
         let raw = t.value.raw.to_owned();
         if regex {
+            if let Some(i) = first_unknown_escape(inner) {
+                let q = usize::from(t.value.quote != Quote::Bare);
+                let sp = Span {
+                    offset: t.span.offset + q + i,
+                    col: t.span.col + q + inner[..i].chars().count(),
+                    len: 2,
+                    ..t.span
+                };
+                self.push(
+                    Diagnostic::warning(sp, "piranha 0.8.6's nanny hangs on this escape even with use_regex = 1; only routers running this nanny can use it")
+                        .with_hint("for a literal dot, \"[.]\" works with both"),
+                );
+            }
             return Some(CheckString {
                 text: inner.to_owned(),
                 raw,

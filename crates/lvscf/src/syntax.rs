@@ -220,6 +220,9 @@ struct LineLexer<'a, 'd> {
     offset: usize,
     line: usize,
     ascii: bool,
+    /// Last (byte, column) computed on a non-ASCII line: spans are asked
+    /// for left to right, so counting on from there keeps long lines linear.
+    cursor: std::cell::Cell<(usize, usize)>,
     diags: &'d mut Vec<Diagnostic>,
 }
 
@@ -230,8 +233,14 @@ impl<'a> LineLexer<'a, '_> {
         let (col, len) = if self.ascii {
             (start + 1, s.len())
         } else {
-            let before = self.text.get(..start).unwrap_or("");
-            (before.chars().count() + 1, s.chars().count())
+            let (from, mut col) = self.cursor.get();
+            let from = if from <= start { from } else { 0 };
+            if from == 0 {
+                col = 1;
+            }
+            col += self.text.get(from..start).unwrap_or("").chars().count();
+            self.cursor.set((start, col));
+            (col, s.chars().count())
         };
         Span {
             offset: self.offset + start,
@@ -244,10 +253,6 @@ impl<'a> LineLexer<'a, '_> {
     /// Span of the rest of the line starting at `rest`, trailing blanks cut.
     fn rest_span(&self, rest: &str) -> Span {
         self.span(rest.trim_end_matches(is_blank))
-    }
-
-    fn error(&mut self, span: Span, msg: impl Into<String>) {
-        self.diags.push(Diagnostic::error(span, msg));
     }
 
     fn lex(&mut self) -> Line<'a> {
@@ -268,7 +273,11 @@ impl<'a> LineLexer<'a, '_> {
         }
         let Ok((after_word, key)) = word(rest) else {
             let sp = self.rest_span(rest);
-            self.error(sp, "expected a key or a block");
+            let mut d = Diagnostic::error(sp, "expected a key or a block");
+            if rest.starts_with(['"', '\'']) {
+                d = d.with_hint("keys are written without quotes");
+            }
+            self.diags.push(d);
             return Line::Bad;
         };
         let (after_blank, gap) = blanks(after_word).unwrap_or((after_word, ""));
@@ -650,6 +659,7 @@ impl<'a> Iterator for Items<'a, '_> {
                     offset,
                     line: self.line,
                     ascii: text.is_ascii(),
+                    cursor: std::cell::Cell::new((0, 1)),
                     diags: self.diags,
                 };
                 lx.lex()
