@@ -185,12 +185,12 @@ fn parse_int(s: &str) -> Option<(i64, IntForm)> {
         if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        (i64::from_str_radix(hex, 16).ok()?, IntForm::Hex)
+        (i128::from_str_radix(hex, 16).ok()?, IntForm::Hex)
     } else {
         if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let dec: i64 = body.parse().ok()?;
+        let dec: i128 = body.parse().ok()?;
         let form = if body.len() > 1 && body.starts_with('0') {
             IntForm::LeadingZero(i64::from_str_radix(body, 8).ok())
         } else {
@@ -198,7 +198,9 @@ fn parse_int(s: &str) -> Option<(i64, IntForm)> {
         };
         (dec, form)
     };
-    Some((if neg { -mag } else { mag }, form))
+    // i128 so that i64::MIN, written out, reads back.
+    let v = i64::try_from(if neg { -mag } else { mag }).ok()?;
+    Some((v, form))
 }
 
 /// Byte index of the first backslash sequence nanny's `convert_str` did
