@@ -164,6 +164,8 @@ pub struct Engine {
     /// Which monitor owns `pollfds[i + 1]`.
     owners: Vec<usize>,
     terminating: bool,
+    /// Reused for each check's reason text.
+    text: String,
 }
 
 /// Longest single poll; only bounds the wait when nothing is scheduled.
@@ -180,6 +182,7 @@ impl Engine {
             pollfds: Vec::with_capacity(n + 1),
             owners: Vec::with_capacity(n),
             terminating: false,
+            text: String::with_capacity(128),
         }
     }
 
@@ -416,16 +419,21 @@ impl Engine {
         match job {
             Job::Idle => Ok(()),
             Job::Check => {
-                let text = self.monitors[i].check.describe(outcome.reason).to_string();
-                self.report(Line::Check {
+                // The reason text goes into a buffer kept across checks.
+                let mut text = std::mem::take(&mut self.text);
+                text.clear();
+                let _ = write!(text, "{}", self.monitors[i].check.describe(outcome.reason));
+                let reported = self.report(Line::Check {
                     ok: outcome.ok,
                     reason: &text,
-                })?;
+                });
                 if !outcome.ok && outcome.reason.logged_by_default() {
                     self.log.info(format_args!("{text}"));
                 } else {
                     self.log.debug(format_args!("DEBUG -- {text}"));
                 }
+                self.text = text;
+                reported?;
                 let event = if outcome.ok {
                     Event::CheckPassed
                 } else {
