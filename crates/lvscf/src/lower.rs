@@ -137,7 +137,7 @@ pub(crate) fn lower(
     for item in Items::new(src, &mut syntax_diags) {
         match item {
             Item::Assign(a) => lw.global(&a),
-            Item::Block(b) => lw.top_block(b),
+            Item::Block(b) => lw.top_block(*b),
         }
     }
     lw.finish();

@@ -160,8 +160,9 @@ pub struct Block<'a> {
 pub enum Item<'a> {
     /// `key = value…`.
     Assign(Assign<'a>),
-    /// A block.
-    Block(Block<'a>),
+    /// A block (boxed: blocks are rare, assignments many, and an item is
+    /// as large as its largest variant).
+    Block(Box<Block<'a>>),
 }
 
 /// What one physical line holds.
@@ -546,7 +547,7 @@ impl<'a, 'd> Items<'a, 'd> {
     fn pop(&mut self, close: Option<Span>) -> Option<Item<'a>> {
         let mut open = self.stack.pop()?;
         open.block.close = close;
-        let item = Item::Block(open.block);
+        let item = Item::Block(Box::new(open.block));
         match self.stack.last_mut() {
             Some(parent) => {
                 parent.block.items.push(item);
