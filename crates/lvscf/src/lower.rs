@@ -12,7 +12,7 @@ use crate::diag::{Diagnostic, did_you_mean};
 use crate::ext;
 use crate::model::*;
 use crate::resolve::{BUILTIN_SERVICES, Resolver, builtin_service};
-use crate::syntax::{Assign, Block, BlockKind, Item, Items, Quote, Span, Spanned, Token};
+use crate::syntax::{Assign, Block, BlockKind, Event, Events, Item, Quote, Span, Spanned, Token};
 
 /// Keys accepted at top level.
 pub const GLOBAL_KEYS: &[&str] = &[
@@ -134,10 +134,28 @@ pub(crate) fn lower(
         virtual_names: HashMap::new(),
         failover_names: HashMap::new(),
     };
-    for item in Items::new(src, &mut syntax_diags) {
-        match item {
-            Item::Assign(a) => lw.global(&a),
-            Item::Block(b) => lw.top_block(*b),
+    // Top-level blocks are lowered while they stream in, so a block of any
+    // size is never held whole as a tree (only one server block at a time).
+    let mut open: Option<(Box<Block<'_>>, VState<'_>)> = None;
+    for event in Events::new(src, &mut syntax_diags) {
+        match event {
+            Event::Item(Item::Assign(a)) => lw.global(&a),
+            Event::Item(Item::Block(b)) => lw.top_block(&b),
+            Event::Open(header) => {
+                let st = lw.v_start(&header);
+                open = Some((header, st));
+            }
+            Event::Inner(item) => {
+                if let Some((header, st)) = open.as_mut() {
+                    lw.v_item(header, st, &item);
+                }
+            }
+            Event::Close(_) => {
+                if let Some((header, st)) = open.take() {
+                    let out = lw.v_end(&header, st);
+                    lw.register(&header, out);
+                }
+            }
         }
     }
     lw.finish();
@@ -233,6 +251,26 @@ struct Seen(HashMap<&'static str, Span>);
 /// The canonical `&'static str` of a known key (for maps keyed by key).
 fn canonical(key: &str, table: &[&'static str]) -> Option<&'static str> {
     table.iter().copied().find(|k| *k == key)
+}
+
+/// A `virtual`/`failover` block being lowered.
+struct VState<'a> {
+    vs: VirtualServer,
+    name_ok: bool,
+    out_start: Option<String>,
+    out_stop: Option<String>,
+    seen: Seen,
+    set: Vec<(&'static str, Span)>,
+    server_spans: Vec<Span>,
+    /// Server name → line of its block.
+    server_names: HashMap<String, usize>,
+    /// Servers whose port came from the virtual's port so far: a later
+    /// `port =` does not reach them (original behaviour), so warn.
+    defaulted: Vec<(String, usize, u16)>,
+    /// Checked in [`Lower::v_end`]: `use_regex` may come after `expect`.
+    send: Option<Spanned<Token<'a>>>,
+    expect: Option<Spanned<Token<'a>>>,
+    address_at: Option<Span>,
 }
 
 /// Result of lowering a `virtual`/`failover` block before it is split.
@@ -760,16 +798,25 @@ impl<'r> Lower<'r> {
 
     // ---- blocks -------------------------------------------------------
 
-    fn top_block(&mut self, b: Block<'_>) {
+    /// A complete top-level block.
+    fn top_block(&mut self, b: &Block<'_>) {
+        if b.kind.value == BlockKind::Server {
+            // Already reported by the syntax layer; check its contents
+            // anyway so that every problem shows in one run.
+            let _ = self.server(b, DEFAULT_PORT);
+            return;
+        }
+        let out = self.vblock(b);
+        self.register(b, out);
+    }
+
+    /// Adds a lowered `virtual`/`failover` block to the config.
+    fn register(&mut self, b: &Block<'_>, out: Option<BlockOut>) {
         match b.kind.value {
-            BlockKind::Server => {
-                // Already reported by the syntax layer; check its contents
-                // anyway so that every problem shows in one run.
-                let _ = self.server(&b, DEFAULT_PORT);
-            }
+            BlockKind::Server => {}
             BlockKind::Virtual => {
-                let Some(out) = self.vblock(&b) else { return };
-                if !self.unique_name(&b, &out.vs.name, true) {
+                let Some(out) = out else { return };
+                if !self.unique_name(b, &out.vs.name, true) {
                     return;
                 }
                 for (key, sp) in &out.set {
@@ -785,7 +832,7 @@ impl<'r> Lower<'r> {
                 self.config.virtuals.push(out.vs);
             }
             BlockKind::Failover => {
-                let Some(out) = self.vblock(&b) else { return };
+                let Some(out) = out else { return };
                 for (key, sp) in &out.set {
                     if !FAILOVER_USED.contains(key) {
                         self.push(Diagnostic::warning(
@@ -800,7 +847,7 @@ impl<'r> Lower<'r> {
                         "server blocks have no effect in a failover block",
                     ));
                 }
-                if !self.unique_name(&b, &out.vs.name, false) {
+                if !self.unique_name(b, &out.vs.name, false) {
                     return;
                 }
                 let vs = out.vs;
@@ -857,220 +904,269 @@ impl<'r> Lower<'r> {
         Some(name)
     }
 
-    /// A `virtual` or `failover` block (one parser in the original).
-    fn vblock(&mut self, b: &Block<'_>) -> Option<BlockOut> {
-        let name = self.block_name(b);
-        let mut vs = VirtualServer::new(name.clone().unwrap_or_default());
-        let mut out_start = None;
-        let mut out_stop = None;
-        let mut seen = Seen::default();
-        let mut set = Vec::new();
-        let mut server_spans = Vec::new();
-        let mut server_names: HashMap<String, usize> = HashMap::new();
-        // Servers whose port came from the virtual's port so far: a later
-        // `port =` does not reach them (original behaviour), so warn.
-        let mut defaulted: Vec<(String, usize, u16)> = Vec::new();
-        let mut send: Option<Spanned<Token<'_>>> = None;
-        let mut expect: Option<Spanned<Token<'_>>> = None;
-        let mut address_at: Option<Span> = None;
+    /// A `virtual` or `failover` block (one parser in the original),
+    /// given whole (see [`Lower::v_start`] for the streamed form).
+    fn vblock<'a>(&mut self, b: &Block<'a>) -> Option<BlockOut> {
+        let mut st = self.v_start(b);
         for item in &b.items {
-            let a = match item {
-                Item::Block(sb) => {
-                    server_spans.push(sb.kind.span);
-                    let Some((rs, port_set)) = self.server(sb, vs.port) else {
-                        continue;
-                    };
-                    if let Some(first) = server_names.get(&rs.name) {
-                        let sp = sb.name.as_ref().map_or(sb.kind.span, |n| n.span);
-                        self.push(
-                            Diagnostic::error(sp, format!("duplicate server name \"{}\" in {} \"{}\"", rs.name, b.kind.value.as_str(), vs.name))
-                                .with_hint(format!("the first one is on line {first}; names must be unique within a block")),
-                        );
-                        continue;
-                    }
-                    server_names.insert(rs.name.clone(), sb.kind.span.line);
-                    if !port_set {
-                        defaulted.push((rs.name.clone(), sb.kind.span.line, rs.port));
-                    }
-                    vs.servers.push(rs);
-                    continue;
-                }
-                Item::Assign(a) => a,
-            };
-            let Some(key) = canonical(a.key.value, VIRTUAL_KEYS) else {
-                let place = format!("in {} \"{}\"", b.kind.value.as_str(), vs.name);
-                self.unknown_key(a, VIRTUAL_KEYS, &place);
-                continue;
-            };
-            Self::dup(&mut self.diags, &mut seen.0, key, a.key.span);
-            set.push((key, a.key.span));
-            match key {
-                "address" => {
-                    address_at = Some(a.key.span);
-                    if let Some(v) = self.addr_dev(a) {
-                        vs.address = Some(v);
-                    }
-                    continue;
-                }
-                "dirs" => {
-                    if let Some(d) = self.dirs(a) {
-                        vs.dirs = d;
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            let Some(t) = self.one(a) else { continue };
-            match key {
-                "active" => {
-                    if let Some(v) = self.boolean(t, key) {
-                        vs.active = v;
-                    }
-                }
-                "vip_nmask" => {
-                    if let Some(v) = self.netmask(t, key) {
-                        vs.vip_nmask = v;
-                    }
-                }
-                "sorry_server" => match self.ip_literal(t) {
-                    Some(ip) if !ip.is_unspecified() => vs.sorry_server = Some(ip),
-                    _ => self.push(
+            self.v_item(b, &mut st, item);
+        }
+        self.v_end(b, st)
+    }
+
+    /// Starts a `virtual`/`failover` block from its header; its items
+    /// follow through [`Lower::v_item`], then [`Lower::v_end`].
+    fn v_start<'a>(&mut self, b: &Block<'_>) -> VState<'a> {
+        let name = self.block_name(b);
+        VState {
+            vs: VirtualServer::new(name.clone().unwrap_or_default()),
+            name_ok: name.is_some(),
+            out_start: None,
+            out_stop: None,
+            seen: Seen::default(),
+            set: Vec::new(),
+            server_spans: Vec::new(),
+            server_names: HashMap::new(),
+            defaulted: Vec::new(),
+            send: None,
+            expect: None,
+            address_at: None,
+        }
+    }
+
+    /// One item of a `virtual`/`failover` block.
+    fn v_item<'a>(&mut self, b: &Block<'_>, st: &mut VState<'a>, item: &Item<'a>) {
+        let VState {
+            vs,
+            out_start,
+            out_stop,
+            seen,
+            set,
+            server_spans,
+            server_names,
+            defaulted,
+            send,
+            expect,
+            address_at,
+            ..
+        } = st;
+        let a = match item {
+            Item::Block(sb) => {
+                server_spans.push(sb.kind.span);
+                let Some((rs, port_set)) = self.server(sb, vs.port) else {
+                    return;
+                };
+                if let Some(first) = server_names.get(&rs.name) {
+                    let sp = sb.name.as_ref().map_or(sb.kind.span, |n| n.span);
+                    self.push(
                         Diagnostic::error(
-                            t.span,
-                            format!("sorry_server: invalid IP address \"{}\"", t.value.text()),
+                            sp,
+                            format!(
+                                "duplicate server name \"{}\" in {} \"{}\"",
+                                rs.name,
+                                b.kind.value.as_str(),
+                                vs.name
+                            ),
                         )
-                        .with_hint(
-                            "sorry_server takes an IP address, not a host name (as in piranha)",
-                        ),
-                    ),
-                },
-                "fwmark" => {
-                    if let Some(v) = self.u32_val(t, key) {
-                        vs.fwmark = (v != 0).then_some(v);
-                    }
+                        .with_hint(format!(
+                            "the first one is on line {first}; names must be unique within a block"
+                        )),
+                    );
+                    return;
                 }
-                "protocol" => {
-                    let text = t.value.text();
-                    match Protocol::from_keyword(&text) {
-                        Some(p) => {
-                            if p == Protocol::Sctp {
-                                self.note("sctp", t.span);
-                            }
-                            vs.protocol = p;
+                server_names.insert(rs.name.clone(), sb.kind.span.line);
+                if !port_set {
+                    defaulted.push((rs.name.clone(), sb.kind.span.line, rs.port));
+                }
+                vs.servers.push(rs);
+                return;
+            }
+            Item::Assign(a) => a,
+        };
+        let Some(key) = canonical(a.key.value, VIRTUAL_KEYS) else {
+            let place = format!("in {} \"{}\"", b.kind.value.as_str(), vs.name);
+            self.unknown_key(a, VIRTUAL_KEYS, &place);
+            return;
+        };
+        Self::dup(&mut self.diags, &mut seen.0, key, a.key.span);
+        set.push((key, a.key.span));
+        match key {
+            "address" => {
+                *address_at = Some(a.key.span);
+                if let Some(v) = self.addr_dev(a) {
+                    vs.address = Some(v);
+                }
+                return;
+            }
+            "dirs" => {
+                if let Some(d) = self.dirs(a) {
+                    vs.dirs = d;
+                }
+                return;
+            }
+            _ => {}
+        }
+        let Some(t) = self.one(a) else { return };
+        match key {
+            "active" => {
+                if let Some(v) = self.boolean(t, key) {
+                    vs.active = v;
+                }
+            }
+            "vip_nmask" => {
+                if let Some(v) = self.netmask(t, key) {
+                    vs.vip_nmask = v;
+                }
+            }
+            "sorry_server" => match self.ip_literal(t) {
+                Some(ip) if !ip.is_unspecified() => vs.sorry_server = Some(ip),
+                _ => self.push(
+                    Diagnostic::error(
+                        t.span,
+                        format!("sorry_server: invalid IP address \"{}\"", t.value.text()),
+                    )
+                    .with_hint("sorry_server takes an IP address, not a host name (as in piranha)"),
+                ),
+            },
+            "fwmark" => {
+                if let Some(v) = self.u32_val(t, key) {
+                    vs.fwmark = (v != 0).then_some(v);
+                }
+            }
+            "protocol" => {
+                let text = t.value.text();
+                match Protocol::from_keyword(&text) {
+                    Some(p) => {
+                        if p == Protocol::Sctp {
+                            self.note("sctp", t.span);
                         }
-                        None => self.enum_error(t, key, &text, &["tcp", "udp", "sctp"]),
+                        vs.protocol = p;
                     }
+                    None => self.enum_error(t, key, &text, &["tcp", "udp", "sctp"]),
                 }
-                "port" => {
-                    if let Some(p) = self.port(t, key, false) {
-                        vs.port = p;
-                        for (name, line, kept) in &defaulted {
-                            if *kept != p {
-                                self.diags.push(
-                                    Diagnostic::warning(
-                                        t.span,
-                                        format!("port {p} does not apply to server \"{name}\" (line {line}) declared above it; that server keeps port {kept}, as in piranha"),
-                                    )
-                                    .with_hint("move \"port =\" above the server blocks, or set \"port\" in the server"),
-                                );
-                            }
-                        }
-                    }
-                }
-                "scheduler" => {
-                    let text = t.value.text();
-                    match Scheduler::from_keyword(&text) {
-                        Some(s) => {
-                            if !s.known_to_original() {
-                                self.note("new-scheduler", t.span);
-                            }
-                            vs.scheduler = s;
-                        }
-                        None => {
-                            let names: Vec<&str> =
-                                Scheduler::ALL.iter().map(|s| s.as_str()).collect();
-                            self.enum_error(t, key, &text, &names);
-                        }
-                    }
-                }
-                "persistent" => {
-                    if let Some(v) = self.u32_val(t, key) {
-                        vs.persistent = v;
-                    }
-                }
-                "pmask" => {
-                    if let Some(v) = self.netmask(t, key) {
-                        // The original turned the all-ones mask into "none".
-                        vs.pmask = v.filter(|m| *m != Netmask::V4(Ipv4Addr::BROADCAST));
-                    }
-                }
-                "send" => send = Some(*t),
-                "expect" => expect = Some(*t),
-                "use_regex" => {
-                    if let Some(v) = self.boolean(t, key) {
-                        vs.use_regex = v;
-                    }
-                }
-                "send_program" => vs.send_program = Some(Self::string(t)),
-                "load_monitor" => {
-                    vs.load_monitor = Some(LoadMonitor::from_keyword(&Self::string(t)))
-                }
-                "timeout" => {
-                    if let Some(v) = self.timer(t, key) {
-                        if v.is_zero() {
-                            self.push(
-                                Diagnostic::error(t.span, "timeout must be greater than 0")
-                                    .with_hint("piranha's nanny divided by it and crashed"),
-                            );
-                        } else {
-                            vs.timeout = v;
-                        }
-                    }
-                }
-                "reentry" => {
-                    if let Some(v) = self.timer(t, key) {
-                        if v.is_zero() {
-                            self.push(
+            }
+            "port" => {
+                if let Some(p) = self.port(t, key, false) {
+                    vs.port = p;
+                    for (name, line, kept) in defaulted.iter() {
+                        if *kept != p {
+                            self.diags.push(
                                 Diagnostic::warning(
                                     t.span,
-                                    "reentry = 0 means the default, 180 seconds (as nanny read it)",
+                                    format!("port {p} does not apply to server \"{name}\" (line {line}) declared above it; that server keeps port {kept}, as in piranha"),
                                 )
-                                .with_hint("write 180, or leave the key out"),
+                                .with_hint("move \"port =\" above the server blocks, or set \"port\" in the server"),
                             );
-                            vs.reentry = DEFAULT_REENTRY;
-                        } else {
-                            vs.reentry = v;
                         }
                     }
                 }
-                "quiesce_server" => {
-                    if let Some(v) = self.boolean(t, key) {
-                        vs.quiesce_server = v;
+            }
+            "scheduler" => {
+                let text = t.value.text();
+                match Scheduler::from_keyword(&text) {
+                    Some(s) => {
+                        if !s.known_to_original() {
+                            self.note("new-scheduler", t.span);
+                        }
+                        vs.scheduler = s;
                     }
-                }
-                "client_monitor" => {
-                    let p = Self::string(t);
-                    if !p.starts_with('/') {
-                        self.push(
-                            Diagnostic::warning(t.span, "client_monitor is not an absolute path")
-                                .with_hint("lvsd runs it without a PATH search"),
-                        );
+                    None => {
+                        let names: Vec<&str> = Scheduler::ALL.iter().map(|s| s.as_str()).collect();
+                        self.enum_error(t, key, &text, &names);
                     }
-                    vs.client_monitor = p;
-                }
-                "start_cmd" => out_start = Some(Self::string(t)),
-                "stop_cmd" => out_stop = Some(Self::string(t)),
-                "master" => {
-                    if let Some(ip) = self.host(t, key) {
-                        vs.master = Some(ip);
-                    }
-                }
-                _ => {
-                    let place = format!("in {} \"{}\"", b.kind.value.as_str(), vs.name);
-                    self.unknown_key(a, VIRTUAL_KEYS, &place);
                 }
             }
+            "persistent" => {
+                if let Some(v) = self.u32_val(t, key) {
+                    vs.persistent = v;
+                }
+            }
+            "pmask" => {
+                if let Some(v) = self.netmask(t, key) {
+                    // The original turned the all-ones mask into "none".
+                    vs.pmask = v.filter(|m| *m != Netmask::V4(Ipv4Addr::BROADCAST));
+                }
+            }
+            "send" => *send = Some(*t),
+            "expect" => *expect = Some(*t),
+            "use_regex" => {
+                if let Some(v) = self.boolean(t, key) {
+                    vs.use_regex = v;
+                }
+            }
+            "send_program" => vs.send_program = Some(Self::string(t)),
+            "load_monitor" => vs.load_monitor = Some(LoadMonitor::from_keyword(&Self::string(t))),
+            "timeout" => {
+                if let Some(v) = self.timer(t, key) {
+                    if v.is_zero() {
+                        self.push(
+                            Diagnostic::error(t.span, "timeout must be greater than 0")
+                                .with_hint("piranha's nanny divided by it and crashed"),
+                        );
+                    } else {
+                        vs.timeout = v;
+                    }
+                }
+            }
+            "reentry" => {
+                if let Some(v) = self.timer(t, key) {
+                    if v.is_zero() {
+                        self.push(
+                            Diagnostic::warning(
+                                t.span,
+                                "reentry = 0 means the default, 180 seconds (as nanny read it)",
+                            )
+                            .with_hint("write 180, or leave the key out"),
+                        );
+                        vs.reentry = DEFAULT_REENTRY;
+                    } else {
+                        vs.reentry = v;
+                    }
+                }
+            }
+            "quiesce_server" => {
+                if let Some(v) = self.boolean(t, key) {
+                    vs.quiesce_server = v;
+                }
+            }
+            "client_monitor" => {
+                let p = Self::string(t);
+                if !p.starts_with('/') {
+                    self.push(
+                        Diagnostic::warning(t.span, "client_monitor is not an absolute path")
+                            .with_hint("lvsd runs it without a PATH search"),
+                    );
+                }
+                vs.client_monitor = p;
+            }
+            "start_cmd" => *out_start = Some(Self::string(t)),
+            "stop_cmd" => *out_stop = Some(Self::string(t)),
+            "master" => {
+                if let Some(ip) = self.host(t, key) {
+                    vs.master = Some(ip);
+                }
+            }
+            _ => {
+                let place = format!("in {} \"{}\"", b.kind.value.as_str(), vs.name);
+                self.unknown_key(a, VIRTUAL_KEYS, &place);
+            }
         }
+    }
+
+    /// Finishes a `virtual`/`failover` block.
+    fn v_end(&mut self, b: &Block<'_>, st: VState<'_>) -> Option<BlockOut> {
+        let VState {
+            mut vs,
+            name_ok,
+            out_start,
+            out_stop,
+            set,
+            server_spans,
+            send,
+            expect,
+            address_at,
+            ..
+        } = st;
         // send/expect are checked once the block is complete: `use_regex`
         // may come after `expect`.
         if let Some(t) = send {
@@ -1103,7 +1199,9 @@ impl<'r> Lower<'r> {
                     .with_hint("add \"address = VIP DEVICE\", e.g. address = 203.0.113.10 eth0:1 (fwmark services need it too)"),
             );
         }
-        name?;
+        if !name_ok {
+            return None;
+        }
         Some(BlockOut {
             vs,
             start_cmd: out_start,

@@ -5,8 +5,12 @@
 //! lines into [`Item`]s with [`Span`]s and knows nothing about which keys
 //! exist or what values mean; that is `lower`'s job.
 //!
-//! Top-level items are produced one at a time ([`Items`]) so that a large
-//! file never has to be held as a whole tree next to its model.
+//! The file is handed out as a stream of [`Event`]s ([`Events`]): top-level
+//! items, and the items of a `virtual`/`failover` block one by one (each
+//! `server` block whole), so that a large file is never held as a whole
+//! tree next to its model. [`parse_tree`] builds the complete tree.
+
+use std::collections::VecDeque;
 
 use nom::bytes::complete::{escaped, is_not, take_while, take_while1};
 use nom::character::complete::{anychar, char};
@@ -490,27 +494,51 @@ struct Open<'a> {
     block: Block<'a>,
     /// Still waiting for `{` on a following line.
     awaiting_brace: bool,
+    /// A top-level `virtual`/`failover` block: its items are handed out as
+    /// [`Event::Inner`] instead of being collected.
+    streaming: bool,
 }
 
-/// Produces the top-level items of a file one at a time.
-pub struct Items<'a, 'd> {
+/// One step of a streamed parse (see [`Events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A complete top-level item: `key = value`, or a (misplaced) top-level
+    /// `server` block.
+    Item(Item<'a>),
+    /// A `virtual`/`failover` block opens. Its `items` are empty: they
+    /// follow as [`Event::Inner`] until [`Event::Close`].
+    Open(Box<Block<'a>>),
+    /// One item of the open `virtual`/`failover` block: an assignment or a
+    /// complete `server` block.
+    Inner(Item<'a>),
+    /// The open block ends; `None` when it was cut short (already reported).
+    Close(Option<Span>),
+}
+
+/// Reads a file line by line and hands out its structure as [`Event`]s, so
+/// that no block has to be held whole; [`parse_tree`] assembles the tree.
+pub struct Events<'a, 'd> {
     rest: &'a str,
     offset: usize,
     line: usize,
     crlf_noted: bool,
+    eof: bool,
     stack: Vec<Open<'a>>,
+    queue: VecDeque<Event<'a>>,
     diags: &'d mut Vec<Diagnostic>,
 }
 
-impl<'a, 'd> Items<'a, 'd> {
+impl<'a, 'd> Events<'a, 'd> {
     /// Starts reading `src`; diagnostics are appended to `diags`.
     pub fn new(src: &'a str, diags: &'d mut Vec<Diagnostic>) -> Self {
-        Items {
+        Events {
             rest: src,
             offset: 0,
             line: 0,
             crlf_noted: false,
+            eof: false,
             stack: Vec::new(),
+            queue: VecDeque::new(),
             diags,
         }
     }
@@ -543,27 +571,25 @@ impl<'a, 'd> Items<'a, 'd> {
         Some((text, offset))
     }
 
-    /// Closes the innermost block; returns a finished top-level item.
-    fn pop(&mut self, close: Option<Span>) -> Option<Item<'a>> {
-        let mut open = self.stack.pop()?;
-        open.block.close = close;
-        let item = Item::Block(Box::new(open.block));
-        match self.stack.last_mut() {
-            Some(parent) => {
-                parent.block.items.push(item);
-                None
-            }
-            None => Some(item),
+    /// Closes the innermost block.
+    fn pop(&mut self, close: Option<Span>) {
+        let Some(mut open) = self.stack.pop() else {
+            return;
+        };
+        if open.streaming {
+            self.queue.push_back(Event::Close(close));
+            return;
         }
+        open.block.close = close;
+        self.push_item(Item::Block(Box::new(open.block)));
     }
 
-    fn push_item(&mut self, item: Item<'a>) -> Option<Item<'a>> {
+    /// Hands an item to its parent block, or out.
+    fn push_item(&mut self, item: Item<'a>) {
         match self.stack.last_mut() {
-            Some(parent) => {
-                parent.block.items.push(item);
-                None
-            }
-            None => Some(item),
+            Some(parent) if parent.streaming => self.queue.push_back(Event::Inner(item)),
+            Some(parent) => parent.block.items.push(item),
+            None => self.queue.push_back(Event::Item(item)),
         }
     }
 
@@ -593,13 +619,7 @@ impl<'a, 'd> Items<'a, 'd> {
         }
     }
 
-    fn open(
-        &mut self,
-        kind: Spanned<BlockKind>,
-        name: Option<Spanned<Token<'a>>>,
-        brace: bool,
-    ) -> Option<Item<'a>> {
-        let mut finished = None;
+    fn open(&mut self, kind: Spanned<BlockKind>, name: Option<Spanned<Token<'a>>>, brace: bool) {
         // Nesting: virtual/failover at top level, server inside them.
         let depth_ok = match kind.value {
             BlockKind::Server => self.stack.len() == 1,
@@ -630,80 +650,75 @@ impl<'a, 'd> Items<'a, 'd> {
                 // this one may open here.
                 let depth = usize::from(kind.value == BlockKind::Server);
                 while self.stack.len() > depth {
-                    if let Some(item) = self.pop(None) {
-                        finished = Some(item);
-                    }
+                    self.pop(None);
                 }
             }
+        }
+        let streaming = self.stack.is_empty() && kind.value != BlockKind::Server;
+        let block = Block {
+            kind,
+            name,
+            items: Vec::new(),
+            close: None,
+        };
+        if streaming {
+            self.queue.push_back(Event::Open(Box::new(block.clone())));
         }
         self.stack.push(Open {
-            block: Block {
-                kind,
-                name,
-                items: Vec::new(),
-                close: None,
-            },
+            block,
             awaiting_brace: !brace,
+            streaming,
         });
-        finished
     }
-}
 
-impl<'a> Iterator for Items<'a, '_> {
-    type Item = Item<'a>;
-
-    fn next(&mut self) -> Option<Item<'a>> {
-        while let Some((text, offset)) = self.next_line() {
-            let line = {
-                let mut lx = LineLexer {
-                    text,
-                    offset,
-                    line: self.line,
-                    ascii: text.is_ascii(),
-                    cursor: std::cell::Cell::new((0, 1)),
-                    diags: self.diags,
-                };
-                lx.lex()
+    fn line(&mut self, text: &'a str, offset: usize) {
+        let line = {
+            let mut lx = LineLexer {
+                text,
+                offset,
+                line: self.line,
+                ascii: text.is_ascii(),
+                cursor: std::cell::Cell::new((0, 1)),
+                diags: self.diags,
             };
-            if matches!(line, Line::Blank) {
-                continue;
-            }
-            if let Line::LoneOpen(sp) = line {
-                match self.stack.last_mut() {
-                    Some(top) if top.awaiting_brace => {
-                        top.awaiting_brace = false;
-                        self.diags.push(ext::note("brace-placement", sp));
-                    }
-                    _ => self
-                        .diags
-                        .push(Diagnostic::error(sp, "unexpected \"{\"").with_hint(
-                            "an opening brace belongs after \"virtual NAME\" or \"server NAME\"",
-                        )),
+            lx.lex()
+        };
+        if matches!(line, Line::Blank) {
+            return;
+        }
+        if let Line::LoneOpen(sp) = line {
+            match self.stack.last_mut() {
+                Some(top) if top.awaiting_brace => {
+                    top.awaiting_brace = false;
+                    self.diags.push(ext::note("brace-placement", sp));
                 }
-                continue;
+                _ => self
+                    .diags
+                    .push(Diagnostic::error(sp, "unexpected \"{\"").with_hint(
+                        "an opening brace belongs after \"virtual NAME\" or \"server NAME\"",
+                    )),
             }
-            self.missing_brace();
-            let done = match line {
-                Line::Blank | Line::LoneOpen(_) | Line::Bad => None,
-                Line::Assign(a) => self.push_item(Item::Assign(a)),
-                Line::Open { kind, name, brace } => self.open(kind, name, brace),
-                Line::Close(sp) => {
-                    if self.stack.is_empty() {
-                        self.diags.push(
-                            Diagnostic::error(sp, "unmatched \"}\"")
-                                .with_hint("no block is open here"),
-                        );
-                        None
-                    } else {
-                        self.pop(Some(sp))
-                    }
+            return;
+        }
+        self.missing_brace();
+        match line {
+            Line::Blank | Line::LoneOpen(_) | Line::Bad => {}
+            Line::Assign(a) => self.push_item(Item::Assign(a)),
+            Line::Open { kind, name, brace } => self.open(kind, name, brace),
+            Line::Close(sp) => {
+                if self.stack.is_empty() {
+                    self.diags.push(
+                        Diagnostic::error(sp, "unmatched \"}\"").with_hint("no block is open here"),
+                    );
+                } else {
+                    self.pop(Some(sp));
                 }
-            };
-            if done.is_some() {
-                return done;
             }
         }
-        // End of file: whatever is still open was cut short.
+    }
+
+    /// End of file: whatever is still open was cut short.
+    fn end(&mut self) {
         self.missing_brace();
         if let Some(first) = self.stack.first() {
             let label = Self::block_label(&first.block);
@@ -718,21 +733,57 @@ impl<'a> Iterator for Items<'a, '_> {
             }
             self.diags.push(d);
         }
-        let mut done = None;
         while !self.stack.is_empty() {
-            if let Some(item) = self.pop(None) {
-                done = Some(item);
+            self.pop(None);
+        }
+    }
+}
+
+impl<'a> Iterator for Events<'a, '_> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        loop {
+            if let Some(ev) = self.queue.pop_front() {
+                return Some(ev);
+            }
+            if self.eof {
+                return None;
+            }
+            match self.next_line() {
+                Some((text, offset)) => self.line(text, offset),
+                None => {
+                    self.eof = true;
+                    self.end();
+                }
             }
         }
-        done
     }
 }
 
 /// Parses the whole tree at once (for tools and tests; [`crate::parse`]
-/// streams [`Items`] instead).
+/// lowers the [`Events`] as they come instead).
 pub fn parse_tree(src: &str) -> (Vec<Item<'_>>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let items = Items::new(src, &mut diags).collect();
+    let mut items = Vec::new();
+    let mut open: Option<Box<Block<'_>>> = None;
+    for ev in Events::new(src, &mut diags) {
+        match ev {
+            Event::Item(i) => items.push(i),
+            Event::Open(b) => open = Some(b),
+            Event::Inner(i) => {
+                if let Some(b) = open.as_mut() {
+                    b.items.push(i);
+                }
+            }
+            Event::Close(close) => {
+                if let Some(mut b) = open.take() {
+                    b.close = close;
+                    items.push(Item::Block(b));
+                }
+            }
+        }
+    }
     (items, diags)
 }
 
@@ -840,6 +891,27 @@ mod tests {
         );
         let (_, d) = parse_tree("port 80\n");
         assert_eq!(errors(&d), ["expected \"=\" after \"port\""]);
+    }
+
+    #[test]
+    fn events_stream_block_contents() {
+        let mut d = Vec::new();
+        let src = "a = 1\nvirtual v {\n b = 2\n server s {\n  c = 3\n }\n}\n";
+        let kinds: Vec<&str> = Events::new(src, &mut d)
+            .map(|e| match e {
+                Event::Item(_) => "item",
+                Event::Open(_) => "open",
+                Event::Inner(Item::Assign(_)) => "assign",
+                Event::Inner(Item::Block(_)) => "server",
+                Event::Close(Some(_)) => "close",
+                Event::Close(None) => "cut",
+            })
+            .collect();
+        assert_eq!(kinds, ["item", "open", "assign", "server", "close"]);
+        let kinds: Vec<bool> = Events::new("virtual v {\n", &mut d)
+            .map(|e| matches!(e, Event::Close(None)))
+            .collect();
+        assert_eq!(kinds, [false, true]);
     }
 
     #[test]
