@@ -10,7 +10,7 @@
 //! * builds a located syntax tree ([`syntax`]) and lowers it into the typed
 //!   [`Config`] ([`model`]), reporting *every* problem with its line and
 //!   column ([`Diagnostic`]), rendered rustc-style;
-//! * writes a [`Config`] back in the layout of the piranha GUI ([`write`]).
+//! * writes a [`Config`] back in the layout of the piranha GUI ([`write()`]).
 //!
 //! What it does not do: it runs nothing, configures no interface and talks
 //! to no kernel. The only I/O is reading the file ([`parse_file`]) and the

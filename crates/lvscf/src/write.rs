@@ -29,7 +29,7 @@ pub fn write(config: &Config) -> String {
 }
 
 impl Config {
-    /// This config as lvs.cf text (see [`write`]).
+    /// This config as lvs.cf text (see [`write()`]).
     pub fn to_lvs_cf(&self) -> String {
         write(self)
     }
