@@ -213,3 +213,103 @@ pub fn apply(table: &mut dyn IpvsTable, plan: &Plan) -> ApplyReport {
         results: plan.steps.iter().cloned().zip(results).collect(),
     }
 }
+
+/// The service part of an ipvsadm command line (`-t 192.0.2.10:80`,
+/// `-f 7`, …), as ipvsadm-save writes it.
+fn key_text(key: &ServiceKey) -> String {
+    let line = ipvs::save::service_line(&ipvs::Service::new(*key, ipvs::Scheduler::NONE));
+    line.strip_prefix("-A ")
+        .and_then(|l| l.strip_suffix(" -s none"))
+        .unwrap_or(&line)
+        .to_owned()
+}
+
+/// One change as the ipvsadm command line that makes it: what `lvsd -t`
+/// logs and `lvsd --diff` prints.
+pub fn ipvsadm_line(change: &Change) -> String {
+    use ipvs::save::{destination_line, service_line};
+    match change {
+        Change::AddService(s) => service_line(s),
+        Change::EditService(s) => format!("-E{}", &service_line(s)[2..]),
+        Change::DeleteService(k) => format!("-D {}", key_text(k)),
+        Change::AddDestination {
+            service,
+            destination,
+        } => destination_line(service, destination),
+        Change::EditDestination {
+            service,
+            destination,
+        } => format!("-e{}", &destination_line(service, destination)[2..]),
+        Change::DeleteDestination {
+            service,
+            destination,
+        } => format!(
+            "-d {} -r {}",
+            key_text(service),
+            crate::desired::describe(destination.addr, destination.port)
+        ),
+        Change::Flush => "-C".to_owned(),
+        Change::Zero(None) => "-Z".to_owned(),
+        Change::Zero(Some(k)) => format!("-Z {}", key_text(k)),
+        Change::SetTimeouts(t) => format!("--set {} {} {}", t.tcp, t.tcp_fin, t.udp),
+        Change::StartDaemon(d) => format!(
+            "--start-daemon {} --mcast-interface {} --syncid {}",
+            state_word(d.state),
+            d.mcast_ifn,
+            d.syncid
+        ),
+        Change::StopDaemon(s) => format!("--stop-daemon {}", state_word(*s)),
+    }
+}
+
+fn state_word(s: ipvs::DaemonState) -> &'static str {
+    match s {
+        ipvs::DaemonState::Master => "master",
+        ipvs::DaemonState::Backup => "backup",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipvs::{Forwarding, Scheduler, Service};
+
+    #[test]
+    fn changes_as_ipvsadm_lines() {
+        let key = ServiceKey::tcp("192.0.2.10".parse().expect("ip"), 80);
+        let dest = Destination::new("198.51.100.2".parse().expect("ip"), 80, Forwarding::Masq, 3);
+        let lines: Vec<String> = [
+            Change::AddService(Service::new(key, Scheduler::WLC)),
+            Change::EditService(Service::new(key, Scheduler::RR)),
+            Change::AddDestination {
+                service: key,
+                destination: dest.clone(),
+            },
+            Change::EditDestination {
+                service: key,
+                destination: dest.clone(),
+            },
+            Change::DeleteDestination {
+                service: key,
+                destination: dest.key(),
+            },
+            Change::DeleteService(key),
+            Change::DeleteService(ServiceKey::fwmark(ipvs::AddressFamily::Inet, 7)),
+        ]
+        .iter()
+        .map(ipvsadm_line)
+        .collect();
+        assert_eq!(
+            lines,
+            [
+                "-A -t 192.0.2.10:80 -s wlc",
+                "-E -t 192.0.2.10:80 -s rr",
+                "-a -t 192.0.2.10:80 -r 198.51.100.2:80 -m -w 3",
+                "-e -t 192.0.2.10:80 -r 198.51.100.2:80 -m -w 3",
+                "-d -t 192.0.2.10:80 -r 198.51.100.2:80",
+                "-D -t 192.0.2.10:80",
+                "-D -f 7",
+            ]
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! Command line, compatible with piranha's lvsd (popt: `-c FILE`,
+//! `--configfile=FILE`, `--configfile FILE`) plus our own modes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Where piranha keeps the file, and so do we.
+pub const DEFAULT_CONFIG: &str = "/etc/sysconfig/ha/lvs.cf";
+
+/// lvsd: programs the kernel IPVS table from lvs.cf and runs one nanny per
+/// real server.
+#[derive(Parser, Debug)]
+#[command(name = "lvsd", version, about, long_about = None)]
+pub struct Args {
+    /// Configuration file.
+    #[arg(short = 'c', long = "configfile", value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub configfile: PathBuf,
+
+    /// Log more; passed on to the nannies.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+
+    /// Stay in the foreground and log to stdout.
+    #[arg(short = 'n', long = "nodaemon")]
+    pub nodaemon: bool,
+
+    /// Log every write that would be made; touch no kernel table, start no nanny.
+    #[arg(short = 't', long = "test-start")]
+    pub test_start: bool,
+
+    /// Run as a daemon without forking (how pulse starts lvsd).
+    #[arg(long = "nofork")]
+    pub nofork: bool,
+
+    /// Validate the file, print every error and warning, and a summary; exit 1 on errors.
+    #[arg(long = "check", conflicts_with_all = ["dry_run", "status"])]
+    pub check: bool,
+
+    /// Print the IPVS table the file means once every real server is healthy,
+    /// in `ipvsadm -S -n` format.
+    #[arg(long = "dry-run", conflicts_with_all = ["diff", "status"])]
+    pub dry_run: bool,
+
+    /// Print the writes a reload of the file would make against the running
+    /// kernel table, as ipvsadm command lines, without making them.
+    #[arg(long = "diff", conflicts_with_all = ["status", "check"])]
+    pub diff: bool,
+
+    /// Ask the running lvsd for every virtual and real server's state.
+    #[arg(long = "status")]
+    pub status: bool,
+
+    /// With --status: JSON instead of text.
+    #[arg(long = "json", requires = "status")]
+    pub json: bool,
+
+    /// Status socket of the running daemon.
+    #[arg(
+        long = "socket",
+        value_name = "PATH",
+        default_value = "/run/lvsd.sock",
+        hide = true
+    )]
+    pub socket: PathBuf,
+
+    /// Pid file written when running as a daemon.
+    #[arg(
+        long = "pidfile",
+        value_name = "PATH",
+        default_value = "/var/run/lvs.pid",
+        hide = true
+    )]
+    pub pidfile: PathBuf,
+}
+
+/// What this invocation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `--check`.
+    Check,
+    /// `--dry-run`.
+    DryRun,
+    /// `--diff`.
+    Diff,
+    /// `--status`.
+    Status,
+    /// Run the daemon.
+    Daemon,
+}
+
+impl Args {
+    /// Parse `std::env::args`. `Err` carries the exit status after usage,
+    /// help or version has been printed: 1 for bad arguments, as the
+    /// original's popt did, 0 for `--help` and `--version`.
+    pub fn parse_args() -> Result<Self, ExitCode> {
+        Args::try_parse().map_err(|e| {
+            let _ = e.print();
+            if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        })
+    }
+
+    /// The mode the flags select.
+    pub fn mode(&self) -> Mode {
+        if self.check {
+            Mode::Check
+        } else if self.dry_run {
+            Mode::DryRun
+        } else if self.diff {
+            Mode::Diff
+        } else if self.status {
+            Mode::Status
+        } else {
+            Mode::Daemon
+        }
+    }
+}

@@ -1,0 +1,731 @@
+//! The lvsd daemon: one loop that owns the configuration, the health of
+//! every real server, the monitors and the IPVS table, and decides
+//! everything; signals, monitor reports and timers are events fed to it.
+//!
+//! Every change to the table goes through one path: health or config
+//! changes → [`director::desired_table`] → [`director::plan`] against a fresh
+//! kernel dump → [`director::apply`]. lvsd is the only writer of its
+//! entries; monitors only report.
+
+pub mod monitors;
+pub mod status;
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use director::nanny::{MonitorOptions, monitor_argv};
+use director::tracker::legacy_state;
+use director::{AllHealthy, Health, HealthView, ServerHealth, ServerId, desired_table, plan};
+use health::report::Line;
+use ipvs::{Change, IpvsTable, ServiceKey};
+use lvscf::{Config, Severity};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use monitors::{Exit, MonitorEvent, MonitorSpec, Monitors};
+
+/// How lvsd was started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `-c`.
+    pub configfile: PathBuf,
+    /// `-v`.
+    pub verbose: bool,
+    /// `-n`: foreground, stdout logging.
+    pub nodaemon: bool,
+    /// `-t`: log writes instead of making them, start no monitor.
+    pub test_start: bool,
+    /// Status socket path.
+    pub socket: PathBuf,
+}
+
+/// How often dead monitors are restarted and the loop wakes up.
+const TICK: Duration = Duration::from_secs(1);
+/// How often the kernel table is compared with the desired one even when
+/// nothing happened, to repair changes made behind lvsd's back.
+const DRIFT_CHECK: Duration = Duration::from_secs(30);
+/// How long monitors get to exit after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Restart backoff for monitors that die with `hard_shutdown = 0`.
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// Where a reload stands, for `--status` and tests.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    /// Netlink writes made by the last start or reload.
+    pub last_reload_writes: usize,
+    /// Netlink writes since start.
+    pub total_writes: u64,
+    /// Reloads done (successful or not).
+    pub reloads: u64,
+    /// Whether the last reload was refused (bad file).
+    pub last_reload_failed: bool,
+}
+
+/// Per-server facts for `--status`.
+#[derive(Debug, Clone, Default)]
+pub struct CheckInfo {
+    /// The last check's result and reason.
+    pub last: Option<(bool, String)>,
+    /// When it was reported.
+    pub at: Option<std::time::SystemTime>,
+}
+
+struct Restart {
+    spec: MonitorSpec,
+    at: Instant,
+    backoff: Duration,
+}
+
+/// The daemon's whole state.
+pub struct Daemon {
+    opts: Options,
+    config: Config,
+    table: Box<dyn IpvsTable>,
+    monitors: Monitors,
+    health: HashMap<ServerId, ServerHealth>,
+    checks: HashMap<ServerId, CheckInfo>,
+    restarts: HashMap<ServerId, Restart>,
+    /// Services this lvsd installed or adopted, so that removing a virtual
+    /// from lvs.cf removes its service, and nothing else is ever deleted.
+    owned: HashSet<ServiceKey>,
+    /// Virtuals whose service the kernel refused (e.g. unknown scheduler):
+    /// left out until the next reload, logged once.
+    refused: HashMap<String, String>,
+    counters: Counters,
+    /// Set by a monitor death under `hard_shutdown = 1`.
+    fatal: bool,
+    last_drift_check: Instant,
+}
+
+impl Daemon {
+    /// A daemon for `config`, writing through `table`.
+    pub fn new(
+        opts: Options,
+        config: Config,
+        table: Box<dyn IpvsTable>,
+        events: mpsc::UnboundedSender<MonitorEvent>,
+    ) -> Self {
+        Daemon {
+            opts,
+            config,
+            table,
+            monitors: Monitors::new(events),
+            health: HashMap::new(),
+            checks: HashMap::new(),
+            restarts: HashMap::new(),
+            owned: HashSet::new(),
+            refused: HashMap::new(),
+            counters: Counters::default(),
+            fatal: false,
+            last_drift_check: Instant::now(),
+        }
+    }
+
+    fn monitor_options(&self) -> MonitorOptions {
+        MonitorOptions {
+            verbose: self.opts.verbose,
+            nodaemon: self.opts.nodaemon,
+        }
+    }
+
+    /// Monitor specs for every active server of every active virtual.
+    fn specs(&self, config: &Config) -> Vec<MonitorSpec> {
+        let opts = self.monitor_options();
+        let mut specs = Vec::new();
+        for vs in config.active_virtuals() {
+            for rs in vs.active_servers() {
+                specs.push(MonitorSpec {
+                    id: ServerId::new(&vs.name, &rs.name),
+                    argv: monitor_argv(config, vs, rs, opts),
+                    read_output: vs.sorry_server.is_some(),
+                });
+            }
+        }
+        specs
+    }
+
+    fn start_monitor(&mut self, spec: MonitorSpec) {
+        if self.opts.test_start {
+            return;
+        }
+        let id = spec.id.clone();
+        match self.monitors.start(spec.clone()) {
+            Ok(pid) => info!(
+                "create_monitor for {}/{} running as pid {pid}",
+                id.virtual_name, id.server
+            ),
+            Err(e) => {
+                warn!(
+                    "failed to start monitor for {}/{}: {e}",
+                    id.virtual_name, id.server
+                );
+                self.schedule_restart(spec, BACKOFF_MIN);
+            }
+        }
+    }
+
+    fn schedule_restart(&mut self, spec: MonitorSpec, backoff: Duration) {
+        let id = spec.id.clone();
+        self.restarts.insert(
+            id,
+            Restart {
+                spec,
+                at: Instant::now() + backoff,
+                backoff,
+            },
+        );
+    }
+
+    /// Start every monitor of the current config.
+    pub fn start_monitors(&mut self) {
+        for spec in self.specs(&self.config.clone()) {
+            self.health.entry(spec.id.clone()).or_default();
+            self.start_monitor(spec);
+        }
+    }
+
+    /// The health the table is built from.
+    fn health_view(&self) -> HashMap<ServerId, Health> {
+        self.health
+            .iter()
+            .map(|(id, h)| (id.clone(), h.health()))
+            .collect()
+    }
+
+    /// Bring the kernel table to the desired state; returns the number of
+    /// writes.
+    pub fn reconcile(&mut self) -> usize {
+        self.last_drift_check = Instant::now();
+        let view: Box<dyn HealthView> = if self.opts.test_start {
+            Box::new(AllHealthy)
+        } else {
+            Box::new(self.health_view())
+        };
+        let mut desired = desired_table(&self.config, view.as_ref());
+        desired
+            .services
+            .retain(|s| !self.refused.contains_key(&s.virtual_name));
+        let current = match self.table.list() {
+            Ok(c) => c,
+            Err(e) => {
+                warn!("cannot read the IPVS table: {e}");
+                return 0;
+            }
+        };
+        let timeouts = self.table.timeouts().ok();
+        let p = plan(&desired, &current, &self.owned, timeouts);
+        if p.is_empty() {
+            return 0;
+        }
+        if self.opts.test_start {
+            for step in &p.steps {
+                info!("test-start: would run: {}", describe(&step.change));
+            }
+            return 0;
+        }
+        for step in &p.steps {
+            debug!("DEBUG -- ipvs: {}", describe(&step.change));
+        }
+        let report = director::apply(self.table.as_mut(), &p);
+        let writes = report.results.len();
+        self.counters.total_writes += writes as u64;
+        for (step, result) in &report.results {
+            let key = match &step.change {
+                Change::AddService(s) | Change::EditService(s) => Some(s.key),
+                Change::DeleteService(k) => {
+                    if result.is_ok() {
+                        self.owned.remove(k);
+                    }
+                    None
+                }
+                _ => None,
+            };
+            if let (Some(k), Ok(())) = (key, result) {
+                self.owned.insert(k);
+            }
+        }
+        for (name, err) in report.failed_services() {
+            if !self.refused.contains_key(name) {
+                warn!("ipvsadm failed for virtual server {name}! ({err})");
+                self.refused.insert(name.to_owned(), err.to_string());
+            }
+        }
+        for (step, err) in report.failures() {
+            let consequence = step
+                .virtual_name
+                .as_ref()
+                .is_some_and(|n| self.refused.contains_key(n));
+            if !consequence {
+                warn!("IPVS write failed: {}: {err}", describe(&step.change));
+            }
+        }
+        // Adopted services (present in the kernel, wanted) are ours too.
+        for s in &desired.services {
+            if current.iter().any(|c| c.service.key == s.service.key) {
+                self.owned.insert(s.service.key);
+            }
+        }
+        writes
+    }
+
+    /// Handle one event from a monitor watcher. Returns whether health
+    /// changed.
+    pub fn on_monitor_event(&mut self, event: MonitorEvent) -> bool {
+        match event {
+            MonitorEvent::Report {
+                id,
+                generation,
+                line,
+            } => {
+                if !self.monitors.is_current(&id, generation) {
+                    return false;
+                }
+                let line = match line {
+                    Ok(l) => l,
+                    Err(e) => {
+                        warn!("monitor for {id}: {e}");
+                        return false;
+                    }
+                };
+                self.on_report(&id, line.line())
+            }
+            MonitorEvent::Output {
+                id,
+                generation,
+                line,
+            } => {
+                if !self.monitors.is_current(&id, generation) {
+                    return false;
+                }
+                match (legacy_state(&line), self.health.get_mut(&id)) {
+                    (Some(up), Some(h)) => {
+                        h.on_unmanaged();
+                        h.on_legacy_state(up)
+                    }
+                    _ => false,
+                }
+            }
+            MonitorEvent::Exited {
+                id,
+                generation,
+                status,
+            } => self.on_exit(&id, generation, status),
+        }
+    }
+
+    fn quiesce(&self, id: &ServerId) -> bool {
+        self.config
+            .virtuals
+            .iter()
+            .find(|v| v.name == id.virtual_name)
+            .is_some_and(|v| v.quiesce_server)
+    }
+
+    fn on_report(&mut self, id: &ServerId, line: Line<'_>) -> bool {
+        let quiesce = self.quiesce(id);
+        let Some(h) = self.health.get_mut(id) else {
+            return false;
+        };
+        match line {
+            Line::Header { .. } => {
+                h.on_header();
+                false
+            }
+            Line::Want(w) => h.on_want(w, quiesce),
+            Line::Check { ok, reason } => {
+                let info = self.checks.entry(id.clone()).or_default();
+                info.last = Some((ok, reason.to_owned()));
+                info.at = Some(std::time::SystemTime::now());
+                false
+            }
+            Line::State { active } => {
+                debug!(
+                    "DEBUG -- {id}: {}",
+                    if active { "[ active ]" } else { "[inactive]" }
+                );
+                false
+            }
+            Line::Mode(m) => {
+                info!("monitor for {id} is now in mode {}", m.as_str());
+                false
+            }
+            Line::Exit { status } => {
+                debug!("DEBUG -- monitor for {id} exiting with status {status}");
+                false
+            }
+            Line::Monitor { .. } | Line::Other(_) => false,
+        }
+    }
+
+    fn on_exit(
+        &mut self,
+        id: &ServerId,
+        generation: u64,
+        status: std::io::Result<std::process::ExitStatus>,
+    ) -> bool {
+        match self.monitors.exited(id, generation) {
+            Exit::Expected => false,
+            Exit::Died { spec, ran_for } => {
+                let how = match status {
+                    Ok(s) => s.to_string(),
+                    Err(e) => e.to_string(),
+                };
+                let changed = self.health.get_mut(id).is_some_and(|h| h.on_monitor_gone());
+                if self.config.hard_shutdown {
+                    info!(
+                        "nanny for child {}/{} died! shutting down lvs",
+                        id.virtual_name, id.server
+                    );
+                    debug!("DEBUG -- monitor {id}: {how}");
+                    self.fatal = true;
+                } else {
+                    // The original logged "manual action needed!" and left the
+                    // server unmonitored; we restart it, backing off.
+                    let backoff = match self.restarts.get(id) {
+                        Some(r) if ran_for < BACKOFF_MAX => (r.backoff * 2).min(BACKOFF_MAX),
+                        _ => BACKOFF_MIN,
+                    };
+                    info!(
+                        "nanny for child {}/{} died! ({how}) restarting it in {} s",
+                        id.virtual_name,
+                        id.server,
+                        backoff.as_secs()
+                    );
+                    self.schedule_restart(spec, backoff);
+                }
+                changed
+            }
+        }
+    }
+
+    /// Start monitors whose restart time has come.
+    pub fn restart_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<ServerId> = self
+            .restarts
+            .iter()
+            .filter(|(_, r)| r.at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            if let Some(r) = self.restarts.get(&id) {
+                let spec = r.spec.clone();
+                if self.monitors.spec(&id).is_none() {
+                    // Keep the entry (with its backoff) until it runs long
+                    // enough; start_monitor replaces it on failure.
+                    match self.monitors.start(spec.clone()) {
+                        Ok(pid) => info!(
+                            "create_monitor for {}/{} running as pid {pid}",
+                            id.virtual_name, id.server
+                        ),
+                        Err(e) => {
+                            warn!("failed to restart monitor for {id}: {e}");
+                            let backoff = (r.backoff * 2).min(BACKOFF_MAX);
+                            self.schedule_restart(spec, backoff);
+                            continue;
+                        }
+                    }
+                }
+                if let Some(r) = self.restarts.get_mut(&id) {
+                    // Remember the backoff; a far-future time means "not due".
+                    r.at = now + Duration::from_secs(86400 * 365);
+                }
+            }
+        }
+    }
+
+    /// SIGHUP: re-read the file; on any error keep everything as it is.
+    pub fn reload(&mut self) {
+        self.counters.reloads += 1;
+        let path = self.opts.configfile.clone();
+        let file = match lvscf::parse_file(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                info!("lvs: failed to open {}: {}", path.display(), e.source);
+                self.counters.last_reload_failed = true;
+                return;
+            }
+        };
+        let Some(new) = file.parsed.config.clone() else {
+            let name = path.display().to_string();
+            if let Some(first) = file.parsed.of(Severity::Error).next() {
+                info!("lvs: error parsing {name} on line {}.", first.line);
+            }
+            for d in file.parsed.of(Severity::Error) {
+                info!("{name}:{d}");
+            }
+            info!("keeping the running configuration and table");
+            self.counters.last_reload_failed = true;
+            return;
+        };
+        self.counters.last_reload_failed = false;
+        self.apply_config(new);
+        let writes = self.reconcile();
+        self.counters.last_reload_writes = writes;
+        info!("reload done: {writes} IPVS writes");
+    }
+
+    /// Switch to `new`: stop monitors of servers that are gone, restart
+    /// those whose command line changed, start new ones.
+    fn apply_config(&mut self, new: Config) {
+        let old = std::mem::replace(&mut self.config, new);
+        let specs: HashMap<ServerId, MonitorSpec> = self
+            .specs(&self.config.clone())
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        for id in self.monitors.ids() {
+            if !specs.contains_key(&id) {
+                self.monitors.stop(&id);
+                self.health.remove(&id);
+                self.checks.remove(&id);
+            }
+        }
+        self.restarts.retain(|id, _| specs.contains_key(id));
+        self.health.retain(|id, _| specs.contains_key(id));
+        for (id, spec) in specs {
+            let unchanged = self.monitors.spec(&id).is_some_and(|s| *s == spec);
+            if unchanged {
+                continue;
+            }
+            let same_target = same_target(&old, &self.config, &id);
+            if self.monitors.spec(&id).is_some() {
+                self.monitors.stop(&id);
+            }
+            let weight = configured_weight(&self.config, &id).unwrap_or(1);
+            let next = match self.health.get(&id) {
+                Some(prev) if same_target => ServerHealth::carried_over(prev, weight),
+                _ => ServerHealth::new(),
+            };
+            self.health.insert(id.clone(), next);
+            if !self.restarts.contains_key(&id) || self.monitors.spec(&id).is_none() {
+                self.restarts.remove(&id);
+                self.start_monitor(spec);
+            }
+        }
+        // The kernel may now accept what it refused (e.g. a new scheduler).
+        self.refused.clear();
+    }
+
+    /// SIGTERM/SIGINT or a fatal monitor death: stop the monitors, remove
+    /// exactly the services this lvsd owns.
+    pub async fn shutdown(&mut self, events: &mut mpsc::UnboundedReceiver<MonitorEvent>) -> usize {
+        self.monitors.stop_all();
+        self.restarts.clear();
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        while !self.monitors.all_reaped() {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(ev)) => {
+                    self.on_monitor_event(ev);
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    self.monitors.kill_remaining();
+                    // Give the kernel a moment to deliver the exits.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), events.recv()).await;
+                    break;
+                }
+            }
+        }
+        if self.opts.test_start {
+            return 0;
+        }
+        let present: HashSet<ServiceKey> = match self.table.list() {
+            Ok(list) => list.into_iter().map(|e| e.service.key).collect(),
+            Err(e) => {
+                warn!("cannot read the IPVS table: {e}");
+                HashSet::new()
+            }
+        };
+        let names: HashMap<ServiceKey, String> = desired_table(&self.config, &AllHealthy)
+            .services
+            .into_iter()
+            .map(|s| (s.service.key, s.virtual_name))
+            .collect();
+        let mut keys: Vec<ServiceKey> = self
+            .owned
+            .iter()
+            .filter(|k| present.contains(k))
+            .copied()
+            .collect();
+        keys.sort();
+        let changes: Vec<Change> = keys.iter().map(|k| Change::DeleteService(*k)).collect();
+        let results = self.table.apply(&changes);
+        for (k, r) in keys.iter().zip(results) {
+            let name = names.get(k).cloned().unwrap_or_else(|| describe_key(k));
+            match r {
+                Ok(()) => info!("shutting down virtual service {name}"),
+                Err(e) => warn!("failed to remove virtual service {name}: {e}"),
+            }
+        }
+        keys.len()
+    }
+
+    /// For `--status`.
+    pub fn status(&mut self) -> status::Status {
+        status::collect(self)
+    }
+}
+
+fn same_target(old: &Config, new: &Config, id: &ServerId) -> bool {
+    let find = |c: &Config| {
+        c.virtuals
+            .iter()
+            .find(|v| v.name == id.virtual_name)
+            .and_then(|v| {
+                let rs = v.servers.iter().find(|s| s.name == id.server)?;
+                let service = director::desired::service_of(v).ok()?.key;
+                Some((service, rs.address, rs.port))
+            })
+    };
+    find(old).is_some() && find(old) == find(new)
+}
+
+fn configured_weight(config: &Config, id: &ServerId) -> Option<u32> {
+    config
+        .virtuals
+        .iter()
+        .find(|v| v.name == id.virtual_name)?
+        .servers
+        .iter()
+        .find(|s| s.name == id.server)
+        .map(|s| s.weight)
+}
+
+/// One change as the ipvsadm command line that would make it.
+pub fn describe(change: &Change) -> String {
+    director::reconcile::ipvsadm_line(change)
+}
+
+fn describe_key(key: &ServiceKey) -> String {
+    director::reconcile::ipvsadm_line(&Change::DeleteService(*key))
+}
+
+/// Write the readiness line to the descriptor pulse passed in
+/// `PULSE_READY_FD`, then close it.
+fn signal_ready() {
+    let Some(fd) = std::env::var("PULSE_READY_FD")
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|fd| *fd > 2)
+    else {
+        return;
+    };
+    // Only take descriptors that are open, so a stale variable cannot make
+    // us close something else.
+    if nix::fcntl::fcntl(
+        // SAFETY: only used to query flags; not owned, not closed here.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+        nix::fcntl::FcntlArg::F_GETFD,
+    )
+    .is_err()
+    {
+        return;
+    }
+    // SAFETY: the descriptor is open and was handed to us for this one
+    // purpose by our parent; we take ownership and close it after writing.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut file = std::fs::File::from(owned);
+    let _ = writeln!(file, "ready {}", std::process::id());
+}
+
+/// Run the daemon until SIGTERM/SIGINT (or a fatal monitor death).
+pub fn run(opts: Options, config: Config, table: Box<dyn IpvsTable>) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the event loop")?;
+    runtime.block_on(async move { main_loop(opts, config, table).await })
+}
+
+async fn main_loop(opts: Options, config: Config, table: Box<dyn IpvsTable>) -> Result<ExitCode> {
+    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let socket_path = opts.socket.clone();
+    let listener = status::listen(&socket_path);
+    let mut d = Daemon::new(opts, config, table, tx);
+
+    for vs in d.config.active_virtuals() {
+        info!("starting virtual service {} active: {}", vs.name, vs.port);
+    }
+    d.start_monitors();
+    let writes = d.reconcile();
+    d.counters.last_reload_writes = writes;
+    signal_ready();
+
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let exit = loop {
+        let mut dirty = false;
+        tokio::select! {
+            _ = hup.recv() => {
+                info!("rereading configuration file");
+                d.reload();
+            }
+            _ = term.recv() => {
+                info!("shutting down due to signal 15");
+                break ExitCode::SUCCESS;
+            }
+            _ = int.recv() => {
+                info!("shutting down due to signal 2");
+                break ExitCode::SUCCESS;
+            }
+            Some(ev) = rx.recv() => {
+                dirty |= d.on_monitor_event(ev);
+                // Take everything already queued before touching the kernel.
+                while let Ok(ev) = rx.try_recv() {
+                    dirty |= d.on_monitor_event(ev);
+                }
+            }
+            _ = tick.tick() => {
+                d.restart_due();
+                dirty |= d.last_drift_check.elapsed() >= DRIFT_CHECK;
+            }
+            conn = status::accept(listener.as_ref()) => {
+                if let Ok(stream) = conn {
+                    let s = d.status();
+                    status::serve(stream, s).await;
+                }
+            }
+        }
+        if d.fatal {
+            break ExitCode::from(1);
+        }
+        if dirty {
+            d.reconcile();
+        }
+    };
+    d.shutdown(&mut rx).await;
+    if listener.is_some() {
+        let _ = std::fs::remove_file(&socket_path);
+    }
+    Ok(exit)
+}
+
+/// The pid file, as the original: written when running as a daemon.
+pub struct PidFile(PathBuf);
+
+impl PidFile {
+    /// Write our pid to `path`.
+    pub fn create(path: &Path) -> Result<Self> {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write pid file {}", path.display()))?;
+        Ok(PidFile(path.to_owned()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

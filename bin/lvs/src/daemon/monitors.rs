@@ -1,0 +1,388 @@
+//! One monitor process (`nanny`, or a site's `client_monitor`) per active
+//! real server: started with the original's argv, watched through pipes,
+//! stopped by signal.
+//!
+//! Each monitor gets a report pipe as file descriptor 3, named by
+//! `LVSD_REPORT_FD`; our nanny writes its reports there (docs/protocol.md),
+//! anything else simply never writes to it. For a virtual with a sorry
+//! server, the monitor's stdout and stderr go to a second pipe too, because
+//! a non-reporting monitor's `[ active ]`/`[inactive]` log lines are the only
+//! way to know its state (as piranha's lvsd read them).
+//!
+//! Children are forked from the runtime's only thread (the death signal set
+//! with `PR_SET_PDEATHSIG` follows the forking *thread*), get SIGTERM when
+//! lvsd dies, and start with an empty signal mask.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use director::ServerId;
+use health::report::{Decoder, OwnedLine, ParseError};
+use nix::fcntl::OFlag;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::{Pid, pipe2};
+use tokio::io::AsyncReadExt;
+use tokio::net::unix::pipe;
+use tokio::process::Child;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// The descriptor number the report pipe has in every monitor.
+pub const REPORT_FD: RawFd = 3;
+
+/// Longest stdout line kept from a monitor; the rest of it is dropped.
+const MAX_OUTPUT_LINE: usize = 1024;
+
+/// How to run one monitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorSpec {
+    /// The real server it watches.
+    pub id: ServerId,
+    /// Program and arguments (`argv[0]` is the program).
+    pub argv: Vec<OsString>,
+    /// Read its stdout/stderr for `[ active ]`/`[inactive]` lines.
+    pub read_output: bool,
+}
+
+/// What a monitor's watcher task tells the daemon.
+#[derive(Debug)]
+pub enum MonitorEvent {
+    /// A line on the report pipe (parsed, or why not).
+    Report {
+        /// Which server.
+        id: ServerId,
+        /// Which start of its monitor.
+        generation: u64,
+        /// The line.
+        line: Result<OwnedLine, ParseError>,
+    },
+    /// A line the monitor printed on stdout/stderr.
+    Output {
+        /// Which server.
+        id: ServerId,
+        /// Which start of its monitor.
+        generation: u64,
+        /// The text, without the newline.
+        line: String,
+    },
+    /// The monitor exited.
+    Exited {
+        /// Which server.
+        id: ServerId,
+        /// Which start of its monitor.
+        generation: u64,
+        /// How.
+        status: io::Result<ExitStatus>,
+    },
+}
+
+struct Running {
+    spec: MonitorSpec,
+    pid: Pid,
+    generation: u64,
+    started: Instant,
+}
+
+/// What an exit meant.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// A monitor we stopped (reload, shutdown), or one already replaced.
+    Expected,
+    /// The current monitor of this server died on its own.
+    Died {
+        /// How it was started, to restart it.
+        spec: MonitorSpec,
+        /// How long it had run.
+        ran_for: Duration,
+    },
+}
+
+/// Every monitor lvsd runs.
+pub struct Monitors {
+    running: HashMap<ServerId, Running>,
+    /// Stopped but not yet reaped: generation → pid.
+    retiring: HashMap<u64, Pid>,
+    next_generation: u64,
+    events: UnboundedSender<MonitorEvent>,
+}
+
+impl Monitors {
+    /// No monitors yet; watchers report on `events`.
+    pub fn new(events: UnboundedSender<MonitorEvent>) -> Self {
+        Monitors {
+            running: HashMap::new(),
+            retiring: HashMap::new(),
+            next_generation: 1,
+            events,
+        }
+    }
+
+    /// The spec of the running monitor of `id`.
+    pub fn spec(&self, id: &ServerId) -> Option<&MonitorSpec> {
+        self.running.get(id).map(|r| &r.spec)
+    }
+
+    /// Pid of the running monitor of `id`.
+    pub fn pid(&self, id: &ServerId) -> Option<i32> {
+        self.running.get(id).map(|r| r.pid.as_raw())
+    }
+
+    /// Servers with a running monitor.
+    pub fn ids(&self) -> Vec<ServerId> {
+        self.running.keys().cloned().collect()
+    }
+
+    /// Whether `generation` is the current monitor of `id`.
+    pub fn is_current(&self, id: &ServerId, generation: u64) -> bool {
+        self.running
+            .get(id)
+            .is_some_and(|r| r.generation == generation)
+    }
+
+    /// Start a monitor (the server must not have one). Returns its pid.
+    pub fn start(&mut self, spec: MonitorSpec) -> io::Result<i32> {
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let pid = spawn(&spec, generation, self.events.clone())?;
+        self.running.insert(
+            spec.id.clone(),
+            Running {
+                spec,
+                pid,
+                generation,
+                started: Instant::now(),
+            },
+        );
+        Ok(pid.as_raw())
+    }
+
+    /// Send SIGTERM to the monitor of `id`; its exit will be
+    /// [`Exit::Expected`].
+    pub fn stop(&mut self, id: &ServerId) {
+        if let Some(r) = self.running.remove(id) {
+            // ESRCH: it exited already; its exit event is still on the way.
+            let _ = kill(r.pid, Signal::SIGTERM);
+            self.retiring.insert(r.generation, r.pid);
+        }
+    }
+
+    /// Stop every monitor.
+    pub fn stop_all(&mut self) {
+        for id in self.ids() {
+            self.stop(&id);
+        }
+    }
+
+    /// Kill whatever has not exited after SIGTERM.
+    pub fn kill_remaining(&mut self) {
+        for pid in self.retiring.values() {
+            let _ = kill(*pid, Signal::SIGKILL);
+        }
+    }
+
+    /// Whether every stopped monitor has been reaped.
+    pub fn all_reaped(&self) -> bool {
+        self.running.is_empty() && self.retiring.is_empty()
+    }
+
+    /// Book an exit reported by a watcher.
+    pub fn exited(&mut self, id: &ServerId, generation: u64) -> Exit {
+        if self.retiring.remove(&generation).is_some() {
+            return Exit::Expected;
+        }
+        match self.running.get(id) {
+            Some(r) if r.generation == generation => {
+                let r = self.running.remove(id).expect("checked above");
+                Exit::Died {
+                    spec: r.spec,
+                    ran_for: r.started.elapsed(),
+                }
+            }
+            _ => Exit::Expected,
+        }
+    }
+}
+
+/// Fork and exec one monitor; a watcher task reads its pipes and waits for
+/// it.
+fn spawn(
+    spec: &MonitorSpec,
+    generation: u64,
+    events: UnboundedSender<MonitorEvent>,
+) -> io::Result<Pid> {
+    let (program, args) = spec
+        .argv
+        .split_first()
+        .ok_or_else(|| io::Error::other("empty monitor command"))?;
+    let (report_r, report_w) = pipe2(OFlag::O_CLOEXEC)?;
+    let output = if spec.read_output {
+        Some(pipe2(OFlag::O_CLOEXEC)?)
+    } else {
+        None
+    };
+
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .env(health::report::FD_ENV, REPORT_FD.to_string())
+        .stdin(Stdio::null())
+        .kill_on_drop(false);
+    if let Some((_, w)) = &output {
+        cmd.stdout(Stdio::from(w.try_clone()?));
+        cmd.stderr(Stdio::from(w.try_clone()?));
+    }
+    let report_raw = report_w.as_raw_fd();
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes async-signal-safe system calls (dup2, fcntl, prctl, getppid,
+    // sigprocmask) on values copied in; it allocates nothing and takes no
+    // lock.
+    unsafe {
+        cmd.pre_exec(move || child_setup(report_raw, parent));
+    }
+    let child = cmd.spawn()?;
+    drop(cmd);
+    drop(report_w);
+    let output_r = output.map(|(r, _w)| r);
+    let pid = child
+        .id()
+        .and_then(|p| i32::try_from(p).ok())
+        .map(Pid::from_raw)
+        .ok_or_else(|| io::Error::other("monitor exited before it could be watched"))?;
+    let id = spec.id.clone();
+    tokio::spawn(watch(child, report_r, output_r, id, generation, events));
+    Ok(pid)
+}
+
+/// In the child, before exec.
+fn child_setup(report_w: RawFd, parent: u32) -> io::Result<()> {
+    use nix::libc;
+    // SAFETY: plain system calls on descriptors and the signal mask of this
+    // process; every one is async-signal-safe, and `empty` is a local
+    // sigset initialised by sigemptyset before use.
+    unsafe {
+        if report_w == REPORT_FD {
+            // Already in place: only drop close-on-exec.
+            if libc::fcntl(REPORT_FD, libc::F_SETFD, 0) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        } else if libc::dup2(report_w, REPORT_FD) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // When lvsd dies, its monitors must not go on running unsupervised.
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // lvsd may have died between fork and prctl: then nobody would send
+        // the signal.
+        if u32::try_from(libc::getppid()).ok() != Some(parent) {
+            return Err(io::Error::other("lvsd exited"));
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
+    Ok(())
+}
+
+async fn read_some(pipe: &mut Option<pipe::Receiver>, buf: &mut [u8]) -> io::Result<usize> {
+    match pipe {
+        Some(p) => p.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Splits stdout text into lines, keeping at most `MAX_OUTPUT_LINE` bytes of
+/// each.
+#[derive(Default)]
+struct LineSplitter {
+    buf: Vec<u8>,
+}
+
+impl LineSplitter {
+    fn push(&mut self, bytes: &[u8], mut emit: impl FnMut(String)) {
+        for &b in bytes {
+            if b == b'\n' {
+                emit(String::from_utf8_lossy(&self.buf).into_owned());
+                self.buf.clear();
+            } else if self.buf.len() < MAX_OUTPUT_LINE {
+                self.buf.push(b);
+            }
+        }
+    }
+}
+
+async fn watch(
+    mut child: Child,
+    report: OwnedFd,
+    output: Option<OwnedFd>,
+    id: ServerId,
+    generation: u64,
+    events: UnboundedSender<MonitorEvent>,
+) {
+    let mut report = pipe::Receiver::from_owned_fd(report).ok();
+    let mut output = output.and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok());
+    let mut decoder = Decoder::new();
+    let mut splitter = LineSplitter::default();
+    let mut rbuf = [0u8; 2048];
+    let mut obuf = [0u8; 1024];
+
+    let send_reports = |decoder: &mut Decoder| {
+        while let Some(line) = decoder.next_line() {
+            let _ = events.send(MonitorEvent::Report {
+                id: id.clone(),
+                generation,
+                line,
+            });
+        }
+    };
+    let send_output = |line: String| {
+        let _ = events.send(MonitorEvent::Output {
+            id: id.clone(),
+            generation,
+            line,
+        });
+    };
+
+    let status = loop {
+        tokio::select! {
+            n = read_some(&mut report, &mut rbuf) => match n {
+                Ok(0) | Err(_) => report = None,
+                Ok(n) => {
+                    decoder.push(&rbuf[..n]);
+                    send_reports(&mut decoder);
+                }
+            },
+            n = read_some(&mut output, &mut obuf) => match n {
+                Ok(0) | Err(_) => output = None,
+                Ok(n) => splitter.push(&obuf[..n], send_output),
+            },
+            status = child.wait() => break status,
+        }
+    };
+    // What the monitor wrote just before it exited is still in the pipes.
+    if let Some(p) = &report {
+        while let Ok(n) = p.try_read(&mut rbuf) {
+            if n == 0 {
+                break;
+            }
+            decoder.push(&rbuf[..n]);
+        }
+        send_reports(&mut decoder);
+    }
+    if let Some(p) = &output {
+        while let Ok(n) = p.try_read(&mut obuf) {
+            if n == 0 {
+                break;
+            }
+            splitter.push(&obuf[..n], send_output);
+        }
+    }
+    let _ = events.send(MonitorEvent::Exited {
+        id,
+        generation,
+        status,
+    });
+}
