@@ -27,4 +27,7 @@ if [ "${LVS_SKIP_VM:-0}" = 1 ]; then
     exit 0
 fi
 step "real-kernel tests (qemu guest)"
+# Guest tests run the daemons' binaries (lvsd starts nanny), not only test
+# binaries: build them all first.
+cargo build --workspace --bins --locked
 bash tests/vm/ci.sh

@@ -1,0 +1,508 @@
+//! lvsd against the real kernel, in the qemu guest (`tests/vm/ci.sh`).
+//!
+//! Real servers are small HTTP listeners in a network namespace the test
+//! creates (documentation addresses 192.0.2.0/24), checked by our nanny.
+//! Each test builds its own rig and tears it down (lvsd and its nannies by
+//! pid, the namespace, every IPVS service) even when it fails.
+//!
+//! Timing assertions have margins: the guest emulates its CPU.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+const NETNS: &str = "lvsd-rs";
+
+fn sh(cmd: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("run sh");
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The kernel table as a set of `ipvsadm -S -n` lines (its order is the
+/// kernel's hash order).
+fn kernel_table() -> BTreeSet<String> {
+    sh("ipvsadm -S -n").lines().map(str::to_owned).collect()
+}
+
+fn lvsd_exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_lvsd"))
+}
+
+fn nanny_exe() -> PathBuf {
+    let p = lvsd_exe().with_file_name("nanny");
+    assert!(
+        p.exists(),
+        "{} missing: build the workspace binaries first (cargo build --bins)",
+        p.display()
+    );
+    p
+}
+
+fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// An HTTP server in the namespace, answering every connection with a
+/// status line and closing.
+struct Listener {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Listener {
+    fn start(addr: &str) -> Self {
+        let addr: SocketAddr = format!("{addr}:80").parse().expect("addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let flag = stop.clone();
+        let thread = thread::spawn(move || {
+            // Only this thread enters the namespace.
+            let ns = fs::File::open(format!("/run/netns/{NETNS}")).expect("netns");
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            let listener = TcpListener::bind(addr).expect("bind");
+            listener.set_nonblocking(true).expect("nonblocking");
+            ready_tx.send(()).expect("ready");
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        let _ = conn.set_nonblocking(false);
+                        let _ = conn.set_read_timeout(Some(Duration::from_millis(500)));
+                        let mut buf = [0u8; 256];
+                        let _ = conn.read(&mut buf);
+                        let _ = conn.write_all(b"HTTP/1.0 200 OK\r\n\r\n");
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("listener up");
+        Listener {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The namespace, the config file, lvsd.
+struct Rig {
+    dir: PathBuf,
+    config: PathBuf,
+    socket: PathBuf,
+    lvsd: Option<Child>,
+}
+
+impl Rig {
+    fn new(name: &str) -> Self {
+        // A leftover from a failed earlier test must not break this one.
+        let _ = Command::new("ip")
+            .args(["netns", "del", NETNS])
+            .stderr(Stdio::null())
+            .status();
+        sh("ipvsadm -C");
+        sh(&format!(
+            "ip netns add {NETNS} && \
+             ip link add lvsd-veth type veth peer name eth0 netns {NETNS} && \
+             ip addr add 192.0.2.1/24 dev lvsd-veth && ip link set lvsd-veth up && \
+             ip -n {NETNS} link set lo up && ip -n {NETNS} link set eth0 up && \
+             ip -n {NETNS} addr add 192.0.2.11/24 dev eth0 && \
+             ip -n {NETNS} addr add 192.0.2.12/24 dev eth0 && \
+             ip -n {NETNS} addr add 192.0.2.13/24 dev eth0"
+        ));
+        let dir = std::env::temp_dir().join(format!("lvsd-kernel-{name}"));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("dir");
+        Rig {
+            config: dir.join("lvs.cf"),
+            socket: dir.join("lvsd.sock"),
+            dir,
+            lvsd: None,
+        }
+    }
+
+    fn write_config(&self, weight_c: u32) {
+        fs::write(&self.config, config_text(weight_c)).expect("config");
+    }
+
+    fn start(&mut self) {
+        let log = fs::File::create(self.dir.join("lvsd.log")).expect("log");
+        let child = Command::new(lvsd_exe())
+            .args(["-n", "-c"])
+            .arg(&self.config)
+            .arg("--socket")
+            .arg(&self.socket)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start lvsd");
+        self.lvsd = Some(child);
+        let socket = self.socket.clone();
+        wait_for("the status socket", Duration::from_secs(10), || {
+            socket.exists()
+        });
+    }
+
+    fn pid(&self) -> i32 {
+        i32::try_from(self.lvsd.as_ref().expect("running").id()).expect("pid")
+    }
+
+    fn signal(&self, sig: &str) {
+        sh(&format!("kill -{sig} {}", self.pid()));
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let out = Command::new(lvsd_exe())
+            .args(["--status", "--json", "--socket"])
+            .arg(&self.socket)
+            .output()
+            .expect("lvsd --status");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("status json")
+    }
+
+    fn dry_run(&self) -> BTreeSet<String> {
+        let out = Command::new(lvsd_exe())
+            .arg("--dry-run")
+            .arg("-c")
+            .arg(&self.config)
+            .output()
+            .expect("dry run");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("lvsd.log")).unwrap_or_default()
+    }
+
+    /// Wait until the kernel holds exactly what --dry-run says.
+    fn converge(&self) -> Duration {
+        let want = self.dry_run();
+        wait_for("the table to converge", Duration::from_secs(20), || {
+            kernel_table() == want
+        })
+    }
+
+    fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.lvsd.take()?;
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            eprintln!("--- lvsd log ---\n{}", self.log());
+        }
+        if let Some(mut child) = self.lvsd.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Nannies die with lvsd (PR_SET_PDEATHSIG).
+        let _ = Command::new("ipvsadm").arg("-C").status();
+        let _ = Command::new("ip")
+            .args(["link", "del", "lvsd-veth"])
+            .status();
+        let _ = Command::new("ip").args(["netns", "del", NETNS]).status();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn config_text(weight_c: u32) -> String {
+    let nanny = nanny_exe();
+    format!(
+        "network = nat
+virtual web {{
+    active = 1
+    address = 203.0.113.10 eth0:1
+    port = 80
+    timeout = 1
+    reentry = 2
+    client_monitor = {nanny}
+    server a {{
+        address = 192.0.2.11
+        active = 1
+        weight = 1
+    }}
+    server b {{
+        address = 192.0.2.12
+        active = 1
+        weight = 1
+    }}
+}}
+virtual alt {{
+    active = 1
+    address = 203.0.113.11 eth0:2
+    port = 80
+    scheduler = rr
+    persistent = 60
+    pmask = 255.255.255.0
+    timeout = 1
+    reentry = 2
+    client_monitor = {nanny}
+    server c {{
+        address = 192.0.2.13
+        active = 1
+        weight = {weight_c}
+    }}
+}}
+",
+        nanny = nanny.display()
+    )
+}
+
+fn listeners() -> Vec<Listener> {
+    ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
+        .into_iter()
+        .map(Listener::start)
+        .collect()
+}
+
+fn has_server(addr: &str) -> bool {
+    kernel_table()
+        .iter()
+        .any(|l| l.contains(&format!("-r {addr}:80")))
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn converges_to_the_dry_run_table() {
+    let mut rig = Rig::new("converge");
+    let _servers = listeners();
+    rig.write_config(1);
+    rig.start();
+    let took = rig.converge();
+    eprintln!("converged in {took:?}");
+    let st = rig.status();
+    for v in st["virtuals"].as_array().expect("virtuals") {
+        for s in v["servers"].as_array().expect("servers") {
+            assert_eq!(s["health"], "up", "{s}");
+        }
+    }
+    assert_eq!(rig.stop().map(|s| s.code()), Some(Some(0)));
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn a_dead_server_leaves_within_timeout_and_returns_after_reentry() {
+    let mut rig = Rig::new("down");
+    let mut servers = listeners();
+    rig.write_config(1);
+    rig.start();
+    rig.converge();
+    // Stop b's listener: connections to it are refused from now on.
+    let b = servers.remove(1);
+    drop(b);
+    let gone = wait_for("b to leave", Duration::from_secs(10), || {
+        !has_server("192.0.2.12")
+    });
+    eprintln!("b left after {gone:?}");
+    // timeout = 1 s: the next check (at most 1 s away) fails within 1 s.
+    assert!(gone <= Duration::from_millis(2000 + 1500), "{gone:?}");
+    assert!(has_server("192.0.2.11") && has_server("192.0.2.13"));
+
+    let _b = Listener::start("192.0.2.12");
+    let back = wait_for("b to come back", Duration::from_secs(15), || {
+        has_server("192.0.2.12")
+    });
+    eprintln!("b back after {back:?}");
+    // reentry = 2 s of passing checks at a 1 s interval.
+    assert!(
+        back >= Duration::from_millis(1500),
+        "re-entered too soon: {back:?}"
+    );
+    assert!(back <= Duration::from_secs(2 + 2 + 3), "{back:?}");
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn reload_with_one_weight_changed_is_one_write() {
+    let mut rig = Rig::new("reload");
+    let _servers = listeners();
+    rig.write_config(1);
+    rig.start();
+    rig.converge();
+    let before = kernel_table();
+
+    rig.write_config(4);
+    rig.signal("HUP");
+    wait_for("the reload", Duration::from_secs(10), || {
+        rig.status()["reloads"] == 1
+    });
+    let st = rig.status();
+    assert_eq!(st["last_reload_writes"], 1, "{st}");
+    assert_eq!(st["last_reload_failed"], false);
+    let after = kernel_table();
+    let removed: Vec<_> = before.difference(&after).collect();
+    let added: Vec<_> = after.difference(&before).collect();
+    assert_eq!(removed, ["-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 1"]);
+    assert_eq!(added, ["-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 4"]);
+    // The restarted nanny ramps up from 1; the entry must not follow it down.
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(kernel_table(), after);
+
+    // An unchanged file: zero writes.
+    rig.signal("HUP");
+    wait_for("the second reload", Duration::from_secs(10), || {
+        rig.status()["reloads"] == 2
+    });
+    assert_eq!(rig.status()["last_reload_writes"], 0);
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn a_broken_file_on_reload_keeps_the_table() {
+    let mut rig = Rig::new("broken");
+    let _servers = listeners();
+    rig.write_config(1);
+    rig.start();
+    rig.converge();
+    let before = kernel_table();
+    let mut text = config_text(1);
+    text.truncate(text.len() / 2); // a truncated file: unclosed block
+    fs::write(&rig.config, text).expect("write");
+    rig.signal("HUP");
+    wait_for("the reload", Duration::from_secs(10), || {
+        rig.status()["reloads"] == 1
+    });
+    assert_eq!(rig.status()["last_reload_failed"], true);
+    thread::sleep(Duration::from_secs(2));
+    assert_eq!(kernel_table(), before);
+    assert!(rig.log().contains("error parsing"), "{}", rig.log());
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn restart_after_kill_9_adopts_the_table_without_a_write() {
+    let mut rig = Rig::new("adopt");
+    let _servers = listeners();
+    rig.write_config(1);
+    rig.start();
+    rig.converge();
+    let before = kernel_table();
+    rig.signal("KILL");
+    if let Some(mut c) = rig.lvsd.take() {
+        let _ = c.wait();
+    }
+    // Its nannies follow it (PR_SET_PDEATHSIG) and write nothing.
+    wait_for("the nannies to exit", Duration::from_secs(10), || {
+        sh("ps -eo comm").lines().all(|l| l.trim() != "nanny")
+    });
+    assert_eq!(kernel_table(), before, "a dead lvsd must leave the table");
+    fs::remove_file(&rig.socket).ok();
+    rig.start();
+    wait_for("every server checked", Duration::from_secs(15), || {
+        rig.status()["virtuals"]
+            .as_array()
+            .expect("virtuals")
+            .iter()
+            .flat_map(|v| v["servers"].as_array().expect("servers").clone())
+            .all(|s| s["health"] == "up")
+    });
+    let st = rig.status();
+    assert_eq!(st["total_writes"], 0, "{st}");
+    assert_eq!(kernel_table(), before);
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn sigterm_removes_its_services_and_only_those() {
+    let mut rig = Rig::new("term");
+    let _servers = listeners();
+    sh("ipvsadm -A -t 198.51.100.99:443 -s rr && \
+        ipvsadm -a -t 198.51.100.99:443 -r 198.51.100.5:443 -m -w 1");
+    let foreign = kernel_table();
+    rig.write_config(1);
+    rig.start();
+    rig.converge_with(&foreign);
+    let status = rig.stop();
+    assert_eq!(status.map(|s| s.code()), Some(Some(0)), "{}", rig.log());
+    assert_eq!(kernel_table(), foreign, "{}", rig.log());
+    assert!(rig.log().contains("shutting down virtual service web"));
+}
+
+impl Rig {
+    /// Converge when the kernel also holds someone else's `extra` lines.
+    fn converge_with(&self, extra: &BTreeSet<String>) {
+        let mut want = self.dry_run();
+        want.extend(extra.iter().cloned());
+        wait_for("the table to converge", Duration::from_secs(20), || {
+            kernel_table() == want
+        });
+    }
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn missing_scheduler_skips_only_that_virtual() {
+    let mut rig = Rig::new("sched");
+    let _servers = listeners();
+    // twos is not in the guest's 6.1 kernel.
+    let text = config_text(1).replace("scheduler = rr", "scheduler = twos");
+    fs::write(&rig.config, text).expect("write");
+    rig.start();
+    wait_for("web to converge", Duration::from_secs(20), || {
+        has_server("192.0.2.11") && has_server("192.0.2.12")
+    });
+    assert!(!kernel_table().iter().any(|l| l.contains("203.0.113.11")));
+    assert!(
+        rig.log().contains("ipvsadm failed for virtual server alt!"),
+        "{}",
+        rig.log()
+    );
+}
