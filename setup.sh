@@ -30,8 +30,9 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# C toolchain for crates with build scripts; iproute2 for the namespace tests.
-apt_install ca-certificates gcc libc6-dev make pkg-config iproute2 procps
+# C toolchain for crates with build scripts; iproute2 for the namespace
+# tests; python3 reads cargo's JSON in the guest test driver.
+apt_install ca-certificates gcc libc6-dev make pkg-config iproute2 procps python3
 
 # Rust: use what is on PATH (rustup or distribution); Debian's own packages
 # are tried only when there is none, and must be recent enough.
