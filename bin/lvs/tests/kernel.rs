@@ -9,36 +9,12 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
-const NETNS: &str = "lvsd-rs";
-
-fn sh(cmd: &str) -> String {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .output()
-        .expect("run sh");
-    assert!(
-        out.status.success(),
-        "{cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The kernel table as a set of `ipvsadm -S -n` lines (its order is the
-/// kernel's hash order).
-fn kernel_table() -> BTreeSet<String> {
-    sh("ipvsadm -S -n").lines().map(str::to_owned).collect()
-}
+use testrig::{Network, has_server, kernel_table, sh, wait_for};
 
 fn lvsd_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lvsd"))
@@ -54,74 +30,9 @@ fn nanny_exe() -> PathBuf {
     p
 }
 
-fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    loop {
-        if cond() {
-            return start.elapsed();
-        }
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// An HTTP server in the namespace, answering every connection with a
-/// status line and closing.
-struct Listener {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Listener {
-    fn start(addr: &str) -> Self {
-        let addr: SocketAddr = format!("{addr}:80").parse().expect("addr");
-        let stop = Arc::new(AtomicBool::new(false));
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let flag = stop.clone();
-        let thread = thread::spawn(move || {
-            // Only this thread enters the namespace.
-            let ns = fs::File::open(format!("/run/netns/{NETNS}")).expect("netns");
-            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-            let listener = TcpListener::bind(addr).expect("bind");
-            listener.set_nonblocking(true).expect("nonblocking");
-            ready_tx.send(()).expect("ready");
-            while !flag.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((mut conn, _)) => {
-                        let _ = conn.set_nonblocking(false);
-                        let _ = conn.set_read_timeout(Some(Duration::from_millis(500)));
-                        let mut buf = [0u8; 256];
-                        let _ = conn.read(&mut buf);
-                        let _ = conn.write_all(b"HTTP/1.0 200 OK\r\n\r\n");
-                    }
-                    Err(_) => thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        ready_rx
-            .recv_timeout(Duration::from_secs(5))
-            .expect("listener up");
-        Listener {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// The namespace, the config file, lvsd.
 struct Rig {
+    net: Network,
     dir: PathBuf,
     config: PathBuf,
     socket: PathBuf,
@@ -130,25 +41,12 @@ struct Rig {
 
 impl Rig {
     fn new(name: &str) -> Self {
-        // A leftover from a failed earlier test must not break this one.
-        let _ = Command::new("ip")
-            .args(["netns", "del", NETNS])
-            .stderr(Stdio::null())
-            .status();
-        sh("ipvsadm -C");
-        sh(&format!(
-            "ip netns add {NETNS} && \
-             ip link add lvsd-veth type veth peer name eth0 netns {NETNS} && \
-             ip addr add 192.0.2.1/24 dev lvsd-veth && ip link set lvsd-veth up && \
-             ip -n {NETNS} link set lo up && ip -n {NETNS} link set eth0 up && \
-             ip -n {NETNS} addr add 192.0.2.11/24 dev eth0 && \
-             ip -n {NETNS} addr add 192.0.2.12/24 dev eth0 && \
-             ip -n {NETNS} addr add 192.0.2.13/24 dev eth0"
-        ));
+        let net = Network::new("lvsd-rs");
         let dir = std::env::temp_dir().join(format!("lvsd-kernel-{name}"));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("dir");
         Rig {
+            net,
             config: dir.join("lvs.cf"),
             socket: dir.join("lvsd.sock"),
             dir,
@@ -253,12 +151,8 @@ impl Drop for Rig {
             let _ = child.kill();
             let _ = child.wait();
         }
-        // Nannies die with lvsd (PR_SET_PDEATHSIG).
-        let _ = Command::new("ipvsadm").arg("-C").status();
-        let _ = Command::new("ip")
-            .args(["link", "del", "lvsd-veth"])
-            .status();
-        let _ = Command::new("ip").args(["netns", "del", NETNS]).status();
+        // Nannies die with lvsd (PR_SET_PDEATHSIG); the network and the
+        // IPVS table go with `net`.
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
@@ -306,24 +200,11 @@ virtual alt {{
     )
 }
 
-fn listeners() -> Vec<Listener> {
-    ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
-        .into_iter()
-        .map(Listener::start)
-        .collect()
-}
-
-fn has_server(addr: &str) -> bool {
-    kernel_table()
-        .iter()
-        .any(|l| l.contains(&format!("-r {addr}:80")))
-}
-
 #[test]
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn converges_to_the_dry_run_table() {
     let mut rig = Rig::new("converge");
-    let _servers = listeners();
+    let _servers = rig.net.listen_all();
     rig.write_config(1);
     rig.start();
     let took = rig.converge();
@@ -341,7 +222,7 @@ fn converges_to_the_dry_run_table() {
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn a_dead_server_leaves_within_timeout_and_returns_after_reentry() {
     let mut rig = Rig::new("down");
-    let mut servers = listeners();
+    let mut servers = rig.net.listen_all();
     rig.write_config(1);
     rig.start();
     rig.converge();
@@ -356,7 +237,7 @@ fn a_dead_server_leaves_within_timeout_and_returns_after_reentry() {
     assert!(gone <= Duration::from_millis(2000 + 1500), "{gone:?}");
     assert!(has_server("192.0.2.11") && has_server("192.0.2.13"));
 
-    let _b = Listener::start("192.0.2.12");
+    let _b = rig.net.listen("192.0.2.12");
     let back = wait_for("b to come back", Duration::from_secs(15), || {
         has_server("192.0.2.12")
     });
@@ -373,7 +254,7 @@ fn a_dead_server_leaves_within_timeout_and_returns_after_reentry() {
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn reload_with_one_weight_changed_is_one_write() {
     let mut rig = Rig::new("reload");
-    let _servers = listeners();
+    let _servers = rig.net.listen_all();
     rig.write_config(1);
     rig.start();
     rig.converge();
@@ -408,7 +289,7 @@ fn reload_with_one_weight_changed_is_one_write() {
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn a_broken_file_on_reload_keeps_the_table() {
     let mut rig = Rig::new("broken");
-    let _servers = listeners();
+    let _servers = rig.net.listen_all();
     rig.write_config(1);
     rig.start();
     rig.converge();
@@ -430,7 +311,7 @@ fn a_broken_file_on_reload_keeps_the_table() {
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn restart_after_kill_9_adopts_the_table_without_a_write() {
     let mut rig = Rig::new("adopt");
-    let _servers = listeners();
+    let _servers = rig.net.listen_all();
     rig.write_config(1);
     rig.start();
     rig.converge();
@@ -463,7 +344,7 @@ fn restart_after_kill_9_adopts_the_table_without_a_write() {
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn sigterm_removes_its_services_and_only_those() {
     let mut rig = Rig::new("term");
-    let _servers = listeners();
+    let _servers = rig.net.listen_all();
     sh("ipvsadm -A -t 198.51.100.99:443 -s rr && \
         ipvsadm -a -t 198.51.100.99:443 -r 198.51.100.5:443 -m -w 1");
     let foreign = kernel_table();
@@ -491,7 +372,7 @@ impl Rig {
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn missing_scheduler_skips_only_that_virtual() {
     let mut rig = Rig::new("sched");
-    let _servers = listeners();
+    let _servers = rig.net.listen_all();
     // twos is not in the guest's 6.1 kernel.
     let text = config_text(1).replace("scheduler = rr", "scheduler = twos");
     fs::write(&rig.config, text).expect("write");

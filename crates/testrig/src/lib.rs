@@ -1,0 +1,177 @@
+//! The rig of the real-kernel tests (run in the qemu guest by
+//! `tests/vm/ci.sh`): real servers as small HTTP listeners in a network
+//! namespace the test creates, and the kernel's IPVS table as `ipvsadm -S -n`
+//! shows it. Test code only; nothing here is shipped.
+//!
+//! Addresses are documentation ones: the director side is 192.0.2.1/24 on a
+//! veth whose peer sits in the namespace with 192.0.2.11–.13.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Real-server addresses the namespace holds.
+pub const SERVERS: [&str; 3] = ["192.0.2.11", "192.0.2.12", "192.0.2.13"];
+
+/// Run a shell command, panic with its stderr when it fails; its stdout.
+pub fn sh(cmd: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("run sh");
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The kernel table as a set of `ipvsadm -S -n` lines (its order is the
+/// kernel's hash order, so compare sets).
+pub fn kernel_table() -> BTreeSet<String> {
+    sh("ipvsadm -S -n").lines().map(str::to_owned).collect()
+}
+
+/// Whether any service has a destination `addr:80`.
+pub fn has_server(addr: &str) -> bool {
+    kernel_table()
+        .iter()
+        .any(|l| l.contains(&format!("-r {addr}:80 ")))
+}
+
+/// Poll `cond` every 50 ms; panic after `limit`. Returns how long it took.
+pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A network namespace holding the real servers' addresses, and an empty
+/// IPVS table; both removed on drop.
+pub struct Network {
+    name: String,
+    veth: String,
+}
+
+impl Network {
+    /// Create namespace `name` (a leftover of that name is removed first).
+    pub fn new(name: &str) -> Self {
+        let veth = format!("{name}-v");
+        let _ = Command::new("ip")
+            .args(["netns", "del", name])
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &veth])
+            .stderr(Stdio::null())
+            .status();
+        sh("ipvsadm -C");
+        let mut script = format!(
+            "ip netns add {name} && \
+             ip link add {veth} type veth peer name eth0 netns {name} && \
+             ip addr add 192.0.2.1/24 dev {veth} && ip link set {veth} up && \
+             ip -n {name} link set lo up && ip -n {name} link set eth0 up"
+        );
+        for a in SERVERS {
+            script.push_str(&format!(" && ip -n {name} addr add {a}/24 dev eth0"));
+        }
+        sh(&script);
+        Network {
+            name: name.to_owned(),
+            veth,
+        }
+    }
+
+    /// An HTTP listener on `addr:80` inside the namespace.
+    pub fn listen(&self, addr: &str) -> Listener {
+        Listener::start(&self.name, addr)
+    }
+
+    /// A listener on every address of [`SERVERS`].
+    pub fn listen_all(&self) -> Vec<Listener> {
+        SERVERS.iter().map(|a| self.listen(a)).collect()
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = Command::new("ipvsadm").arg("-C").status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.veth])
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// An HTTP server in the namespace, answering every connection with a status
+/// line and closing; stopped (connections refused) when dropped.
+pub struct Listener {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Listener {
+    fn start(netns: &str, addr: &str) -> Self {
+        let addr: SocketAddr = format!("{addr}:80").parse().expect("addr");
+        let path = format!("/run/netns/{netns}");
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let flag = stop.clone();
+        let thread = thread::spawn(move || {
+            // Only this thread enters the namespace.
+            let ns = fs::File::open(path).expect("netns");
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            let listener = TcpListener::bind(addr).expect("bind");
+            listener.set_nonblocking(true).expect("nonblocking");
+            ready_tx.send(()).expect("ready");
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        let _ = conn.set_nonblocking(false);
+                        let _ = conn.set_read_timeout(Some(Duration::from_millis(500)));
+                        let mut buf = [0u8; 256];
+                        let _ = conn.read(&mut buf);
+                        let _ = conn.write_all(b"HTTP/1.0 200 OK\r\n\r\n");
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("listener up");
+        Listener {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
