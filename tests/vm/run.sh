@@ -296,6 +296,9 @@ build_initrd() {
     dir=bin; case "$src" in */sbin/*) dir=sbin ;; esac
     copy_with_libs "$src" "/usr/$dir/$name"
   done
+  # the watchdog's sleep under its own name, so that `pkill sleep` in a test
+  # leaves it alone (coreutils sleep does not care about its name)
+  copy_with_libs "$(readlink -f "$(command -v sleep)")" /usr/libexec/vm-watchdog
   [ -e "$ROOT/usr/bin/mawk" ] && ln -s mawk "$ROOT/usr/bin/awk"
   ldconfig -p > "$tmp/ldcache"
   for l in "${EXTRA_LIBS[@]}"; do
@@ -361,6 +364,25 @@ while read -r dir; do
     echo "vm: mounting $dir failed" > /dev/ttyS1
   i=$((i + 1))
 done < /vm/shares
+# shortly before the host's timeout, list the guest's processes and their
+# kernel stacks on the console: the host prints that when it times out
+if [ -s /vm/watchdog ]; then
+  (
+    /usr/libexec/vm-watchdog "$(cat /vm/watchdog)"
+    {
+      echo "vm: watchdog: guest processes shortly before the timeout"
+      for p in /proc/[0-9]*; do
+        cmd=$(tr '\0' ' ' < "$p/cmdline")
+        [ -n "$cmd" ] || continue   # kernel threads
+        echo "pid ${p#/proc/}: $cmd"
+        for t in "$p"/task/[0-9]*; do
+          echo "  task ${t##*/} ($(cat "$t/comm")) $(grep '^State:' "$t/status") in $(cat "$t/wchan")"
+          sed 's/^/    /' "$t/stack"
+        done
+      done 2>/dev/null
+    } > /dev/ttyS0 2>&1
+  ) < /dev/null > /dev/null 2>&1 &
+fi
 cd "$(cat /vm/cwd)" || cd /
 /bin/sh /vm/cmd </dev/null >/dev/ttyS1 2>&1
 rc=$?
@@ -444,6 +466,8 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }   # single-quote for /bin/sh
   echo
 } > "$RUN/x/vm/cmd"
 printf '%s\n' "$gcwd" > "$RUN/x/vm/cwd"
+# (the guest starts counting ~5 s after qemu, once booted)
+if [ "$TIMEOUT" -ge 60 ]; then echo $((TIMEOUT - 20)) > "$RUN/x/vm/watchdog"; fi
 printf '%s\n' "${SHARES[@]}" > "$RUN/x/vm/shares"
 ( cd "$RUN/x" && find . | /bin/busybox cpio -o -H newc 2>/dev/null ) > "$RUN/run.cpio"
 cat "$INITRD" "$RUN/run.cpio" > "$RUN/initrd"   # the kernel unpacks both, in order
@@ -481,7 +505,13 @@ if [ "$VERBOSE" = 1 ]; then
 fi
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
   echo "vm: timeout after ${TIMEOUT}s; console tail:" >&2
-  tail -n 20 "$RUN/console.log" >&2
+  wl=$(grep -n -m 1 '^vm: watchdog:' "$RUN/console.log" | cut -d: -f1 || true)
+  if [ -n "$wl" ]; then
+    head -n $((wl - 1)) "$RUN/console.log" | tail -n 15 >&2
+    tail -n +"$wl" "$RUN/console.log" | head -n 400 >&2
+  else
+    tail -n 20 "$RUN/console.log" >&2
+  fi
   exit 124
 fi
 grc=$(tr -dc '0-9' < "$RUN/rc" 2>/dev/null || true)
