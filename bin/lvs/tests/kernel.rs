@@ -387,3 +387,196 @@ fn missing_scheduler_skips_only_that_virtual() {
         rig.log()
     );
 }
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn sorry_server_while_every_server_is_down() {
+    let mut rig = Rig::new("sorry");
+    let mut servers = rig.net.listen_all();
+    let text = config_text(1).replace(
+        "virtual web {\n",
+        "virtual web {\n    sorry_server = 198.51.100.250\n",
+    );
+    fs::write(&rig.config, text).expect("write");
+    rig.start();
+    wait_for("web up", Duration::from_secs(20), || {
+        has_server("192.0.2.11") && has_server("192.0.2.12")
+    });
+    assert!(!has_server("198.51.100.250"));
+    let b = servers.remove(1);
+    let a = servers.remove(0);
+    drop((a, b));
+    let took = wait_for("the sorry server", Duration::from_secs(10), || {
+        has_server("198.51.100.250")
+    });
+    eprintln!("sorry server in after {took:?}");
+    assert!(kernel_table().contains("-a -t 203.0.113.10:80 -r 198.51.100.250:80 -m -w 1"));
+    let _a = rig.net.listen("192.0.2.11");
+    wait_for("a back, sorry server out", Duration::from_secs(15), || {
+        has_server("192.0.2.11") && !has_server("198.51.100.250")
+    });
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn readiness_line_on_pulse_ready_fd() {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::process::CommandExt;
+
+    let mut rig = Rig::new("ready");
+    let _servers = rig.net.listen_all();
+    rig.write_config(1);
+    let (r, w) = nix::unistd::pipe().expect("pipe");
+    let wfd = w.as_raw_fd();
+    let mut cmd = Command::new(lvsd_exe());
+    cmd.args(["-n", "-c"])
+        .arg(&rig.config)
+        .arg("--socket")
+        .arg(&rig.socket)
+        .env("PULSE_READY_FD", "7")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    // SAFETY: dup2 is async-signal-safe; it puts the pipe's write end at
+    // the descriptor number the environment names.
+    unsafe {
+        cmd.pre_exec(move || {
+            if nix::libc::dup2(wfd, 7) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    rig.lvsd = Some(cmd.spawn().expect("lvsd"));
+    drop(w);
+    // SAFETY: we own the read end and hand it to File, which closes it.
+    let mut reader = unsafe { fs::File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(r)) };
+    // Until the end of the stream: no monitor may hold the pipe open.
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = reader.read_to_string(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("readiness line and end of stream within 20 s");
+    assert_eq!(line.trim(), format!("ready {}", rig.pid()));
+    // Ready means the services are in: the table exists before any check.
+    assert!(
+        kernel_table()
+            .iter()
+            .any(|l| l.starts_with("-A -t 203.0.113.10:80"))
+    );
+}
+
+fn monitor_pid(rig: &Rig, server: &str) -> Option<i64> {
+    rig.status()["virtuals"]
+        .as_array()?
+        .iter()
+        .flat_map(|v| v["servers"].as_array().cloned().unwrap_or_default())
+        .find(|s| s["name"] == server)?["monitor_pid"]
+        .as_i64()
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn a_dead_nanny_is_restarted_without_hard_shutdown() {
+    let mut rig = Rig::new("respawn");
+    let _servers = rig.net.listen_all();
+    fs::write(
+        &rig.config,
+        format!("hard_shutdown = 0\n{}", config_text(1)),
+    )
+    .expect("write");
+    rig.start();
+    rig.converge();
+    let before = kernel_table();
+    let old = monitor_pid(&rig, "a").expect("pid");
+    sh(&format!("kill -9 {old}"));
+    wait_for("a new monitor", Duration::from_secs(10), || {
+        monitor_pid(&rig, "a").is_some_and(|p| p != old)
+    });
+    assert!(
+        rig.log().contains("nanny for child web/a died!"),
+        "{}",
+        rig.log()
+    );
+    // The entry stayed while nobody watched it.
+    assert_eq!(kernel_table(), before);
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn a_dead_nanny_shuts_lvsd_down_with_hard_shutdown() {
+    let mut rig = Rig::new("hard");
+    let _servers = rig.net.listen_all();
+    rig.write_config(1);
+    rig.start();
+    rig.converge();
+    let pid = monitor_pid(&rig, "c").expect("pid");
+    sh(&format!("kill -9 {pid}"));
+    let mut child = rig.lvsd.take().expect("lvsd");
+    let mut status = None;
+    wait_for("lvsd to exit", Duration::from_secs(15), || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    assert_eq!(status.and_then(|s| s.code()), Some(1));
+    assert!(
+        rig.log()
+            .contains("nanny for child alt/c died! shutting down lvs"),
+        "{}",
+        rig.log()
+    );
+    assert!(kernel_table().is_empty(), "{:?}", kernel_table());
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn a_monitor_that_does_not_report_keeps_its_own_entry() {
+    // A site's own client_monitor, as piranha ran them: it programs its
+    // server with ipvsadm and says nothing on the report pipe.
+    let mut rig = Rig::new("legacy");
+    let _servers = rig.net.listen_all();
+    let script = rig.dir.join("monitor.sh");
+    fs::write(
+        &script,
+        "#!/bin/sh\n\
+         # argv: -c -h RIP -p VPORT -r RPORT ... -V VIP ...\n\
+         ipvsadm -a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 9\n\
+         echo 'nanny: [ active ] making 192.0.2.13:80 available'\n\
+         trap 'ipvsadm -d -t 203.0.113.11:80 -r 192.0.2.13:80; exit 0' TERM\n\
+         while :; do sleep 1; done\n",
+    )
+    .expect("script");
+    sh(&format!("chmod +x {}", script.display()));
+    let text = config_text(1).replace(
+        "    scheduler = rr\n",
+        &format!(
+            "    scheduler = rr\n    client_monitor = {}\n",
+            script.display()
+        ),
+    );
+    // The later client_monitor line (ours) wins for alt; keep only it.
+    let text = text.replacen(
+        &format!(
+            "    client_monitor = {}\n    server c",
+            nanny_exe().display()
+        ),
+        "    server c",
+        1,
+    );
+    fs::write(&rig.config, text).expect("write");
+    rig.start();
+    wait_for("the script's entry", Duration::from_secs(20), || {
+        kernel_table().contains("-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 9")
+    });
+    // lvsd must not correct the weight to the configured 1.
+    rig.signal("HUP");
+    wait_for("the reload", Duration::from_secs(10), || {
+        rig.status()["reloads"] == 1
+    });
+    thread::sleep(Duration::from_secs(2));
+    assert!(kernel_table().contains("-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 9"));
+}

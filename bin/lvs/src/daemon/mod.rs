@@ -609,32 +609,44 @@ fn describe_key(key: &ServiceKey) -> String {
     director::reconcile::ipvsadm_line(&Change::DeleteService(*key))
 }
 
-/// Write the readiness line to the descriptor pulse passed in
-/// `PULSE_READY_FD`, then close it.
-fn signal_ready() {
-    let Some(fd) = std::env::var("PULSE_READY_FD")
-        .ok()
-        .and_then(|v| v.parse::<i32>().ok())
-        .filter(|fd| *fd > 2)
-    else {
-        return;
-    };
-    // Only take descriptors that are open, so a stale variable cannot make
-    // us close something else.
-    if nix::fcntl::fcntl(
-        // SAFETY: only used to query flags; not owned, not closed here.
-        unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
-        nix::fcntl::FcntlArg::F_GETFD,
-    )
-    .is_err()
-    {
-        return;
+/// The descriptor pulse passed in `PULSE_READY_FD`, taken at start so that
+/// no monitor inherits it (a monitor holding it open would keep pulse from
+/// ever seeing the end of the line).
+struct ReadyFd(Option<std::fs::File>);
+
+impl ReadyFd {
+    fn take() -> Self {
+        let Some(fd) = std::env::var("PULSE_READY_FD")
+            .ok()
+            .and_then(|v| v.parse::<i32>().ok())
+            .filter(|fd| *fd > 2)
+        else {
+            return ReadyFd(None);
+        };
+        // SAFETY: only used for fcntl here; not owned, not closed.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        // Only take a descriptor that is open, so that a stale variable
+        // cannot make us close something else.
+        if nix::fcntl::fcntl(borrowed, nix::fcntl::FcntlArg::F_GETFD).is_err() {
+            return ReadyFd(None);
+        }
+        let _ = nix::fcntl::fcntl(
+            borrowed,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+        // SAFETY: the descriptor is open and was handed to us by our parent
+        // for this one purpose; we own it from here and close it after the
+        // readiness line.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        ReadyFd(Some(std::fs::File::from(owned)))
     }
-    // SAFETY: the descriptor is open and was handed to us for this one
-    // purpose by our parent; we take ownership and close it after writing.
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mut file = std::fs::File::from(owned);
-    let _ = writeln!(file, "ready {}", std::process::id());
+
+    /// Write `ready PID` and close.
+    fn signal(&mut self) {
+        if let Some(mut file) = self.0.take() {
+            let _ = writeln!(file, "ready {}", std::process::id());
+        }
+    }
 }
 
 /// Run the daemon until SIGTERM/SIGINT (or a fatal monitor death).
@@ -653,6 +665,7 @@ async fn main_loop(opts: Options, config: Config, table: Box<dyn IpvsTable>) -> 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let socket_path = opts.socket.clone();
     let listener = status::listen(&socket_path);
+    let mut ready = ReadyFd::take();
     let mut d = Daemon::new(opts, config, table, tx);
 
     for vs in d.config.active_virtuals() {
@@ -661,7 +674,7 @@ async fn main_loop(opts: Options, config: Config, table: Box<dyn IpvsTable>) -> 
     d.start_monitors();
     let writes = d.reconcile();
     d.counters.last_reload_writes = writes;
-    signal_ready();
+    ready.signal();
 
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
