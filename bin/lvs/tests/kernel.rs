@@ -261,6 +261,23 @@ fn reload_with_one_weight_changed_is_one_write() {
     let before = kernel_table();
 
     rig.write_config(4);
+    // --diff shows the one write the reload will make, and makes none.
+    let out = Command::new(lvsd_exe())
+        .arg("--diff")
+        .arg("-c")
+        .arg(&rig.config)
+        .output()
+        .expect("lvsd --diff");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "-e -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 4\n"
+    );
+    assert_eq!(kernel_table(), before);
     rig.signal("HUP");
     wait_for("the reload", Duration::from_secs(10), || {
         rig.status()["reloads"] == 1
