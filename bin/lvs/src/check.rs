@@ -163,24 +163,26 @@ pub fn semantic_warnings(config: &Config, host: &HostSettings) -> Vec<String> {
     out
 }
 
+/// For the modes whose output is a table, not a lint report: only the
+/// errors, and exit 1.
+fn print_errors(loaded: &Loaded) -> Result<ExitCode> {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for d in loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+    {
+        write!(err, "{}", d.render(&loaded.name, &loaded.src))?;
+    }
+    Ok(ExitCode::from(1))
+}
+
 /// `--dry-run`: the converged table in `ipvsadm -S -n` format.
 pub fn dry_run(path: &Path) -> Result<ExitCode> {
     let loaded = load(path)?;
-    if loaded.config.is_none() {
-        let stderr = io::stderr();
-        let mut err = stderr.lock();
-        // Only errors: a dry run's output is the table, not a lint report.
-        for d in loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-        {
-            write!(err, "{}", d.render(&loaded.name, &loaded.src))?;
-        }
-        return Ok(ExitCode::from(1));
-    }
     let Some(config) = &loaded.config else {
-        return Ok(ExitCode::from(1));
+        return print_errors(&loaded);
     };
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -220,16 +222,7 @@ pub fn diff(path: &Path) -> Result<ExitCode> {
 
     let loaded = load(path)?;
     let Some(config) = &loaded.config else {
-        let stderr = io::stderr();
-        let mut err = stderr.lock();
-        for d in loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-        {
-            write!(err, "{}", d.render(&loaded.name, &loaded.src))?;
-        }
-        return Ok(ExitCode::from(1));
+        return print_errors(&loaded);
     };
     let mut table = ipvs::NetlinkIpvs::new()
         .map_err(|e| anyhow::anyhow!(e))
