@@ -67,12 +67,18 @@ fi
 echo "(setup: $((SECONDS - s)) s)"
 
 # -- 2. packages with a kernel-tests feature, built on the host
-# python3 reads cargo's JSON (it is part of the machine image; no crates needed)
+# python3 reads cargo's JSON (part of the machine image; installed if missing)
+PY=$(command -v python3 || true)
+if [ -z "$PY" ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-minimal >&2 ||
+    { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-minimal >&2; } || true
+  PY=$(command -v python3 || command -v python3.11 || echo python3)
+fi
 if ! cargo metadata --no-deps --format-version 1 > "$TMP/metadata.json"; then
   result "cargo metadata" 1 0
   summary; exit 1
 fi
-python3 - "$TMP/metadata.json" > "$TMP/packages" <<'EOF'
+"$PY" - "$TMP/metadata.json" > "$TMP/packages" <<'EOF'
 import json, os, sys
 meta = json.load(open(sys.argv[1]))
 members = set(meta.get("workspace_members", []))
@@ -86,7 +92,7 @@ fi
 
 # executables: compiler-artifact messages with profile.test == true
 list_tests() {
-  python3 - "$1" <<'EOF'
+  "$PY" - "$1" <<'EOF'
 import json, sys
 seen = set()
 for line in open(sys.argv[1]):

@@ -517,7 +517,15 @@ fi
 grc=$(tr -dc '0-9' < "$RUN/rc" 2>/dev/null || true)
 if [ -z "$grc" ]; then
   echo "vm: the guest gave no exit status (qemu rc=$rc); console tail:" >&2
-  tail -n 40 "$RUN/console.log" >&2
+  # from the first oops/panic line if there is one, else the last lines
+  pl=$(grep -n -m 1 -E 'Kernel panic|BUG:|Oops|general protection fault|WARNING:' "$RUN/console.log" | cut -d: -f1 || true)
+  if [ -n "$pl" ] && [ "$(wc -l < "$RUN/console.log")" -gt $((pl + 40)) ]; then
+    tail -n +$((pl > 5 ? pl - 5 : 1)) "$RUN/console.log" | head -n 80 >&2
+    echo "[...]" >&2
+    tail -n 10 "$RUN/console.log" >&2
+  else
+    tail -n 40 "$RUN/console.log" >&2
+  fi
   exit 125
 fi
 exit "$grc"

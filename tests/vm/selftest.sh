@@ -81,7 +81,7 @@ if [ $((t1 - t0)) -lt 30 ]; then ok "timeout took $((t1 - t0)) s"; else bad "tim
 # -- guest kernel panic -> 125 with the console tail
 st "$RUN" --timeout 60 -- sh -c 'echo c > /proc/sysrq-trigger; sleep 30'
 check "dead guest gives 125" "$rc" 125
-if grep -q 'Kernel panic' "$TMP/err"; then ok "console tail printed"; else bad "no console tail on stderr"; fi
+if grep -qE 'Kernel panic|sysrq' "$TMP/err"; then ok "console tail printed"; else bad "no console tail on stderr"; fi
 
 # -- ipvsadm, netns + veth, file written through the share
 cat > "$TMP/guest.sh" <<'EOF'
