@@ -52,6 +52,11 @@ pub struct Args {
     #[arg(long = "status")]
     pub status: bool,
 
+    /// Force one real server down, up, or back to normal checking (what
+    /// SIGUSR1, SIGUSR2 and SIGHUP do to its nanny; also for shared nannies).
+    #[arg(long = "control", num_args = 2, value_names = ["down|up|normal", "VIRTUAL/SERVER"], conflicts_with_all = ["status", "check", "dry_run", "diff"])]
+    pub control: Option<Vec<String>>,
+
     /// With --status: JSON instead of text.
     #[arg(long = "json", requires = "status")]
     pub json: bool,
@@ -86,6 +91,8 @@ pub enum Mode {
     Diff,
     /// `--status`.
     Status,
+    /// `--control`.
+    Control,
     /// Run the daemon.
     Daemon,
 }
@@ -115,6 +122,8 @@ impl Args {
             Mode::Diff
         } else if self.status {
             Mode::Status
+        } else if self.control.is_some() {
+            Mode::Control
         } else {
             Mode::Daemon
         }

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Mode::DryRun => check::dry_run(&args.configfile),
         Mode::Diff => check::diff(&args.configfile),
         Mode::Status => status(&args),
+        Mode::Control => control(&args),
         Mode::Daemon => run_daemon(&args),
     };
     match result {
@@ -49,8 +50,24 @@ fn main() -> ExitCode {
 }
 
 fn status(args: &Args) -> Result<ExitCode> {
-    let reply = daemon::status::query(&args.socket, args.json)?;
+    let request = if args.json { "status json" } else { "status" };
+    let reply = daemon::status::query(&args.socket, request)?;
     std::io::stdout().write_all(reply.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn control(args: &Args) -> Result<ExitCode> {
+    let words = args.control.as_deref().unwrap_or_default();
+    let [action, target] = words else {
+        return Err(anyhow!("--control takes an action and VIRTUAL/SERVER"));
+    };
+    if !target.contains('/') {
+        return Err(anyhow!("{target}: expected VIRTUAL/SERVER"));
+    }
+    let reply = daemon::status::query(&args.socket, &format!("control {action} {target}"))?;
+    if let Some(err) = reply.strip_prefix("error: ") {
+        return Err(anyhow!("{}", err.trim_end()));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -597,3 +597,102 @@ fn a_monitor_that_does_not_report_keeps_its_own_entry() {
     thread::sleep(Duration::from_secs(2));
     assert!(kernel_table().contains("-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 9"));
 }
+
+fn lvsd_control(rig: &Rig, action: &str, target: &str) {
+    let out = Command::new(lvsd_exe())
+        .args(["--control", action, target, "--socket"])
+        .arg(&rig.socket)
+        .output()
+        .expect("lvsd --control");
+    assert!(
+        out.status.success(),
+        "--control {action} {target}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn control_forces_a_server_down_and_back() {
+    let mut rig = Rig::new("control");
+    let _servers = rig.net.listen_all();
+    rig.write_config(1);
+    rig.start();
+    rig.converge();
+    lvsd_control(&rig, "down", "web/a");
+    wait_for("a forced out", Duration::from_secs(10), || {
+        !has_server("192.0.2.11")
+    });
+    lvsd_control(&rig, "normal", "web/a");
+    wait_for("a back", Duration::from_secs(15), || {
+        has_server("192.0.2.11")
+    });
+    // An unknown server is an error, not a silent success.
+    let out = Command::new(lvsd_exe())
+        .args(["--control", "down", "web/nosuch", "--socket"])
+        .arg(&rig.socket)
+        .output()
+        .expect("lvsd --control");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn shared_nannies_one_process_per_virtual() {
+    let mut rig = Rig::new("shared");
+    let mut servers = rig.net.listen_all();
+    fs::write(
+        &rig.config,
+        format!("nanny_mode = shared\n{}", config_text(1)),
+    )
+    .expect("write");
+    rig.start();
+    let took = rig.converge();
+    eprintln!("shared mode converged in {took:?}");
+    let nannies = sh("ps -eo comm")
+        .lines()
+        .filter(|l| l.trim() == "nanny")
+        .count();
+    assert_eq!(nannies, 2, "one shared nanny per active virtual");
+    let st = rig.status();
+    let pids: BTreeSet<i64> = st["virtuals"][0]["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .filter_map(|s| s["monitor_pid"].as_i64())
+        .collect();
+    assert_eq!(pids.len(), 1, "web's servers share one monitor: {st}");
+
+    // A dead server leaves; the others stay.
+    let b = servers.remove(1);
+    drop(b);
+    let gone = wait_for("b to leave", Duration::from_secs(10), || {
+        !has_server("192.0.2.12")
+    });
+    eprintln!("shared: b left after {gone:?}");
+    assert!(has_server("192.0.2.11") && has_server("192.0.2.13"));
+
+    // Per-server control through lvsd, since there is no per-server pid.
+    lvsd_control(&rig, "down", "alt/c");
+    wait_for("c forced out", Duration::from_secs(10), || {
+        !has_server("192.0.2.13")
+    });
+    assert!(has_server("192.0.2.11"));
+    lvsd_control(&rig, "normal", "alt/c");
+    wait_for("c back", Duration::from_secs(15), || {
+        has_server("192.0.2.13")
+    });
+
+    // A reload with one weight changed: still one write.
+    fs::write(
+        &rig.config,
+        format!("nanny_mode = shared\n{}", config_text(4)),
+    )
+    .expect("write");
+    rig.signal("HUP");
+    wait_for("the reload", Duration::from_secs(10), || {
+        rig.status()["reloads"] == 1
+    });
+    assert_eq!(rig.status()["last_reload_writes"], 1);
+    assert_eq!(rig.stop().map(|s| s.code()), Some(Some(0)));
+}

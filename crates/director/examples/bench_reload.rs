@@ -110,7 +110,11 @@ fn main() {
     );
     let base = config(virtuals, servers, None);
     let changed = config(virtuals, servers, Some(7));
-    println!("lvs.cf: {} lines, {} bytes", base.lines().count(), base.len());
+    println!(
+        "lvs.cf: {} lines, {} bytes",
+        base.lines().count(),
+        base.len()
+    );
 
     let first = reload(table.as_mut(), &base, &HashSet::new());
     print("start (empty table)", &first);

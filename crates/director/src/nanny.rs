@@ -31,16 +31,54 @@ pub fn monitor_argv(
     rs: &RealServer,
     opts: MonitorOptions,
 ) -> Vec<OsString> {
+    build(config, vs, Target::One(rs), opts)
+}
+
+/// The command line of one shared nanny watching every server in `servers`
+/// (all of `vs`) for `nanny_mode = shared`: the per-server form with `-h`,
+/// `-r` and `-w` replaced by one `--server RIP:RPORT:WEIGHT` each, in order
+/// (the n-th is server index n of the `nanny-report 2` stream).
+pub fn shared_monitor_argv(
+    config: &Config,
+    vs: &VirtualServer,
+    servers: &[&RealServer],
+    opts: MonitorOptions,
+) -> Vec<OsString> {
+    build(config, vs, Target::Shared(servers), opts)
+}
+
+enum Target<'a> {
+    One(&'a RealServer),
+    Shared(&'a [&'a RealServer]),
+}
+
+fn build(
+    config: &Config,
+    vs: &VirtualServer,
+    target: Target<'_>,
+    opts: MonitorOptions,
+) -> Vec<OsString> {
     let mut argv: Vec<OsString> = Vec::with_capacity(32);
     let mut push = |s: &str| argv.push(OsString::from(s));
     push(&vs.client_monitor);
+    if matches!(target, Target::Shared(_)) {
+        push("--shared");
+    }
     push("-c");
-    push("-h");
-    push(&addr(rs.address));
-    push("-p");
-    push(&vs.port.to_string());
-    push("-r");
-    push(&rs.port.to_string());
+    match target {
+        Target::One(rs) => {
+            push("-h");
+            push(&addr(rs.address));
+            push("-p");
+            push(&vs.port.to_string());
+            push("-r");
+            push(&rs.port.to_string());
+        }
+        Target::Shared(_) => {
+            push("-p");
+            push(&vs.port.to_string());
+        }
+    }
     if let Some(mark) = vs.fwmark {
         push("-f");
         push(&mark.to_string());
@@ -75,8 +113,10 @@ pub fn monitor_argv(
     push(&config.ipvsadm);
     push("-t");
     push(&seconds(vs.timeout));
-    push("-w");
-    push(&rs.weight.to_string());
+    if let Target::One(rs) = target {
+        push("-w");
+        push(&rs.weight.to_string());
+    }
     push("-V");
     push(
         &vs.address
@@ -98,6 +138,16 @@ pub fn monitor_argv(
         push("--nodaemon");
     }
     push("--lvs");
+    if let Target::Shared(servers) = target {
+        for rs in servers {
+            push("--server");
+            push(&format!(
+                "{}:{}",
+                crate::desired::describe(rs.address, rs.port),
+                rs.weight
+            ));
+        }
+    }
     argv
 }
 
@@ -215,6 +265,31 @@ mod tests {
             "/usr/sbin/nanny -c -h 192.0.2.21 -p 53 -r 5353 -f 5 -u \
              -e /usr/local/bin/check %h %p -q --regex -v -a 180 -I /sbin/ipvsadm \
              -t 2.5 -w 1 -V 203.0.113.11 -M i -U ssh --nodaemon --lvs"
+        );
+    }
+
+    #[test]
+    fn shared_form_lists_every_server() {
+        let config = Config::default();
+        let mut vs = VirtualServer::new("web");
+        vs.address = Some(InterfaceAddress {
+            addr: "203.0.113.10".parse().expect("ip"),
+            device: "eth0:1".into(),
+        });
+        let mut a = RealServer::new("a", "192.0.2.11".parse().expect("ip"), 80);
+        a.weight = 3;
+        let b = RealServer::new("b", "2001:db8::12".parse().expect("ip"), 8080);
+        let argv = strings(&shared_monitor_argv(
+            &config,
+            &vs,
+            &[&a, &b],
+            MonitorOptions::default(),
+        ))
+        .join(" ");
+        assert_eq!(
+            argv,
+            "/usr/sbin/nanny --shared -c -p 80 -a 180 -I /sbin/ipvsadm -t 10 \
+             -V 203.0.113.10 -M m --lvs --server 192.0.2.11:80:3 --server [2001:db8::12]:8080:1"
         );
     }
 

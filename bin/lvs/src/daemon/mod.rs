@@ -18,17 +18,17 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use director::nanny::{MonitorOptions, monitor_argv};
+use director::nanny::{MonitorOptions, monitor_argv, shared_monitor_argv};
 use director::tracker::legacy_state;
 use director::{AllHealthy, Health, HealthView, ServerHealth, ServerId, desired_table, plan};
 use health::report::Line;
 use ipvs::{Change, IpvsTable, ServiceKey};
-use lvscf::{Config, Severity};
+use lvscf::{Config, NannyMode, Severity};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use monitors::{Exit, MonitorEvent, MonitorSpec, Monitors};
+use monitors::{Exit, MonitorEvent, MonitorId, MonitorSpec, Monitors};
 
 /// How lvsd was started.
 #[derive(Debug, Clone)]
@@ -92,7 +92,7 @@ pub struct Daemon {
     monitors: Monitors,
     health: HashMap<ServerId, ServerHealth>,
     checks: HashMap<ServerId, CheckInfo>,
-    restarts: HashMap<ServerId, Restart>,
+    restarts: HashMap<MonitorId, Restart>,
     /// Services this lvsd installed or adopted, so that removing a virtual
     /// from lvs.cf removes its service, and nothing else is ever deleted.
     owned: HashSet<ServiceKey>,
@@ -136,14 +136,33 @@ impl Daemon {
         }
     }
 
-    /// Monitor specs for every active server of every active virtual.
+    /// Monitor specs: one per active server of every active virtual, or
+    /// with `nanny_mode = shared` one per active virtual.
     fn specs(&self, config: &Config) -> Vec<MonitorSpec> {
         let opts = self.monitor_options();
         let mut specs = Vec::new();
         for vs in config.active_virtuals() {
-            for rs in vs.active_servers() {
+            if config.nanny_mode == NannyMode::Shared {
+                let servers: Vec<_> = vs.active_servers().collect();
+                if servers.is_empty() {
+                    continue;
+                }
                 specs.push(MonitorSpec {
-                    id: ServerId::new(&vs.name, &rs.name),
+                    id: MonitorId::Shared(vs.name.clone()),
+                    members: servers
+                        .iter()
+                        .map(|rs| ServerId::new(&vs.name, &rs.name))
+                        .collect(),
+                    argv: shared_monitor_argv(config, vs, &servers, opts),
+                    read_output: false,
+                });
+                continue;
+            }
+            for rs in vs.active_servers() {
+                let id = ServerId::new(&vs.name, &rs.name);
+                specs.push(MonitorSpec {
+                    id: MonitorId::Server(id.clone()),
+                    members: vec![id],
                     argv: monitor_argv(config, vs, rs, opts),
                     read_output: vs.sorry_server.is_some(),
                 });
@@ -158,15 +177,9 @@ impl Daemon {
         }
         let id = spec.id.clone();
         match self.monitors.start(spec.clone()) {
-            Ok(pid) => info!(
-                "create_monitor for {}/{} running as pid {pid}",
-                id.virtual_name, id.server
-            ),
+            Ok(pid) => log_started(&id, pid),
             Err(e) => {
-                warn!(
-                    "failed to start monitor for {}/{}: {e}",
-                    id.virtual_name, id.server
-                );
+                warn!("failed to start monitor for {id}: {e}");
                 self.schedule_restart(spec, BACKOFF_MIN);
             }
         }
@@ -187,7 +200,9 @@ impl Daemon {
     /// Start every monitor of the current config.
     pub fn start_monitors(&mut self) {
         for spec in self.specs(&self.config.clone()) {
-            self.health.entry(spec.id.clone()).or_default();
+            for m in &spec.members {
+                self.health.entry(m.clone()).or_default();
+            }
             self.start_monitor(spec);
         }
     }
@@ -283,19 +298,47 @@ impl Daemon {
             MonitorEvent::Report {
                 id,
                 generation,
-                line,
+                report,
             } => {
                 if !self.monitors.is_current(&id, generation) {
                     return false;
                 }
-                let line = match line {
-                    Ok(l) => l,
+                let report = match report {
+                    Ok(r) => r,
                     Err(e) => {
                         warn!("monitor for {id}: {e}");
                         return false;
                     }
                 };
-                self.on_report(&id, line.line())
+                let line = report.line.line();
+                let server = match (&id, report.server) {
+                    (MonitorId::Server(sid), None) => Some(sid.clone()),
+                    (MonitorId::Shared(_), Some(i)) => self
+                        .monitors
+                        .spec(&id)
+                        .and_then(|s| s.members.get(usize::try_from(i).ok()?).cloned()),
+                    _ => None,
+                };
+                match server {
+                    Some(sid) => self.on_report(&sid, line),
+                    None => {
+                        // The header and process-wide lines of a shared
+                        // stream concern every member.
+                        if let Line::Header { .. } = line {
+                            let members = self
+                                .monitors
+                                .spec(&id)
+                                .map(|s| s.members.clone())
+                                .unwrap_or_default();
+                            for m in members {
+                                self.on_report(&m, line);
+                            }
+                        } else {
+                            debug!("DEBUG -- monitor {id}: {}", report.line.text());
+                        }
+                        false
+                    }
+                }
             }
             MonitorEvent::Output {
                 id,
@@ -305,7 +348,10 @@ impl Daemon {
                 if !self.monitors.is_current(&id, generation) {
                     return false;
                 }
-                match (legacy_state(&line), self.health.get_mut(&id)) {
+                let MonitorId::Server(sid) = &id else {
+                    return false;
+                };
+                match (legacy_state(&line), self.health.get_mut(sid)) {
                     (Some(up), Some(h)) => {
                         h.on_unmanaged();
                         h.on_legacy_state(up)
@@ -367,7 +413,7 @@ impl Daemon {
 
     fn on_exit(
         &mut self,
-        id: &ServerId,
+        id: &MonitorId,
         generation: u64,
         status: std::io::Result<std::process::ExitStatus>,
     ) -> bool {
@@ -378,12 +424,20 @@ impl Daemon {
                     Ok(s) => s.to_string(),
                     Err(e) => e.to_string(),
                 };
-                let changed = self.health.get_mut(id).is_some_and(|h| h.on_monitor_gone());
+                let mut changed = false;
+                for m in &spec.members {
+                    changed |= self.health.get_mut(m).is_some_and(|h| h.on_monitor_gone());
+                }
+                let who = match id {
+                    MonitorId::Server(sid) => {
+                        format!("nanny for child {}/{}", sid.virtual_name, sid.server)
+                    }
+                    MonitorId::Shared(v) => {
+                        format!("shared nanny for {v} ({} servers)", spec.members.len())
+                    }
+                };
                 if self.config.hard_shutdown {
-                    info!(
-                        "nanny for child {}/{} died! shutting down lvs",
-                        id.virtual_name, id.server
-                    );
+                    info!("{who} died! shutting down lvs");
                     debug!("DEBUG -- monitor {id}: {how}");
                     self.fatal = true;
                 } else {
@@ -394,9 +448,7 @@ impl Daemon {
                         _ => BACKOFF_MIN,
                     };
                     info!(
-                        "nanny for child {}/{} died! ({how}) restarting it in {} s",
-                        id.virtual_name,
-                        id.server,
+                        "{who} died! ({how}) restarting it in {} s",
                         backoff.as_secs()
                     );
                     self.schedule_restart(spec, backoff);
@@ -409,7 +461,7 @@ impl Daemon {
     /// Start monitors whose restart time has come.
     pub fn restart_due(&mut self) {
         let now = Instant::now();
-        let due: Vec<ServerId> = self
+        let due: Vec<MonitorId> = self
             .restarts
             .iter()
             .filter(|(_, r)| r.at <= now)
@@ -419,13 +471,8 @@ impl Daemon {
             if let Some(r) = self.restarts.get(&id) {
                 let spec = r.spec.clone();
                 if self.monitors.spec(&id).is_none() {
-                    // Keep the entry (with its backoff) until it runs long
-                    // enough; start_monitor replaces it on failure.
                     match self.monitors.start(spec.clone()) {
-                        Ok(pid) => info!(
-                            "create_monitor for {}/{} running as pid {pid}",
-                            id.virtual_name, id.server
-                        ),
+                        Ok(pid) => log_started(&id, pid),
                         Err(e) => {
                             warn!("failed to restart monitor for {id}: {e}");
                             let backoff = (r.backoff * 2).min(BACKOFF_MAX);
@@ -435,10 +482,35 @@ impl Daemon {
                     }
                 }
                 if let Some(r) = self.restarts.get_mut(&id) {
-                    // Remember the backoff; a far-future time means "not due".
+                    // Keep the backoff for the next death; a far-future
+                    // time means "not due".
                     r.at = now + Duration::from_secs(86400 * 365);
                 }
             }
+        }
+    }
+
+    /// `down`, `up` or `normal` for one server: what SIGUSR1, SIGUSR2 and
+    /// SIGHUP do to its nanny, also when the nanny is shared.
+    pub fn control(&mut self, action: &str, server: &ServerId) -> Result<(), String> {
+        let signal = match action {
+            "down" => nix::sys::signal::Signal::SIGUSR1,
+            "up" => nix::sys::signal::Signal::SIGUSR2,
+            "normal" => nix::sys::signal::Signal::SIGHUP,
+            other => return Err(format!("unknown action {other:?} (down, up, normal)")),
+        };
+        let (id, pid, index) = self
+            .monitors
+            .of_server(server)
+            .map(|(id, pid, i)| (id.clone(), pid, i))
+            .ok_or_else(|| format!("no running monitor for {server}"))?;
+        match id {
+            MonitorId::Server(_) => nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
+                .map_err(|e| format!("signal to pid {pid}: {e}")),
+            MonitorId::Shared(_) => self
+                .monitors
+                .control(&id, &format!("{action} {index}"))
+                .map_err(|e| format!("shared monitor pid {pid}: {e}")),
         }
     }
 
@@ -477,39 +549,42 @@ impl Daemon {
     /// those whose command line changed, start new ones.
     fn apply_config(&mut self, new: Config) {
         let old = std::mem::replace(&mut self.config, new);
-        let specs: HashMap<ServerId, MonitorSpec> = self
+        let specs: HashMap<MonitorId, MonitorSpec> = self
             .specs(&self.config.clone())
             .into_iter()
             .map(|s| (s.id.clone(), s))
             .collect();
+        let servers: HashSet<ServerId> = specs
+            .values()
+            .flat_map(|s| s.members.iter().cloned())
+            .collect();
         for id in self.monitors.ids() {
             if !specs.contains_key(&id) {
                 self.monitors.stop(&id);
-                self.health.remove(&id);
-                self.checks.remove(&id);
             }
         }
         self.restarts.retain(|id, _| specs.contains_key(id));
-        self.health.retain(|id, _| specs.contains_key(id));
+        self.health.retain(|id, _| servers.contains(id));
+        self.checks.retain(|id, _| servers.contains(id));
         for (id, spec) in specs {
-            let unchanged = self.monitors.spec(&id).is_some_and(|s| *s == spec);
-            if unchanged {
+            if self.monitors.spec(&id).is_some_and(|s| *s == spec) {
                 continue;
             }
-            let same_target = same_target(&old, &self.config, &id);
             if self.monitors.spec(&id).is_some() {
                 self.monitors.stop(&id);
             }
-            let weight = configured_weight(&self.config, &id).unwrap_or(1);
-            let next = match self.health.get(&id) {
-                Some(prev) if same_target => ServerHealth::carried_over(prev, weight),
-                _ => ServerHealth::new(),
-            };
-            self.health.insert(id.clone(), next);
-            if !self.restarts.contains_key(&id) || self.monitors.spec(&id).is_none() {
-                self.restarts.remove(&id);
-                self.start_monitor(spec);
+            for m in &spec.members {
+                let weight = configured_weight(&self.config, m).unwrap_or(1);
+                let next = match self.health.get(m) {
+                    Some(prev) if same_target(&old, &self.config, m) => {
+                        ServerHealth::carried_over(prev, weight)
+                    }
+                    _ => ServerHealth::new(),
+                };
+                self.health.insert(m.clone(), next);
             }
+            self.restarts.remove(&id);
+            self.start_monitor(spec);
         }
         // The kernel may now accept what it refused (e.g. a new scheduler).
         self.refused.clear();
@@ -598,6 +673,16 @@ fn configured_weight(config: &Config, id: &ServerId) -> Option<u32> {
         .iter()
         .find(|s| s.name == id.server)
         .map(|s| s.weight)
+}
+
+fn log_started(id: &MonitorId, pid: i32) {
+    match id {
+        MonitorId::Server(sid) => info!(
+            "create_monitor for {}/{} running as pid {pid}",
+            sid.virtual_name, sid.server
+        ),
+        MonitorId::Shared(v) => info!("create_monitor for {v} (shared) running as pid {pid}"),
+    }
 }
 
 /// One change as the ipvsadm command line that would make it.
@@ -705,9 +790,24 @@ async fn main_loop(opts: Options, config: Config, table: Box<dyn IpvsTable>) -> 
                 dirty |= d.last_drift_check.elapsed() >= DRIFT_CHECK;
             }
             conn = status::accept(listener.as_ref()) => {
-                if let Ok(stream) = conn {
-                    let s = d.status();
-                    status::serve(stream, s).await;
+                if let Ok(stream) = conn
+                    && let Some((request, write)) = status::read_request(stream).await
+                {
+                    let text = match request {
+                        status::Request::Status { json } => {
+                            status::status_reply(&d.status(), json)
+                        }
+                        status::Request::Control { action, server } => {
+                            match d.control(&action, &server) {
+                                Ok(()) => {
+                                    info!("{action} requested for {server}");
+                                    "ok\n".to_owned()
+                                }
+                                Err(e) => format!("error: {e}\n"),
+                            }
+                        }
+                    };
+                    status::reply(write, text).await;
                 }
             }
         }

@@ -9,6 +9,12 @@
 //! a non-reporting monitor's `[ active ]`/`[inactive]` log lines are the only
 //! way to know its state (as piranha's lvsd read them).
 //!
+//! With `nanny_mode = shared` one monitor watches every server of a virtual
+//! (`nanny --shared`, report protocol version 2, each line tagged with the
+//! server's index); lvsd then passes per-server commands (`down N`, `up N`,
+//! `normal N`: what SIGUSR1, SIGUSR2 and SIGHUP do to a per-server nanny) on
+//! the monitor's stdin.
+//!
 //! Children are forked from the runtime's only thread (the death signal set
 //! with `PR_SET_PDEATHSIG` follows the forking *thread*), get SIGTERM when
 //! lvsd dies, and start with an empty signal mask.
@@ -21,7 +27,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use director::ServerId;
-use health::report::{Decoder, OwnedLine, ParseError};
+use health::report::{Decoder, OwnedReport, ParseError};
 use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, pipe2};
@@ -36,15 +42,42 @@ pub const REPORT_FD: RawFd = 3;
 /// Longest stdout line kept from a monitor; the rest of it is dropped.
 const MAX_OUTPUT_LINE: usize = 1024;
 
+/// Which monitor: one real server's, or a virtual's shared one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MonitorId {
+    /// A per-server monitor (the original's one nanny per real server).
+    Server(ServerId),
+    /// The shared monitor of every server of this virtual.
+    Shared(String),
+}
+
+impl std::fmt::Display for MonitorId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MonitorId::Server(id) => id.fmt(f),
+            MonitorId::Shared(v) => write!(f, "{v} (shared)"),
+        }
+    }
+}
+
 /// How to run one monitor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonitorSpec {
-    /// The real server it watches.
-    pub id: ServerId,
+    /// Which monitor.
+    pub id: MonitorId,
+    /// The real servers it watches; for a shared monitor, in the order of
+    /// its `--server` arguments (the report stream's indexes).
+    pub members: Vec<ServerId>,
     /// Program and arguments (`argv[0]` is the program).
     pub argv: Vec<OsString>,
     /// Read its stdout/stderr for `[ active ]`/`[inactive]` lines.
     pub read_output: bool,
+}
+
+impl MonitorSpec {
+    fn shared(&self) -> bool {
+        matches!(self.id, MonitorId::Shared(_))
+    }
 }
 
 /// What a monitor's watcher task tells the daemon.
@@ -52,17 +85,17 @@ pub struct MonitorSpec {
 pub enum MonitorEvent {
     /// A line on the report pipe (parsed, or why not).
     Report {
-        /// Which server.
-        id: ServerId,
-        /// Which start of its monitor.
+        /// Which monitor.
+        id: MonitorId,
+        /// Which start of it.
         generation: u64,
-        /// The line.
-        line: Result<OwnedLine, ParseError>,
+        /// The line, with its server index in a shared monitor's stream.
+        report: Result<OwnedReport, ParseError>,
     },
     /// A line the monitor printed on stdout/stderr.
     Output {
-        /// Which server.
-        id: ServerId,
+        /// Which monitor.
+        id: MonitorId,
         /// Which start of its monitor.
         generation: u64,
         /// The text, without the newline.
@@ -70,8 +103,8 @@ pub enum MonitorEvent {
     },
     /// The monitor exited.
     Exited {
-        /// Which server.
-        id: ServerId,
+        /// Which monitor.
+        id: MonitorId,
         /// Which start of its monitor.
         generation: u64,
         /// How.
@@ -84,6 +117,8 @@ struct Running {
     pid: Pid,
     generation: u64,
     started: Instant,
+    /// Write end of a shared monitor's stdin (non-blocking).
+    control: Option<std::fs::File>,
 }
 
 /// What an exit meant.
@@ -102,7 +137,7 @@ pub enum Exit {
 
 /// Every monitor lvsd runs.
 pub struct Monitors {
-    running: HashMap<ServerId, Running>,
+    running: HashMap<MonitorId, Running>,
     /// Stopped but not yet reaped: generation → pid.
     retiring: HashMap<u64, Pid>,
     next_generation: u64,
@@ -120,23 +155,41 @@ impl Monitors {
         }
     }
 
-    /// The spec of the running monitor of `id`.
-    pub fn spec(&self, id: &ServerId) -> Option<&MonitorSpec> {
+    /// The spec of the running monitor `id`.
+    pub fn spec(&self, id: &MonitorId) -> Option<&MonitorSpec> {
         self.running.get(id).map(|r| &r.spec)
     }
 
-    /// Pid of the running monitor of `id`.
-    pub fn pid(&self, id: &ServerId) -> Option<i32> {
-        self.running.get(id).map(|r| r.pid.as_raw())
+    /// The running monitor watching `server`: its id, pid, and the server's
+    /// index in it.
+    pub fn of_server(&self, server: &ServerId) -> Option<(&MonitorId, i32, usize)> {
+        self.running.iter().find_map(|(id, r)| {
+            let i = r.spec.members.iter().position(|m| m == server)?;
+            Some((id, r.pid.as_raw(), i))
+        })
     }
 
-    /// Servers with a running monitor.
-    pub fn ids(&self) -> Vec<ServerId> {
+    /// Running monitors.
+    pub fn ids(&self) -> Vec<MonitorId> {
         self.running.keys().cloned().collect()
     }
 
+    /// Send one command line to a shared monitor's stdin.
+    pub fn control(&mut self, id: &MonitorId, line: &str) -> io::Result<()> {
+        use std::io::Write as _;
+        let r = self
+            .running
+            .get_mut(id)
+            .ok_or_else(|| io::Error::other("no such monitor"))?;
+        let pipe = r
+            .control
+            .as_mut()
+            .ok_or_else(|| io::Error::other("not a shared monitor"))?;
+        pipe.write_all(format!("{line}\n").as_bytes())
+    }
+
     /// Whether `generation` is the current monitor of `id`.
-    pub fn is_current(&self, id: &ServerId, generation: u64) -> bool {
+    pub fn is_current(&self, id: &MonitorId, generation: u64) -> bool {
         self.running
             .get(id)
             .is_some_and(|r| r.generation == generation)
@@ -146,7 +199,7 @@ impl Monitors {
     pub fn start(&mut self, spec: MonitorSpec) -> io::Result<i32> {
         let generation = self.next_generation;
         self.next_generation += 1;
-        let pid = spawn(&spec, generation, self.events.clone())?;
+        let (pid, control) = spawn(&spec, generation, self.events.clone())?;
         self.running.insert(
             spec.id.clone(),
             Running {
@@ -154,14 +207,15 @@ impl Monitors {
                 pid,
                 generation,
                 started: Instant::now(),
+                control,
             },
         );
         Ok(pid.as_raw())
     }
 
-    /// Send SIGTERM to the monitor of `id`; its exit will be
+    /// Send SIGTERM to the monitor `id`; its exit will be
     /// [`Exit::Expected`].
-    pub fn stop(&mut self, id: &ServerId) {
+    pub fn stop(&mut self, id: &MonitorId) {
         if let Some(r) = self.running.remove(id) {
             // ESRCH: it exited already; its exit event is still on the way.
             let _ = kill(r.pid, Signal::SIGTERM);
@@ -189,7 +243,7 @@ impl Monitors {
     }
 
     /// Book an exit reported by a watcher.
-    pub fn exited(&mut self, id: &ServerId, generation: u64) -> Exit {
+    pub fn exited(&mut self, id: &MonitorId, generation: u64) -> Exit {
         if self.retiring.remove(&generation).is_some() {
             return Exit::Expected;
         }
@@ -212,7 +266,7 @@ fn spawn(
     spec: &MonitorSpec,
     generation: u64,
     events: UnboundedSender<MonitorEvent>,
-) -> io::Result<Pid> {
+) -> io::Result<(Pid, Option<std::fs::File>)> {
     let (program, args) = spec
         .argv
         .split_first()
@@ -224,11 +278,20 @@ fn spawn(
         None
     };
 
+    // A shared monitor takes per-server commands on stdin.
+    let control = if spec.shared() {
+        Some(pipe2(OFlag::O_CLOEXEC)?)
+    } else {
+        None
+    };
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .env(health::report::FD_ENV, REPORT_FD.to_string())
-        .stdin(Stdio::null())
         .kill_on_drop(false);
+    match &control {
+        Some((r, _)) => cmd.stdin(Stdio::from(r.try_clone()?)),
+        None => cmd.stdin(Stdio::null()),
+    };
     if let Some((_, w)) = &output {
         cmd.stdout(Stdio::from(w.try_clone()?));
         cmd.stderr(Stdio::from(w.try_clone()?));
@@ -251,9 +314,17 @@ fn spawn(
         .and_then(|p| i32::try_from(p).ok())
         .map(Pid::from_raw)
         .ok_or_else(|| io::Error::other("monitor exited before it could be watched"))?;
+    let control = match control {
+        Some((_r, w)) => {
+            // Never block the event loop on a monitor that stopped reading.
+            nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+            Some(std::fs::File::from(w))
+        }
+        None => None,
+    };
     let id = spec.id.clone();
     tokio::spawn(watch(child, report_r, output_r, id, generation, events));
-    Ok(pid)
+    Ok((pid, control))
 }
 
 /// In the child, before exec.
@@ -318,7 +389,7 @@ async fn watch(
     mut child: Child,
     report: OwnedFd,
     output: Option<OwnedFd>,
-    id: ServerId,
+    id: MonitorId,
     generation: u64,
     events: UnboundedSender<MonitorEvent>,
 ) {
@@ -330,11 +401,11 @@ async fn watch(
     let mut obuf = [0u8; 1024];
 
     let send_reports = |decoder: &mut Decoder| {
-        while let Some(line) = decoder.next_line() {
+        while let Some(report) = decoder.next_report() {
             let _ = events.send(MonitorEvent::Report {
                 id: id.clone(),
                 generation,
-                line,
+                report,
             });
         }
     };

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tracing::warn;
 
@@ -124,7 +125,7 @@ pub(super) fn collect(d: &mut Daemon) -> Status {
                 health: health_word(d.health.get(&id).map_or(Health::Unknown, |h| h.health()))
                     .to_owned(),
                 weight: dest.map(|x| x.destination.weight),
-                monitor_pid: d.monitors.pid(&id),
+                monitor_pid: d.monitors.of_server(&id).map(|(_, pid, _)| pid),
                 last_check_ok: check.and_then(|c| c.last.as_ref().map(|l| l.0)),
                 last_check: check.and_then(|c| c.last.as_ref().map(|l| l.1.clone())),
                 last_check_at: check
@@ -252,28 +253,68 @@ pub async fn accept(listener: Option<&UnixListener>) -> std::io::Result<UnixStre
     }
 }
 
-/// Answer one client.
-pub async fn serve(stream: UnixStream, status: Status) {
-    let (read, mut write) = stream.into_split();
+/// What a client asked for.
+pub enum Request {
+    /// `status` / `status json`.
+    Status {
+        /// JSON instead of text.
+        json: bool,
+    },
+    /// `control ACTION VIRTUAL/SERVER`: force a server down, up, or back to
+    /// normal checking.
+    Control {
+        /// `down`, `up` or `normal`.
+        action: String,
+        /// The server.
+        server: ServerId,
+    },
+}
+
+/// Read one client's request line.
+pub async fn read_request(stream: UnixStream) -> Option<(Request, OwnedWriteHalf)> {
+    let (read, write) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(read);
     let request = tokio::time::timeout(Duration::from_secs(2), reader.read_line(&mut line)).await;
     if !matches!(request, Ok(Ok(_))) {
-        return;
+        return None;
     }
-    let reply = match line.trim() {
-        "status json" => serde_json::to_string_pretty(&status).unwrap_or_default() + "\n",
-        _ => render(&status),
+    let words: Vec<&str> = line.trim().splitn(3, ' ').collect();
+    let request = match words.as_slice() {
+        ["status", "json"] => Request::Status { json: true },
+        ["control", action, target] => {
+            let (v, s) = target.split_once('/')?;
+            Request::Control {
+                action: (*action).to_owned(),
+                server: ServerId::new(v, s),
+            }
+        }
+        _ => Request::Status { json: false },
     };
-    let _ = tokio::time::timeout(Duration::from_secs(2), write.write_all(reply.as_bytes())).await;
+    Some((request, write))
 }
 
-/// The client side: `lvsd --status [--json]`.
-pub fn query(path: &Path, json: bool) -> Result<String> {
+/// Answer a status request.
+pub fn status_reply(status: &Status, json: bool) -> String {
+    if json {
+        serde_json::to_string_pretty(status).unwrap_or_default() + "\n"
+    } else {
+        render(status)
+    }
+}
+
+/// Write the reply and close.
+pub async fn reply(mut write: OwnedWriteHalf, text: String) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), write.write_all(text.as_bytes())).await;
+}
+
+/// The client side: send one request line (`status`, `status json`,
+/// `control ACTION VIRTUAL/SERVER`), return the reply.
+pub fn query(path: &Path, request: &str) -> Result<String> {
     let mut stream = StdUnixStream::connect(path)
         .with_context(|| format!("cannot reach lvsd at {} (is it running?)", path.display()))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.write_all(if json { b"status json\n" } else { b"status\n" })?;
+    stream.write_all(format!("{request}\n").as_bytes())?;
     let mut reply = String::new();
     stream.read_to_string(&mut reply)?;
     Ok(reply)
