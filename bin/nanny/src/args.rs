@@ -7,6 +7,12 @@
 //! hex), `--` ends the options; an unknown option gives
 //! `nanny: bad argument <opt>: unknown option`, a non-option argument
 //! `nanny: unexpected arguments`, both exit status 1.
+//!
+//! Shared mode (an extension, started only by lvsd): `--shared` with one
+//! `--server RIP:RPORT:WEIGHT` per real server instead of `-h`/`-r`/`-w`.
+//! `--server` stays the original's long name of `-h` without `--shared`
+//! (scripts use `--server=IP`); only a value of the shared form is then an
+//! error, since it can only mean a forgotten `--shared`.
 
 use std::fmt;
 
@@ -39,6 +45,12 @@ pub struct Args {
     pub version: bool,
     pub fos: bool,
     pub lvs: bool,
+    /// `-w` was given (it may not be, with `--shared`).
+    pub weight_given: bool,
+    /// `--shared`: many servers in one process.
+    pub shared: bool,
+    /// `--server` values in order, with `--shared` (index = position).
+    pub servers: Vec<String>,
 }
 
 impl Default for Args {
@@ -70,6 +82,9 @@ impl Default for Args {
             version: false,
             fos: false,
             lvs: false,
+            weight_given: false,
+            shared: false,
+            servers: Vec::new(),
         }
     }
 }
@@ -91,6 +106,8 @@ pub enum ArgError {
     Bad { arg: String, kind: PoptError },
     /// `nanny: unexpected arguments`.
     Unexpected,
+    /// A misuse of the shared-mode options; the text after `nanny: `.
+    Shared(&'static str),
 }
 
 /// popt's error texts (`poptStrerror`).
@@ -115,6 +132,7 @@ impl fmt::Display for ArgError {
                 write!(f, "nanny: bad argument {arg}: {text}")
             }
             ArgError::Unexpected => f.write_str("nanny: unexpected arguments"),
+            ArgError::Shared(text) => write!(f, "nanny: {text}"),
         }
     }
 }
@@ -139,6 +157,8 @@ enum Opt {
     Reentry,
     Scale,
     Server,
+    /// `--server` (long form of `-h`, or a shared-mode entry).
+    ServerLong,
     SendProgram,
     Send,
     Expect,
@@ -155,6 +175,7 @@ enum Opt {
     Version,
     Fos,
     Lvs,
+    Shared,
     Help,
     Usage,
 }
@@ -188,6 +209,7 @@ const TABLE: &[(&str, Option<char>, Kind, Opt)] = &[
     ("version", None, Kind::Flag, Opt::Version),
     ("fos", None, Kind::Flag, Opt::Fos),
     ("lvs", None, Kind::Flag, Opt::Lvs),
+    ("shared", None, Kind::Flag, Opt::Shared),
     ("help", Some('?'), Kind::Flag, Opt::Help),
     ("usage", None, Kind::Flag, Opt::Usage),
 ];
@@ -197,7 +219,7 @@ pub const USAGE: &str = "Usage: nanny [-ncTquv?] [-t|--interval=INT] [-I|--ipvsa
 [-a|--reentrytime=INT] [-S|--scale=INT] [-h|--server=STRING] [-e|--send_program=STRING] \
 [-s|--send_string=STRING] [-x|--expect_string=STRING] [--regex] [-V|--virtaddress=STRING] \
 [-f|--fwmark=INT] [-w|--weight=INT] [--test-start] [--norun] [--version] [--fos] [--lvs] \
-[--usage]\n";
+[--shared] [--usage]\n";
 
 pub const HELP: &str = "Usage: nanny [OPTION...]
   -t, --interval=INT             seconds between connection attempts
@@ -229,6 +251,9 @@ pub const HELP: &str = "Usage: nanny [OPTION...]
       --version                  Display program version
       --fos                      Failover Service
       --lvs                      LVS Service
+      --shared                   check many servers in one process (started by
+                                 lvsd): --server RIP:RPORT:WEIGHT, repeated,
+                                 instead of -h, -r, -w
 
 Help options:
   -?, --help                     Show this help message
@@ -240,6 +265,8 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Parsed, ArgError> {
     let mut args = Args::default();
     let mut leftovers = false;
     let mut special = None;
+    // `-h` given (as opposed to `--server`): an error with `--shared`.
+    let mut short_host = false;
     let mut i = 0;
     while i < argv.len() {
         let word = argv[i].as_ref();
@@ -255,6 +282,10 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Parsed, ArgError> {
             };
             let Some(&(_, _, kind, opt)) = TABLE.iter().find(|e| e.0 == name) else {
                 return Err(bad(word, PoptError::UnknownOption));
+            };
+            let opt = match opt {
+                Opt::Server => Opt::ServerLong,
+                other => other,
             };
             let value = match (kind, inline) {
                 (Kind::Flag, _) => None,
@@ -278,6 +309,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Parsed, ArgError> {
                     set(&mut args, &mut special, opt, kind, None)?;
                     continue;
                 }
+                short_host |= matches!(opt, Opt::Server);
                 let rest = &cluster[at + c.len_utf8()..];
                 let value = if !rest.is_empty() {
                     (rest, word)
@@ -300,11 +332,57 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Parsed, ArgError> {
     if leftovers {
         return Err(ArgError::Unexpected);
     }
+    if special.is_none() {
+        check_shared(&mut args, short_host)?;
+    }
     Ok(match special {
         Some(Opt::Help) => Parsed::Help,
         Some(_) => Parsed::Usage,
         None => Parsed::Run(Box::new(args)),
     })
+}
+
+/// The shared-mode rules, once the whole line is read (`--shared` may come
+/// after the `--server`s).
+fn check_shared(args: &mut Args, short_host: bool) -> Result<(), ArgError> {
+    if args.shared {
+        if short_host || args.rport.is_some() || args.weight_given {
+            return Err(ArgError::Shared(
+                "--shared takes --server RIP:RPORT:WEIGHT, not -h, -r or -w",
+            ));
+        }
+        if args.servers.is_empty() {
+            return Err(ArgError::Shared(
+                "--shared needs at least one --server RIP:RPORT:WEIGHT",
+            ));
+        }
+        // `--server` values are entries, not the per-server host.
+        args.server = None;
+    } else {
+        if args.servers.iter().any(|s| split_entry(s).is_some()) {
+            return Err(ArgError::Shared("--server RIP:RPORT:WEIGHT needs --shared"));
+        }
+        args.servers.clear();
+    }
+    Ok(())
+}
+
+/// Splits a shared-mode `--server` value into (RIP, RPORT, WEIGHT) texts;
+/// an IPv6 RIP is in brackets (`[2001:db8::11]:80:3`), an IPv4 one has no
+/// colon. `None` when the value does not have that form: a plain address,
+/// IPv6 included, never has.
+pub fn split_entry(value: &str) -> Option<(&str, &str, &str)> {
+    let mut it = value.rsplitn(3, ':');
+    let (weight, rport, rip) = (it.next()?, it.next()?, it.next()?);
+    let rip = match rip.strip_prefix('[') {
+        Some(v6) => v6.strip_suffix(']').filter(|a| a.contains(':'))?,
+        None if rip.contains([':', '[', ']']) => return None,
+        None => rip,
+    };
+    if rip.is_empty() {
+        return None;
+    }
+    Some((rip, rport, weight))
 }
 
 fn bad(arg: &str, kind: PoptError) -> ArgError {
@@ -344,6 +422,10 @@ fn set(
         Opt::Reentry => args.reentry = int()?,
         Opt::Scale => args.scale = int()?,
         Opt::Server => args.server = Some(text.into()),
+        Opt::ServerLong => {
+            args.server = Some(text.into());
+            args.servers.push(text.into());
+        }
         Opt::SendProgram => args.send_program = Some(text.into()),
         Opt::Send => args.send = Some(text.into()),
         Opt::Expect => args.expect = Some(text.into()),
@@ -354,11 +436,15 @@ fn set(
         Opt::Verbose => args.verbose = true,
         Opt::Virtual => args.virtual_address = Some(text.into()),
         Opt::Fwmark => args.fwmark = int()?,
-        Opt::Weight => args.weight = int()?,
+        Opt::Weight => {
+            args.weight = int()?;
+            args.weight_given = true;
+        }
         Opt::TestStart | Opt::Norun => args.test_start = true,
         Opt::Version => args.version = true,
         Opt::Fos => args.fos = true,
         Opt::Lvs => args.lvs = true,
+        Opt::Shared => args.shared = true,
         Opt::Help | Opt::Usage => {
             special.get_or_insert(opt);
         }
@@ -368,7 +454,7 @@ fn set(
 
 /// popt's `POPT_ARG_INT`: `strtol(s, &end, 0)`, the whole string consumed
 /// (an empty string is 0), the value within `int`.
-fn strtol_int(s: &str) -> Result<i64, PoptError> {
+pub fn strtol_int(s: &str) -> Result<i64, PoptError> {
     let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (negative, t) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -541,5 +627,106 @@ mod tests {
         assert_eq!(strtol_int("0x"), Err(PoptError::BadNumber));
         assert_eq!(strtol_int("2147483648"), Err(PoptError::Overflow));
         assert_eq!(strtol_int("-2147483648"), Ok(-2147483648));
+    }
+
+    #[test]
+    fn shared_argv_parses() {
+        // The argv lvsd builds for a shared nanny.
+        let a = run(&[
+            "--shared",
+            "-c",
+            "-p",
+            "80",
+            "-a",
+            "15",
+            "-t",
+            "6",
+            "-V",
+            "203.0.113.10",
+            "-M",
+            "g",
+            "--nodaemon",
+            "--lvs",
+            "--server",
+            "192.0.2.11:80:1",
+            "--server=[2001:db8::11]:8080:3",
+            "--server",
+            "192.0.2.13:80:0",
+        ]);
+        assert!(a.shared && a.nofork && a.nodaemon && a.lvs);
+        assert_eq!(
+            a.servers,
+            [
+                "192.0.2.11:80:1",
+                "[2001:db8::11]:8080:3",
+                "192.0.2.13:80:0"
+            ]
+        );
+        assert_eq!(a.server, None);
+        assert_eq!(split_entry(&a.servers[0]), Some(("192.0.2.11", "80", "1")));
+        assert_eq!(
+            split_entry(&a.servers[1]),
+            Some(("2001:db8::11", "8080", "3"))
+        );
+        // --shared may come last.
+        let a = run(&["--server", "192.0.2.11:80:1", "--lvs", "--shared"]);
+        assert!(a.shared);
+        assert_eq!(a.servers, ["192.0.2.11:80:1"]);
+    }
+
+    #[test]
+    fn shared_usage_errors() {
+        let err = |argv: &[&str]| parse(argv).unwrap_err().to_string();
+        let mixed = "nanny: --shared takes --server RIP:RPORT:WEIGHT, not -h, -r or -w";
+        assert_eq!(
+            err(&["--shared", "--server", "192.0.2.1:80:1", "-h", "192.0.2.2"]),
+            mixed
+        );
+        assert_eq!(
+            err(&["--shared", "--server", "192.0.2.1:80:1", "-r", "81"]),
+            mixed
+        );
+        assert_eq!(
+            err(&["--shared", "--server", "192.0.2.1:80:1", "-w", "2"]),
+            mixed
+        );
+        assert_eq!(
+            err(&["--shared", "--lvs"]),
+            "nanny: --shared needs at least one --server RIP:RPORT:WEIGHT"
+        );
+        assert_eq!(
+            err(&["--server", "192.0.2.1:80:1", "--lvs"]),
+            "nanny: --server RIP:RPORT:WEIGHT needs --shared"
+        );
+        assert_eq!(
+            err(&["--server=[::1]:80:1", "--lvs"]),
+            "nanny: --server RIP:RPORT:WEIGHT needs --shared"
+        );
+        assert_eq!(
+            err(&["--shared", "--server"]),
+            "nanny: bad argument --server: missing argument"
+        );
+    }
+
+    #[test]
+    fn server_keeps_its_original_meaning_without_shared() {
+        let a = run(&["--server=192.0.2.1", "--lvs"]);
+        assert_eq!(a.server.as_deref(), Some("192.0.2.1"));
+        assert!(a.servers.is_empty() && !a.shared);
+        let a = run(&["--server", "2001:db8::1", "--lvs"]);
+        assert_eq!(a.server.as_deref(), Some("2001:db8::1"));
+    }
+
+    #[test]
+    fn entry_forms() {
+        assert_eq!(split_entry("10.0.0.1:80:5"), Some(("10.0.0.1", "80", "5")));
+        assert_eq!(split_entry("[::1]:80:5"), Some(("::1", "80", "5")));
+        assert_eq!(split_entry("192.0.2.1"), None);
+        assert_eq!(split_entry("2001:db8::1"), None);
+        assert_eq!(split_entry("::80:3"), None);
+        assert_eq!(split_entry("[::1:80:3"), None);
+        assert_eq!(split_entry("[10.0.0.1]:80:3"), None);
+        assert_eq!(split_entry(":80:3"), None);
+        assert_eq!(split_entry("10.0.0.1:80"), None);
     }
 }

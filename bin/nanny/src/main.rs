@@ -3,6 +3,10 @@
 //! signals, exit codes and log lines; the checks and decisions live in the
 //! `health` crate.
 //!
+//! `--shared` (started only by lvsd): one process checks many real servers
+//! of one virtual server and reports them all on one pipe (protocol version
+//! 2), controlled by lines on its stdin instead of per-server signals.
+//!
 //! Exit status: 0 after SIGTERM/SIGINT; 1 for a bad command line or set-up,
 //! or when removing the server at termination failed; 255 when an IPVS
 //! change failed while monitoring (lvsd then applies `hard_shutdown`).
@@ -63,6 +67,16 @@ fn main() -> ExitCode {
 fn run(args: &args::Args) -> Result<i32, String> {
     let setup = setup::build(args)?;
     let report_fd = report_fd()?;
+    if args.shared && report_fd.is_none() {
+        return Err(format!("nanny: --shared needs a report pipe ({FD_ENV})"));
+    }
+    // lvsd's control pipe is stdin; keep it past daemonizing, and away from
+    // check programs.
+    let control = if args.shared {
+        take_stdin().map_err(|e| format!("nanny: {e}"))?
+    } else {
+        None
+    };
 
     if !args.nodaemon && daemonize(args.nofork).map_err(|e| format!("nanny: {e}"))? {
         return Ok(0);
@@ -73,7 +87,9 @@ fn run(args: &args::Args) -> Result<i32, String> {
     for note in &setup.notes {
         log.info(format_args!("{note}"));
     }
-    log.info(format_args!("{}", setup.banner));
+    for banner in &setup.banners {
+        log.info(format_args!("{banner}"));
+    }
 
     let output = match report_fd {
         Some(fd) => Output::Report(ReportWriter::new(fd)),
@@ -86,7 +102,11 @@ fn run(args: &args::Args) -> Result<i32, String> {
             ipvsadm: args.ipvsadm.clone(),
         },
     };
-    let mut engine = Engine::new(vec![Monitor::new(setup.spec)], output, log, signals);
+    let monitors = setup.specs.into_iter().map(Monitor::new).collect();
+    let mut engine = Engine::new(monitors, output, log, signals);
+    if args.shared {
+        engine = engine.shared(control);
+    }
     Ok(engine.run())
 }
 
@@ -111,6 +131,24 @@ fn report_fd() -> Result<Option<OwnedFd>, String> {
     // SAFETY: lvsd passed this open descriptor for nanny's exclusive use,
     // and nothing else in this process refers to it.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Moves stdin to a close-on-exec descriptor and puts /dev/null in its
+/// place (so a check program cannot read lvsd's control lines). `None` when
+/// there is no stdin.
+fn take_stdin() -> io::Result<Option<OwnedFd>> {
+    let stdin = io::stdin();
+    let copy = match fcntl(&stdin, FcntlArg::F_DUPFD_CLOEXEC(3)) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::EBADF) => return Ok(None),
+        Err(e) => return Err(io::Error::from(e)),
+    };
+    // SAFETY: F_DUPFD_CLOEXEC just returned this new descriptor, owned by
+    // nobody else.
+    let copy = unsafe { OwnedFd::from_raw_fd(copy) };
+    let null = std::fs::File::open("/dev/null")?;
+    nix::unistd::dup2_stdin(&null).map_err(io::Error::from)?;
+    Ok(Some(copy))
 }
 
 /// Detaches like the original's `daemonize(NOPIDFILE)`: without `-c` fork

@@ -10,22 +10,84 @@ use health::monitor::MonitorSpec;
 use health::probe::{Probe, ProbeOptions, SetupNote};
 use health::state::{Kind, Params};
 
-use crate::args::Args;
+use crate::args::{Args, split_entry, strtol_int};
 
 /// A validated configuration.
 pub struct Setup {
-    pub spec: MonitorSpec,
+    /// One per server: one without `--shared`, in `--server` order with it.
+    pub specs: Vec<MonitorSpec>,
     pub notes: Vec<SetupNote>,
-    /// The start-up line (`starting LVS client monitor for …`).
-    pub banner: String,
+    /// The start-up lines (`starting LVS client monitor for …`), one per
+    /// server.
+    pub banners: Vec<String>,
+}
+
+/// What every server of one nanny shares.
+struct Common {
+    kind: Kind,
+    interval: u32,
+    port: u16,
+    count_thresh: u32,
+    virt: Virtual,
 }
 
 /// Validates `args`; the error is the complete stderr line (exit status 1).
 pub fn build(args: &Args) -> Result<Setup, String> {
+    if args.shared {
+        return build_shared(args);
+    }
     let Some(server) = &args.server else {
         return Err("nanny: No address supplied. Use '--help' for help. ".into());
     };
     let rip = parse_host(server).ok_or_else(|| format!("nanny: bad IP address -- {server}"))?;
+    let common = common(args)?;
+    let rport = port_or(args.rport, common.port)?;
+    let mut notes = Vec::new();
+    let (spec, banner) = server_spec(args, &common, server, rip, rport, args.weight, &mut notes)?;
+    Ok(Setup {
+        specs: vec![spec],
+        notes,
+        banners: vec![banner],
+    })
+}
+
+/// `--shared`: the `--server RIP:RPORT:WEIGHT` list, the rest as for one
+/// server.
+fn build_shared(args: &Args) -> Result<Setup, String> {
+    let common = common(args)?;
+    if common.kind != Kind::Lvs {
+        return Err("nanny: --shared needs --lvs".into());
+    }
+    let mut specs = Vec::with_capacity(args.servers.len());
+    let mut banners = Vec::with_capacity(args.servers.len());
+    let mut notes = Vec::new();
+    for entry in &args.servers {
+        let bad = || format!("nanny: bad server -- {entry} (want RIP:RPORT:WEIGHT)");
+        let (host, rport, weight) = split_entry(entry).ok_or_else(bad)?;
+        let rip = parse_host(host).ok_or_else(|| format!("nanny: bad IP address -- {host}"))?;
+        let rport = strtol_int(rport)
+            .ok()
+            .and_then(|p| u16::try_from(p).ok())
+            .ok_or_else(bad)?;
+        let weight = strtol_int(weight).map_err(|_| bad())?;
+        let mut server_notes = Vec::new();
+        let (spec, banner) =
+            server_spec(args, &common, host, rip, rport, weight, &mut server_notes)?;
+        // The notes depend only on the shared options: log them once.
+        if notes.is_empty() {
+            notes = server_notes;
+        }
+        specs.push(spec);
+        banners.push(banner);
+    }
+    Ok(Setup {
+        specs,
+        notes,
+        banners,
+    })
+}
+
+fn common(args: &Args) -> Result<Common, String> {
     let kind = if args.fos {
         Kind::Fos
     } else if args.lvs {
@@ -44,7 +106,6 @@ pub fn build(args: &Args) -> Result<Setup, String> {
             )
         })?;
     let port = port(args.port)?;
-    let rport = port_or(args.rport, port)?;
     let reentry = match args.reentry {
         0 if kind == Kind::Lvs => 180,
         0 => i64::from(interval),
@@ -71,8 +132,28 @@ pub fn build(args: &Args) -> Result<Setup, String> {
             port,
         }
     };
+    Ok(Common {
+        kind,
+        interval,
+        port,
+        count_thresh,
+        virt,
+    })
+}
+
+/// One server's spec and start-up line; `host` is the address as given.
+fn server_spec(
+    args: &Args,
+    common: &Common,
+    host: &str,
+    rip: IpAddr,
+    rport: u16,
+    weight: i64,
+    notes: &mut Vec<SetupNote>,
+) -> Result<(MonitorSpec, String), String> {
+    let port = common.port;
     let target = SocketAddr::new(rip, rport);
-    let (probe, notes) = Probe::build(
+    let (probe, probe_notes) = Probe::build(
         &ProbeOptions {
             send: args.send.as_deref(),
             expect: args.expect.as_deref(),
@@ -85,38 +166,36 @@ pub fn build(args: &Args) -> Result<Setup, String> {
         target,
     )
     .map_err(|e| format!("nanny: {e}"))?;
+    *notes = probe_notes;
     let load_argv = load_argv(&args.loadcmd, rip);
     let params = Params {
-        kind,
-        weight: i32::try_from(args.weight).unwrap_or(i32::MAX),
-        count_thresh,
-        interval,
+        kind: common.kind,
+        weight: i32::try_from(weight).unwrap_or(i32::MAX),
+        count_thresh: common.count_thresh,
+        interval: common.interval,
         scale: i32::try_from(args.scale).unwrap_or(i32::MAX),
         quiesce: args.quiesce,
         load_monitor: load_argv.is_some(),
     };
     let vip_text = args.virtual_address.as_deref().unwrap_or("(null)");
-    let banner = match kind {
+    let banner = match common.kind {
         Kind::Lvs => {
-            format!("starting LVS client monitor for {vip_text}:{port} -> {server}:{rport}")
+            format!("starting LVS client monitor for {vip_text}:{port} -> {host}:{rport}")
         }
         Kind::Fos => format!("Failover service monitor for {vip_text}:{port} started"),
     };
-    Ok(Setup {
-        spec: MonitorSpec {
-            params,
-            server: RealServer {
-                virt,
-                addr: target,
-                method: Method::from_arg(&args.method),
-            },
-            probe,
-            interval: Duration::from_secs(u64::from(interval)),
-            load_argv,
+    let spec = MonitorSpec {
+        params,
+        server: RealServer {
+            virt: common.virt,
+            addr: target,
+            method: Method::from_arg(&args.method),
         },
-        notes,
-        banner,
-    })
+        probe,
+        interval: Duration::from_secs(u64::from(common.interval)),
+        load_argv,
+    };
+    Ok((spec, banner))
 }
 
 fn port(p: i64) -> Result<u16, String> {
@@ -222,16 +301,63 @@ mod tests {
             "203.0.113.1",
         ]))
         .unwrap();
-        assert_eq!(s.spec.server.addr, "192.0.2.1:443".parse().unwrap());
-        assert_eq!(s.spec.params.count_thresh, 18); // 180 / 10
-        assert_eq!(s.spec.interval, Duration::from_secs(10));
-        assert!(!s.spec.params.load_monitor);
+        let spec = &s.specs[0];
+        assert_eq!(spec.server.addr, "192.0.2.1:443".parse().unwrap());
+        assert_eq!(spec.params.count_thresh, 18); // 180 / 10
+        assert_eq!(spec.interval, Duration::from_secs(10));
+        assert!(!spec.params.load_monitor);
         assert_eq!(
-            s.banner,
+            s.banners[0],
             "starting LVS client monitor for 203.0.113.1:443 -> 192.0.2.1:443"
         );
         let s = build(&args(&["-h", "192.0.2.1", "--fos", "-t", "3"])).unwrap();
-        assert_eq!(s.spec.params.count_thresh, 1);
+        assert_eq!(s.specs[0].params.count_thresh, 1);
         assert_eq!(s.notes, vec![SetupNote::DefaultHttp]);
+    }
+
+    #[test]
+    fn shared_servers_in_order() {
+        let s = build(&args(&[
+            "--shared",
+            "--lvs",
+            "-p",
+            "80",
+            "-V",
+            "203.0.113.1",
+            "-t",
+            "2",
+            "--server",
+            "192.0.2.11:8080:3",
+            "--server",
+            "[2001:db8::11]:80:0x10",
+        ]))
+        .unwrap();
+        assert_eq!(s.specs.len(), 2);
+        assert_eq!(s.specs[0].server.addr, "192.0.2.11:8080".parse().unwrap());
+        assert_eq!(s.specs[0].params.weight, 3);
+        assert_eq!(s.specs[1].server.addr, "[2001:db8::11]:80".parse().unwrap());
+        assert_eq!(s.specs[1].params.weight, 16);
+        assert_eq!(s.specs[1].interval, Duration::from_secs(2));
+        assert_eq!(
+            s.banners[1],
+            "starting LVS client monitor for 203.0.113.1:80 -> 2001:db8::11:80"
+        );
+        let err = |a: &[&str]| build(&args(a)).err().unwrap();
+        assert_eq!(
+            err(&["--shared", "--lvs", "--server", "192.0.2.1:99999:1"]),
+            "nanny: bad server -- 192.0.2.1:99999:1 (want RIP:RPORT:WEIGHT)"
+        );
+        assert_eq!(
+            err(&["--shared", "--lvs", "--server", "192.0.2.1:80:x"]),
+            "nanny: bad server -- 192.0.2.1:80:x (want RIP:RPORT:WEIGHT)"
+        );
+        assert_eq!(
+            err(&["--shared", "--lvs", "--server", "web1:80:1"]),
+            "nanny: bad IP address -- web1"
+        );
+        assert_eq!(
+            err(&["--shared", "--fos", "--server", "192.0.2.1:80:1"]),
+            "nanny: --shared needs --lvs"
+        );
     }
 }

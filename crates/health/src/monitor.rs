@@ -2,18 +2,23 @@
 //! results and the signals to [`crate::state::transition`], and carries out
 //! the actions (IPVS, log, report).
 //!
-//! One thread, no runtime: a `poll` over a signalfd and the descriptor each
-//! check is waiting on, with the nearest deadline as timeout. Signals are
-//! blocked and read from the signalfd, so no work happens in a handler.
-//! Checks of one server run one after the other; the next starts `interval`
-//! seconds after the previous one (and any weight adjustment) finished, as
-//! the original's. Nothing here assumes one server per process: the loop
-//! drives any number of [`Monitor`]s (shared mode), though the command line
-//! currently starts one.
+//! One thread, no runtime: a `poll` over a signalfd, lvsd's control pipe
+//! (shared mode) and the descriptor each running check is waiting on, with
+//! the nearest deadline as timeout. Signals are blocked and read from the
+//! signalfd, so no work happens in a handler. Checks of one server run one
+//! after the other; the next starts `interval` seconds after the previous one
+//! (and any weight adjustment) finished, as the original's. The loop drives
+//! any number of [`Monitor`]s: one for a per-server nanny, hundreds in shared
+//! mode. For those, the work per wake-up does not grow with the number of
+//! servers: due checks come off a heap, and only the running checks are
+//! polled; the first checks are spread over the first interval so the
+//! servers are not all connected to in the same millisecond.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -26,7 +31,7 @@ use crate::ipvs::{IpvsControl, IpvsOp, IpvsadmLine, RealServer, Virtual};
 use crate::load::parse_load;
 use crate::log::Logger;
 use crate::probe::Probe;
-use crate::report::{self, Line};
+use crate::report::{self, Indexed, Line};
 use crate::state::{Action, Event, Kind, Log, Mode, Params, State, transition};
 
 /// Everything needed to monitor one real server.
@@ -78,6 +83,14 @@ impl ReportWriter {
         let _ = writeln!(self.buf, "{line}");
         self.file.write_all(self.buf.as_bytes())
     }
+
+    /// Writes one version 2 line: `line` about server `server` (`None`:
+    /// about the process).
+    pub fn write_indexed(&mut self, server: Option<u32>, line: Line<'_>) -> io::Result<()> {
+        self.buf.clear();
+        let _ = writeln!(self.buf, "{}", Indexed { server, line });
+        self.file.write_all(self.buf.as_bytes())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +109,11 @@ pub struct Monitor {
     job: Job,
     wait: Option<Wait>,
     next_due: Instant,
+    /// Position in [`Engine::waiting`], or [`NOT_WAITING`].
+    waiting_at: usize,
 }
+
+const NOT_WAITING: usize = usize::MAX;
 
 impl Monitor {
     pub fn new(spec: MonitorSpec) -> Monitor {
@@ -116,6 +133,7 @@ impl Monitor {
             job: Job::Idle,
             wait: None,
             next_due: Instant::now(),
+            waiting_at: NOT_WAITING,
         }
     }
 
@@ -160,13 +178,36 @@ pub struct Engine {
     output: Output,
     log: Logger,
     signals: SignalFd,
+    /// Shared mode: report protocol version 2 (lines carry the server's
+    /// index), control lines from lvsd instead of per-server signals.
+    shared: bool,
+    control: Option<Control>,
+    /// Scheduled checks, earliest first. An entry is stale (and skipped)
+    /// when its time is no longer the monitor's `next_due`, so rescheduling
+    /// never searches the heap.
+    due: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Monitors with a check or load command in progress.
+    waiting: Vec<usize>,
+    /// `[signalfd, control pipe, one per waiting monitor]`.
     pollfds: Vec<libc::pollfd>,
-    /// Which monitor owns `pollfds[i + 1]`.
+    /// Which monitor owns `pollfds[k + FIXED_FDS]`.
     owners: Vec<usize>,
     terminating: bool,
     /// Reused for each check's reason text.
     text: String,
 }
+
+/// The slots before the checks' in `pollfds`: signalfd, control pipe.
+const FIXED_FDS: usize = 2;
+
+/// lvsd's control lines to a shared nanny, read from its stdin pipe.
+struct Control {
+    file: File,
+    buf: Vec<u8>,
+}
+
+/// A control line longer than this is not one of ours: it is dropped.
+const MAX_CONTROL_LINE: usize = 256;
 
 /// Longest single poll; only bounds the wait when nothing is scheduled.
 const MAX_SLEEP: Duration = Duration::from_secs(3600);
@@ -179,22 +220,44 @@ impl Engine {
             output,
             log,
             signals,
-            pollfds: Vec::with_capacity(n + 1),
+            shared: false,
+            control: None,
+            // Room for each monitor's entry plus stale ones, so pushes in
+            // the steady state do not allocate.
+            due: BinaryHeap::with_capacity(2 * n + 1),
+            waiting: Vec::with_capacity(n),
+            pollfds: Vec::with_capacity(n + FIXED_FDS),
             owners: Vec::with_capacity(n),
             terminating: false,
             text: String::with_capacity(128),
         }
     }
 
+    /// Shared mode: reports in protocol version 2, and `control` (lvsd's
+    /// pipe, if any) carries `down N` / `up N` / `normal N` lines.
+    pub fn shared(mut self, control: Option<OwnedFd>) -> Engine {
+        self.shared = true;
+        self.control = control.map(|fd| Control {
+            file: File::from(fd),
+            buf: Vec::with_capacity(MAX_CONTROL_LINE),
+        });
+        self
+    }
+
     /// Runs until a signal or a state transition ends nanny; returns the
     /// exit status.
     pub fn run(&mut self) -> i32 {
         let code = self.run_inner();
-        for m in &mut self.monitors {
-            m.cancel();
+        for i in 0..self.monitors.len() {
+            self.cancel(i);
         }
         if let Output::Report(w) = &mut self.output {
-            let _ = w.write(Line::Exit { status: code });
+            let exit = Line::Exit { status: code };
+            let _ = if self.shared {
+                w.write_indexed(None, exit)
+            } else {
+                w.write(exit)
+            };
         }
         code
     }
@@ -205,14 +268,19 @@ impl Engine {
         }
         loop {
             let now = Instant::now();
-            for i in 0..self.monitors.len() {
+            while let Some(&Reverse((due, i))) = self.due.peek() {
+                if due > now {
+                    break;
+                }
+                self.due.pop();
                 let m = &mut self.monitors[i];
-                if m.job == Job::Idle && m.state.mode == Mode::Normal && now >= m.next_due {
-                    m.job = Job::Check;
-                    let step = m.check.start(now);
-                    if let Err(code) = self.after_step(i, step, now) {
-                        return code;
-                    }
+                if m.job != Job::Idle || m.state.mode != Mode::Normal || m.next_due != due {
+                    continue; // stale: rescheduled, running, or forced
+                }
+                m.job = Job::Check;
+                let step = m.check.start(now);
+                if let Err(code) = self.after_step(i, step, now) {
+                    return code;
                 }
             }
 
@@ -244,10 +312,15 @@ impl Engine {
                     }
                 }
             }
+            if self.pollfds[1].revents != 0
+                && let Err(code) = self.read_control(now)
+            {
+                return code;
+            }
 
             for k in 0..self.owners.len() {
                 let i = self.owners[k];
-                let revents = self.pollfds[k + 1].revents;
+                let revents = self.pollfds[k + FIXED_FDS].revents;
                 let Some(wait) = self.monitors[i].wait else {
                     continue;
                 };
@@ -273,7 +346,11 @@ impl Engine {
     fn start(&mut self) -> Result<(), i32> {
         if let Output::Report(w) = &mut self.output {
             let header = w.write(Line::Header {
-                version: report::VERSION,
+                version: if self.shared {
+                    report::SHARED_VERSION
+                } else {
+                    report::VERSION
+                },
             });
             if let Err(e) = header {
                 self.log
@@ -282,7 +359,9 @@ impl Engine {
             }
         }
         let pid = std::process::id();
-        for i in 0..self.monitors.len() {
+        let n = self.monitors.len();
+        let start = Instant::now();
+        for i in 0..n {
             let server = self.monitors[i].spec.server;
             let virt = match server.virt {
                 Virtual::Fwmark(m) => format!("fwmark/{m}"),
@@ -300,14 +379,49 @@ impl Engine {
                 },
             };
             let real = server.addr.to_string();
-            self.report(Line::Monitor {
-                real: &real,
-                virt: &virt,
-                pid,
-            })?;
-            self.monitors[i].next_due = Instant::now();
+            self.report(
+                i,
+                Line::Monitor {
+                    real: &real,
+                    virt: &virt,
+                    pid,
+                },
+            )?;
+            // Server i of n starts i/n of an interval late: many servers'
+            // checks are spread evenly instead of all at once.
+            let interval = self.monitors[i].spec.interval.as_nanos();
+            let offset = interval * i as u128 / n as u128;
+            let offset = Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX));
+            self.schedule(i, start + offset);
         }
         Ok(())
+    }
+
+    /// Sets monitor `i`'s next check.
+    fn schedule(&mut self, i: usize, at: Instant) {
+        self.monitors[i].next_due = at;
+        self.due.push(Reverse((at, i)));
+    }
+
+    /// Stops whatever monitor `i` is running.
+    fn cancel(&mut self, i: usize) {
+        self.monitors[i].cancel();
+        self.set_waiting(i, false);
+    }
+
+    /// Keeps [`Engine::waiting`] in step with the monitors' `wait`.
+    fn set_waiting(&mut self, i: usize, on: bool) {
+        let at = self.monitors[i].waiting_at;
+        if on && at == NOT_WAITING {
+            self.monitors[i].waiting_at = self.waiting.len();
+            self.waiting.push(i);
+        } else if !on && at != NOT_WAITING {
+            self.waiting.swap_remove(at);
+            if let Some(&moved) = self.waiting.get(at) {
+                self.monitors[moved].waiting_at = at;
+            }
+            self.monitors[i].waiting_at = NOT_WAITING;
+        }
     }
 
     fn build_pollfds(&mut self, now: Instant) -> libc::c_int {
@@ -318,9 +432,19 @@ impl Engine {
             events: libc::POLLIN,
             revents: 0,
         });
+        self.pollfds.push(libc::pollfd {
+            // poll skips a negative descriptor.
+            fd: self.control.as_ref().map_or(-1, |c| c.file.as_raw_fd()),
+            events: libc::POLLIN,
+            revents: 0,
+        });
         let mut wake = now + MAX_SLEEP;
-        for (i, m) in self.monitors.iter().enumerate() {
-            if let Some(w) = m.wait {
+        // A stale entry only makes the loop wake early, once.
+        if let Some(&Reverse((due, _))) = self.due.peek() {
+            wake = wake.min(due);
+        }
+        for &i in &self.waiting {
+            if let Some(w) = self.monitors[i].wait {
                 self.pollfds.push(libc::pollfd {
                     fd: w.fd,
                     events: w.events,
@@ -328,8 +452,6 @@ impl Engine {
                 });
                 self.owners.push(i);
                 wake = wake.min(w.wake);
-            } else if m.job == Job::Idle && m.state.mode == Mode::Normal {
-                wake = wake.min(m.next_due);
             }
         }
         let ms = wake
@@ -352,7 +474,7 @@ impl Engine {
             let mut code = 0;
             for i in 0..self.monitors.len() {
                 // Kill a running check or load program first.
-                self.monitors[i].cancel();
+                self.cancel(i);
                 if let Err(c) = self.apply(i, event, now) {
                     code = code.max(c);
                 }
@@ -365,6 +487,64 @@ impl Engine {
         Ok(())
     }
 
+    /// Reads lvsd's control pipe and acts on its complete lines.
+    fn read_control(&mut self, now: Instant) -> Result<(), i32> {
+        let Some(control) = &mut self.control else {
+            return Ok(());
+        };
+        let mut chunk = [0u8; 1024];
+        // poll said readable (or hung up): one read does not block.
+        let n = match control.file.read(&mut chunk) {
+            Ok(0) => {
+                // lvsd closed it: not an error, signals still work.
+                self.control = None;
+                return Ok(());
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => {
+                self.log
+                    .info(format_args!("cannot read control lines from lvsd: {e}"));
+                self.control = None;
+                return Ok(());
+            }
+        };
+        control.buf.extend_from_slice(&chunk[..n]);
+        let mut buf = std::mem::take(&mut control.buf);
+        let mut start = 0;
+        while let Some(len) = buf[start..].iter().position(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(&buf[start..start + len]).into_owned();
+            start += len + 1;
+            self.on_control(line.trim_end_matches('\r'), now)?;
+        }
+        buf.drain(..start);
+        if buf.len() > MAX_CONTROL_LINE {
+            let text = String::from_utf8_lossy(&buf[..MAX_CONTROL_LINE]).into_owned();
+            self.log.info(format_args!(
+                "ignoring overlong control line from lvsd: {text:?}"
+            ));
+            buf.clear();
+        }
+        if let Some(control) = &mut self.control {
+            control.buf = buf;
+        }
+        Ok(())
+    }
+
+    /// One control line: `down N`, `up N` or `normal N`, as SIGUSR1, SIGUSR2
+    /// or SIGHUP for server N alone.
+    fn on_control(&mut self, line: &str, now: Instant) -> Result<(), i32> {
+        match parse_control(line, self.monitors.len()) {
+            Some((event, i)) => self.apply(i, event, now),
+            None => {
+                self.log
+                    .info(format_args!("ignoring control line from lvsd: {line:?}"));
+                Ok(())
+            }
+        }
+    }
+
     /// Runs one event through the state machine and carries out the actions.
     fn apply(&mut self, i: usize, event: Event, now: Instant) -> Result<(), i32> {
         let m = &self.monitors[i];
@@ -375,19 +555,18 @@ impl Engine {
             match action {
                 Action::Ipvs(op) => self.ipvs(i, op)?,
                 Action::Log(l) => self.log_line(i, l),
-                Action::ReportActive(active) => self.report(Line::State { active })?,
+                Action::ReportActive(active) => self.report(i, Line::State { active })?,
                 Action::ReportMode(mode) => {
                     if mode != Mode::Normal {
                         // Checking is suspended while forced.
-                        self.monitors[i].cancel();
+                        self.cancel(i);
                     }
-                    self.report(Line::Mode(mode))?;
+                    self.report(i, Line::Mode(mode))?;
                 }
                 Action::QueryLoad => query_load = true,
                 Action::CheckNow => {
-                    let m = &mut self.monitors[i];
-                    if m.job == Job::Idle {
-                        m.next_due = now;
+                    if self.monitors[i].job == Job::Idle {
+                        self.schedule(i, now);
                     }
                 }
                 Action::Exit(code) => return Err(code),
@@ -405,17 +584,20 @@ impl Engine {
     }
 
     fn after_step(&mut self, i: usize, step: Step, now: Instant) -> Result<(), i32> {
-        let m = &mut self.monitors[i];
         let outcome = match step {
             Step::Wait(w) => {
-                m.wait = Some(w);
+                self.monitors[i].wait = Some(w);
+                self.set_waiting(i, true);
                 return Ok(());
             }
             Step::Done(o) => o,
         };
+        self.set_waiting(i, false);
+        let m = &mut self.monitors[i];
         m.wait = None;
         let job = std::mem::replace(&mut m.job, Job::Idle);
-        m.next_due = now + m.spec.interval;
+        let next = now + m.spec.interval;
+        self.schedule(i, next);
         match job {
             Job::Idle => Ok(()),
             Job::Check => {
@@ -423,10 +605,13 @@ impl Engine {
                 let mut text = std::mem::take(&mut self.text);
                 text.clear();
                 let _ = write!(text, "{}", self.monitors[i].check.describe(outcome.reason));
-                let reported = self.report(Line::Check {
-                    ok: outcome.ok,
-                    reason: &text,
-                });
+                let reported = self.report(
+                    i,
+                    Line::Check {
+                        ok: outcome.ok,
+                        reason: &text,
+                    },
+                );
                 if !outcome.ok && outcome.reason.logged_by_default() {
                     self.log.info(format_args!("{text}"));
                 } else {
@@ -480,11 +665,7 @@ impl Engine {
     fn ipvs(&mut self, i: usize, op: IpvsOp) -> Result<(), i32> {
         let server = self.monitors[i].spec.server;
         match &mut self.output {
-            Output::Report(w) => {
-                if let Err(e) = w.write(Line::Want(op.wanted_weight())) {
-                    return Err(self.report_failed(&e));
-                }
-            }
+            Output::Report(_) => self.report(i, Line::Want(op.wanted_weight()))?,
             Output::DryRun { ipvsadm } => {
                 let line = IpvsadmLine {
                     ipvsadm,
@@ -515,13 +696,17 @@ impl Engine {
         Ok(())
     }
 
-    fn report(&mut self, line: Line<'_>) -> Result<(), i32> {
-        if let Output::Report(w) = &mut self.output
-            && let Err(e) = w.write(line)
-        {
-            return Err(self.report_failed(&e));
-        }
-        Ok(())
+    /// Reports a line about monitor `i` (with its index in shared mode).
+    fn report(&mut self, i: usize, line: Line<'_>) -> Result<(), i32> {
+        let Output::Report(w) = &mut self.output else {
+            return Ok(());
+        };
+        let written = if self.shared {
+            w.write_indexed(Some(u32::try_from(i).unwrap_or(u32::MAX)), line)
+        } else {
+            w.write(line)
+        };
+        written.map_err(|e| self.report_failed(&e))
     }
 
     fn report_failed(&mut self, e: &io::Error) -> i32 {
@@ -544,6 +729,23 @@ impl Engine {
             self.log.debug(format_args!("{text}"));
         }
     }
+}
+
+/// Parses a control line for a shared nanny of `servers` servers:
+/// (event, server index), `None` if it is not a known line.
+fn parse_control(line: &str, servers: usize) -> Option<(Event, usize)> {
+    let (verb, index) = line.split_once(' ')?;
+    let event = match verb {
+        "down" => Event::ForceDown,
+        "up" => Event::ForceUp,
+        "normal" => Event::Resume,
+        _ => return None,
+    };
+    let canonical = !index.is_empty()
+        && index.bytes().all(|b| b.is_ascii_digit())
+        && (index == "0" || !index.starts_with('0'));
+    let i: usize = index.parse().ok().filter(|_| canonical)?;
+    (i < servers).then_some((event, i))
 }
 
 /// A [`Log`] line's text; verbatim from the original (piranha.md §3.7).
@@ -576,6 +778,32 @@ impl std::fmt::Display for LogText {
             Log::FosTimeout => {
                 f.write_str("Timeout waiting for remote service -- triggering failover!")
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_lines() {
+        assert_eq!(parse_control("down 1", 3), Some((Event::ForceDown, 1)));
+        assert_eq!(parse_control("up 0", 3), Some((Event::ForceUp, 0)));
+        assert_eq!(parse_control("normal 2", 3), Some((Event::Resume, 2)));
+        for bad in [
+            "down 3",
+            "down",
+            "down ",
+            "down -1",
+            "down 01",
+            "down +1",
+            "down 1 ",
+            "sideways 1",
+            "",
+            "DOWN 1",
+        ] {
+            assert_eq!(parse_control(bad, 3), None, "{bad:?}");
         }
     }
 }
