@@ -466,3 +466,183 @@ fn standalone_ipvs_failure_exits_255() {
     n.expect("/sbin/ipvsadm command failed!");
     assert_eq!(n.wait_exit(), 255);
 }
+
+#[test]
+fn shared_mode_usage_errors() {
+    let (code, _, err, _) = output(&["--shared", "-c", "--lvs", "--server", "127.0.0.1:80:1"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "nanny: --shared needs a report pipe (LVSD_REPORT_FD)\n")
+    );
+    let (code, _, err, _) = output(&["--lvs", "--server", "127.0.0.1:80:1"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "nanny: --server RIP:RPORT:WEIGHT needs --shared\n")
+    );
+    let (code, _, err, _) = output(&[
+        "--shared",
+        "--lvs",
+        "--server",
+        "127.0.0.1:80:1",
+        "-h",
+        "127.0.0.1",
+    ]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "nanny: --shared takes --server RIP:RPORT:WEIGHT, not -h, -r or -w\n"
+        )
+    );
+    let (code, _, err, _) = output(&["--shared", "--lvs"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "nanny: --shared needs at least one --server RIP:RPORT:WEIGHT\n"
+        )
+    );
+}
+
+/// Report lines of a shared nanny, each checked by lvsd's decoder.
+struct SharedReport {
+    rx: Receiver<String>,
+    decoder: health::report::Decoder,
+    seen: Vec<String>,
+}
+
+impl SharedReport {
+    /// Reads lines until one equals `last` (or starts with it, when `last`
+    /// ends with a space); returns the lines read.
+    fn until(&mut self, last: &str) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        let mut lines = vec![];
+        loop {
+            let l = match self
+                .rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(l) => l,
+                Err(_) => panic!("no {last:?}; got {:#?}", self.seen),
+            };
+            self.decoder.push(l.as_bytes());
+            self.decoder.push(b"\n");
+            match self.decoder.next_report() {
+                Some(Ok(_)) => {}
+                other => panic!("{l:?} does not decode: {other:?}"),
+            }
+            self.seen.push(l.clone());
+            lines.push(l.clone());
+            if l == last || (last.ends_with(' ') && l.starts_with(last)) {
+                return lines;
+            }
+        }
+    }
+}
+
+#[test]
+fn shared_mode_reports_each_server_and_obeys_control_lines() {
+    use std::io::Write as _;
+
+    let servers: Vec<(SocketAddr, Listener)> = (0..3).map(|_| accept_and_close()).collect();
+    let entries: Vec<String> = servers
+        .iter()
+        .map(|(a, _)| format!("{}:{}:4", a.ip(), a.port()))
+        .collect();
+    let mut argv = vec![
+        "--shared",
+        "-c",
+        "-p",
+        "81",
+        "-a",
+        "0",
+        "-t",
+        "1",
+        "-V",
+        "192.0.2.10",
+        "-M",
+        "g",
+        "--nodaemon",
+        "--lvs",
+    ];
+    for e in &entries {
+        argv.extend(["--server", e.as_str()]);
+    }
+    let (read, write): (OwnedFd, OwnedFd) = nix::unistd::pipe().unwrap();
+    let mut cmd = nanny(&argv);
+    cmd.env("LVSD_REPORT_FD", write.as_raw_fd().to_string())
+        .stdin(Stdio::piped());
+    let mut n = Running::start(cmd);
+    drop(write);
+    let mut control = n.child.stdin.take().unwrap();
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for l in BufReader::new(std::fs::File::from(read))
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(l);
+        }
+    });
+    let mut r = SharedReport {
+        rx,
+        decoder: health::report::Decoder::new(),
+        seen: vec![],
+    };
+    let pid = n.child.id();
+
+    r.until("nanny-report 2");
+    for (i, (addr, _)) in servers.iter().enumerate() {
+        r.until(&format!("{i} monitor {addr} tcp/192.0.2.10:81 {pid}"));
+    }
+    // Weight 4 enters with max(1, 4/32) = 1; the indexes come in the order
+    // the first checks were spread.
+    for i in 0..3 {
+        r.until(&format!("{i} want 1"));
+    }
+
+    // Control line for server 1 alone; junk is ignored.
+    control.write_all(b"bogus\ndown 1\n").unwrap();
+    let lines = r.until("1 want none");
+    assert!(
+        lines.contains(&"1 mode forced-down".to_string()),
+        "{lines:#?}"
+    );
+    n.expect("ignoring control line from lvsd: \"bogus\"");
+    n.expect("opaque glasses on");
+    control.write_all(b"normal 1\n").unwrap();
+    r.until("1 mode normal");
+    r.until("1 want 1");
+
+    // Stop server 1's listener: only index 1 goes out.
+    let mut servers = servers;
+    drop(servers.remove(1));
+    let lines = r.until("1 want none");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l == "0 want none" || l == "2 want none"),
+        "{lines:#?}"
+    );
+    // Two more rounds: the others stay in, server 1 stays out.
+    let lines = r.until("1 check fail ");
+    let lines2 = r.until("1 check fail ");
+    for l in lines.iter().chain(&lines2) {
+        assert!(!l.ends_with("want none") && !l.starts_with("1 want"), "{l}");
+    }
+
+    // EOF on stdin is no error; a signal applies to every server.
+    drop(control);
+    n.signal(Signal::SIGUSR2);
+    let lines = r.until("2 mode forced-up");
+    for want in ["0 mode forced-up", "1 mode forced-up", "1 want 4"] {
+        assert!(lines.contains(&want.to_string()), "{lines:#?}");
+    }
+    // SIGTERM ends every server, then the process.
+    n.signal(Signal::SIGTERM);
+    let lines = r.until("- exit 0");
+    for i in 0..3 {
+        assert!(lines.contains(&format!("{i} want none")), "{lines:#?}");
+    }
+    assert_eq!(n.wait_exit(), 0);
+}
