@@ -105,7 +105,8 @@ for line in open(sys.argv[1]):
     exe = m.get("executable")
     if exe and exe not in seen:
         seen.add(exe)
-        print(m["target"]["name"] + "\t" + exe)
+        kind = (m["target"].get("kind") or ["test"])[0]
+        print(kind + ":" + m["target"]["name"] + "\t" + exe)
 EOF
 }
 
