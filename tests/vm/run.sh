@@ -103,14 +103,21 @@ if ! [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]]; then die "--timeout: not a positive number
 if ! [[ $SMP =~ ^[1-9][0-9]*$ ]]; then die "--smp: not a positive number: $SMP"; fi
 
 # ------------------------------------------------------------ host packages
+mkdir -p "$CACHE"
+# Package installs and all cache changes happen under this lock; runs hold it
+# only while they set up (a few ms when everything is in place).
+exec 9>"$CACHE/.lock"
+flock 9
+
 # qemu-utils from bookworm-backports is preinstalled on some images; bookworm's
 # qemu-system-x86 7.2 Breaks it, and a plain `apt-get install -y` would
 # silently remove it.  Hence --no-remove everywhere, and if bookworm cannot
 # satisfy that, qemu comes from bookworm-backports through a private source
 # list (the system's apt configuration is left alone).
 APT_O=(-o DPkg::Lock::Timeout=300 -o APT::Sandbox::User=root)
+apt_get() { apt-get "${APT_O[@]}" "$@" 9>&-; }   # no lock fd for maintainer scripts
 apt_install() {
-  DEBIAN_FRONTEND=noninteractive apt-get "${APT_O[@]}" "$@" install -y -q \
+  DEBIAN_FRONTEND=noninteractive apt_get "$@" install -y -q \
     --no-install-recommends --no-remove "${need_pkgs[@]}" >&2
 }
 need_pkgs=()
@@ -127,10 +134,9 @@ command -v xz >/dev/null || need_pkgs+=(xz-utils)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing packages: ${need_pkgs[*]} (install them as root)"
   echo "vm: installing ${need_pkgs[*]}" >&2
-  apt-get "${APT_O[@]}" update -q >&2 || echo "vm: apt-get update failed; trying anyway" >&2
+  apt_get update -q >&2 || echo "vm: apt-get update failed; trying anyway" >&2
   if ! apt_install; then
     echo "vm: retrying with bookworm-backports (keeps the installed qemu-utils)" >&2
-    mkdir -p "$CACHE"
     bpo=$(mktemp -d "$CACHE/apt-bpo.XXXXXX")
     mkdir -p "$bpo/lists/partial"
     {
@@ -140,7 +146,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     bpo_o=(-o Dir::Etc::sourcelist="$bpo/sources.list" -o Dir::Etc::sourceparts=-
            -o Dir::State::lists="$bpo/lists")
     ok=1
-    apt-get "${APT_O[@]}" "${bpo_o[@]}" update -q >&2 &&
+    apt_get "${bpo_o[@]}" update -q >&2 &&
       apt_install "${bpo_o[@]}" -t bookworm-backports || ok=0
     rm -rf "$bpo"
     [ "$ok" = 1 ] || die "apt-get install ${need_pkgs[*]} failed"
@@ -148,11 +154,6 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 # ------------------------------------------------------------ kernel
-mkdir -p "$CACHE"
-# All cache changes happen under this lock; runs hold it only while they set
-# up (a few ms when everything is cached).
-exec 9>"$CACHE/.lock"
-flock 9
 
 resolve_kernel() {   # prints "PKG VERSION"
   local pkg=${IPVS_VM_KERNEL_PKG:-} ver
@@ -179,7 +180,7 @@ if [ "$need_resolve" = 0 ] && [ -n "${IPVS_VM_KERNEL_PKG:-}" ] && [ "$(cut -d' '
 fi
 if [ "$need_resolve" = 1 ]; then
   log "resolving the kernel package"
-  ref=$(resolve_kernel) || { apt-get "${APT_O[@]}" update -q >&2 || true; ref=$(resolve_kernel); } ||
+  ref=$(resolve_kernel) || { apt_get update -q >&2 || true; ref=$(resolve_kernel); } ||
     die "cannot resolve the kernel package (apt-cache depends linux-image-amd64)"
   echo "$ref" > "$KREF.tmp"; mv "$KREF.tmp" "$KREF"
 fi
@@ -191,8 +192,8 @@ fetch_kernel() {
   echo "vm: downloading $KPKG $KPKGVER" >&2
   # download + unpack only: installing a kernel on the host would run
   # initramfs/bootloader hooks for nothing.
-  getdeb() { ( cd "$KDIR/dl" && apt-get "${APT_O[@]}" download -q "$KPKG=$KPKGVER" >&2 ); }
-  getdeb || { apt-get "${APT_O[@]}" update -q >&2 && getdeb; } || return 1
+  getdeb() { ( cd "$KDIR/dl" && apt_get download -q "$KPKG=$KPKGVER" >&2 ); }
+  getdeb || { apt_get update -q >&2 && getdeb; } || return 1
   mv "$KDIR"/dl/*.deb "$KDIR/kernel.deb"; rmdir "$KDIR/dl"
   # keep boot/ and the .deb; the module tree is unpacked only while an
   # initramfs is built
