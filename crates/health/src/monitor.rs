@@ -72,26 +72,57 @@ impl ReportWriter {
     pub fn new(fd: OwnedFd) -> ReportWriter {
         ReportWriter {
             file: File::from(fd),
-            buf: String::with_capacity(128),
+            buf: String::with_capacity(4096),
         }
     }
 
-    /// Writes one line. Blocking: lvsd reads every pipe in its loop; a pipe
-    /// that stays full means lvsd is stuck, and then nanny waits for it.
+    /// Writes one line (and any queued before it). Blocking: lvsd reads
+    /// every pipe in its loop; a pipe that stays full means lvsd is stuck,
+    /// and then nanny waits for it.
     pub fn write(&mut self, line: Line<'_>) -> io::Result<()> {
-        self.buf.clear();
-        let _ = writeln!(self.buf, "{line}");
-        self.file.write_all(self.buf.as_bytes())
+        self.queue(line)?;
+        self.flush()
     }
 
-    /// Writes one version 2 line: `line` about server `server` (`None`:
-    /// about the process).
-    pub fn write_indexed(&mut self, server: Option<u32>, line: Line<'_>) -> io::Result<()> {
-        self.buf.clear();
+    /// Adds one line to the batch written by the next [`ReportWriter::flush`]
+    /// (at once if the batch is full): a shared nanny finishes several
+    /// checks per wake-up, and one write for them all saves system calls
+    /// and wake-ups of lvsd.
+    pub fn queue(&mut self, line: Line<'_>) -> io::Result<()> {
+        let _ = writeln!(self.buf, "{line}");
+        self.flush_if_full()
+    }
+
+    /// [`ReportWriter::queue`] for a version 2 line: `line` about server
+    /// `server` (`None`: about the process).
+    pub fn queue_indexed(&mut self, server: Option<u32>, line: Line<'_>) -> io::Result<()> {
         let _ = writeln!(self.buf, "{}", Indexed { server, line });
-        self.file.write_all(self.buf.as_bytes())
+        self.flush_if_full()
+    }
+
+    /// Writes the queued lines.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let written = self.file.write_all(self.buf.as_bytes());
+        self.buf.clear();
+        written
+    }
+
+    fn flush_if_full(&mut self) -> io::Result<()> {
+        if self.buf.len() >= BATCH_LIMIT {
+            self.flush()
+        } else {
+            Ok(())
+        }
     }
 }
+
+/// Queued report bytes are written at once beyond this size: it bounds the
+/// buffer, and with the usual lines (well under 1 kB) keeps a batch below
+/// PIPE_BUF (4096), so lvsd gets it in one piece.
+const BATCH_LIMIT: usize = 3072;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Job {
@@ -109,6 +140,14 @@ pub struct Monitor {
     job: Job,
     wait: Option<Wait>,
     next_due: Instant,
+    /// When the running (or last) check was due, and when it started: the
+    /// next one is due an interval plus the check's duration after the
+    /// former, so a late start (a busy round, a stall) does not move the
+    /// server's phase. Taking it from the end of the check instead would
+    /// make servers finishing in the same round due together from then on,
+    /// and with many servers they would end up all in one burst.
+    slot: Instant,
+    started: Instant,
     /// Position in [`Engine::waiting`], or [`NOT_WAITING`].
     waiting_at: usize,
 }
@@ -133,6 +172,8 @@ impl Monitor {
             job: Job::Idle,
             wait: None,
             next_due: Instant::now(),
+            slot: Instant::now(),
+            started: Instant::now(),
             waiting_at: NOT_WAITING,
         }
     }
@@ -212,6 +253,12 @@ const MAX_CONTROL_LINE: usize = 256;
 /// Longest single poll; only bounds the wait when nothing is scheduled.
 const MAX_SLEEP: Duration = Duration::from_secs(3600);
 
+/// How late a check may start. With hundreds of servers a check is due
+/// every few milliseconds; starting those due within this window together
+/// costs one wake-up instead of one each, and shifts a 1 s or longer
+/// interval by at most this much. A check's own deadline is not affected.
+const SLACK: Duration = Duration::from_millis(5);
+
 impl Engine {
     pub fn new(monitors: Vec<Monitor>, output: Output, log: Logger, signals: SignalFd) -> Engine {
         let n = monitors.len();
@@ -254,10 +301,11 @@ impl Engine {
         if let Output::Report(w) = &mut self.output {
             let exit = Line::Exit { status: code };
             let _ = if self.shared {
-                w.write_indexed(None, exit)
+                w.queue_indexed(None, exit)
             } else {
-                w.write(exit)
+                w.queue(exit)
             };
+            let _ = w.flush();
         }
         code
     }
@@ -278,12 +326,20 @@ impl Engine {
                     continue; // stale: rescheduled, running, or forced
                 }
                 m.job = Job::Check;
+                m.slot = due;
+                m.started = now;
                 let step = m.check.start(now);
                 if let Err(code) = self.after_step(i, step, now) {
                     return code;
                 }
             }
 
+            // Everything this round reported goes out before nanny sleeps.
+            if let Output::Report(w) = &mut self.output
+                && let Err(e) = w.flush()
+            {
+                return self.report_failed(&e);
+            }
             let timeout = self.build_pollfds(now);
             // SAFETY: `pollfds` is a live, initialised slice of pollfd and its
             // length is passed with it; poll only writes `revents`.
@@ -439,9 +495,10 @@ impl Engine {
             revents: 0,
         });
         let mut wake = now + MAX_SLEEP;
-        // A stale entry only makes the loop wake early, once.
+        // A stale entry only makes the loop wake early, once. Checks start
+        // up to SLACK late, so that one wake-up starts all due by then.
         if let Some(&Reverse((due, _))) = self.due.peek() {
-            wake = wake.min(due);
+            wake = wake.min(due + SLACK);
         }
         for &i in &self.waiting {
             if let Some(w) = self.monitors[i].wait {
@@ -596,7 +653,7 @@ impl Engine {
         let m = &mut self.monitors[i];
         m.wait = None;
         let job = std::mem::replace(&mut m.job, Job::Idle);
-        let next = now + m.spec.interval;
+        let next = next_slot(m.slot, now - m.started, m.spec.interval, now);
         self.schedule(i, next);
         match job {
             Job::Idle => Ok(()),
@@ -702,9 +759,9 @@ impl Engine {
             return Ok(());
         };
         let written = if self.shared {
-            w.write_indexed(Some(u32::try_from(i).unwrap_or(u32::MAX)), line)
+            w.queue_indexed(Some(u32::try_from(i).unwrap_or(u32::MAX)), line)
         } else {
-            w.write(line)
+            w.queue(line)
         };
         written.map_err(|e| self.report_failed(&e))
     }
@@ -729,6 +786,24 @@ impl Engine {
             self.log.debug(format_args!("{text}"));
         }
     }
+}
+
+/// When the check after one due at `slot` that took `took` is due: an
+/// interval after it would have ended had it started on time (the
+/// original's "check, then sleep the interval"); if that has passed (a stall
+/// longer than an interval), the first time after `now` in the same phase.
+fn next_slot(slot: Instant, took: Duration, interval: Duration, now: Instant) -> Instant {
+    let next = slot + took + interval;
+    if next > now {
+        return next;
+    }
+    let behind = (now - next).as_nanos();
+    let periods = behind / interval.as_nanos().max(1) + 1;
+    u32::try_from(periods)
+        .ok()
+        .and_then(|k| interval.checked_mul(k))
+        .and_then(|d| next.checked_add(d))
+        .unwrap_or(now + interval)
 }
 
 /// Parses a control line for a shared nanny of `servers` servers:
@@ -785,6 +860,20 @@ impl std::fmt::Display for LogText {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_slot_keeps_the_phase() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let ms = Duration::from_millis;
+        // On time: interval after the end.
+        assert_eq!(next_slot(t0, ms(20), s, t0 + ms(20)), t0 + ms(1020));
+        // Started 5 ms late: the lateness is not carried over.
+        assert_eq!(next_slot(t0, ms(20), s, t0 + ms(25)), t0 + ms(1020));
+        // A 2.5 s stall: same phase, next period after now.
+        assert_eq!(next_slot(t0, ms(20), s, t0 + ms(2500)), t0 + ms(3020));
+        assert_eq!(next_slot(t0, ms(20), s, t0 + ms(1020)), t0 + ms(2020));
+    }
 
     #[test]
     fn control_lines() {
