@@ -136,6 +136,25 @@ pub fn check(path: &Path) -> Result<ExitCode> {
 /// the admin guide asks for.
 pub fn semantic_warnings(config: &Config, host: &HostSettings) -> Vec<String> {
     let mut out = Vec::new();
+    if config.service == lvscf::ServiceKind::Lvs && config.active_virtuals().count() == 0 {
+        out.push(
+            "no active virtual server: pulse will refuse to start \
+             (\"no active lvs services defined\")"
+                .to_owned(),
+        );
+    }
+    if config.nanny_mode == lvscf::NannyMode::Shared {
+        for vs in config
+            .active_virtuals()
+            .filter(|v| v.client_monitor != lvscf::model::DEFAULT_CLIENT_MONITOR)
+        {
+            out.push(format!(
+                "virtual {}: nanny_mode = shared starts client_monitor {} with --shared; \
+                 only this project's nanny understands it",
+                vs.name, vs.client_monitor
+            ));
+        }
+    }
     for skipped in desired_table(config, &AllHealthy).skipped {
         out.push(format!("{skipped}: left out of the IPVS table"));
     }
@@ -317,6 +336,25 @@ virtual web {
         assert!(semantic_warnings(&config, &good).is_empty());
         // Unreadable settings are not guessed at.
         assert!(semantic_warnings(&config, &HostSettings::default()).is_empty());
+    }
+
+    #[test]
+    fn no_active_virtual_and_foreign_shared_monitor() {
+        let config = parse("virtual web {\n    address = 203.0.113.10 eth0:1\n}\n");
+        let w = semantic_warnings(&config, &HostSettings::default());
+        assert!(w[0].contains("pulse will refuse to start"), "{w:?}");
+        let text = format!(
+            "nanny_mode = shared\n{}",
+            NAT_PERSISTENT.replace(
+                "    quiesce_server = 1\n",
+                "    client_monitor = /usr/local/bin/mycheck\n"
+            )
+        );
+        let w = semantic_warnings(&parse(&text), &HostSettings::default());
+        assert!(
+            w.iter().any(|w| w.contains("only this project's nanny")),
+            "{w:?}"
+        );
     }
 
     #[test]
