@@ -90,6 +90,14 @@ fn run(args: &args::Args) -> Result<i32, String> {
     for banner in &setup.banners {
         log.info(format_args!("{banner}"));
     }
+    if args.shared
+        && let Some((have, want)) = raise_fd_limit(setup.specs.len())
+    {
+        log.info(format_args!(
+            "open file limit {have} is below the {want} that {} servers may need",
+            setup.specs.len()
+        ));
+    }
 
     let output = match report_fd {
         Some(fd) => Output::Report(ReportWriter::new(fd)),
@@ -131,6 +139,36 @@ fn report_fd() -> Result<Option<OwnedFd>, String> {
     // SAFETY: lvsd passed this open descriptor for nanny's exclusive use,
     // and nothing else in this process refers to it.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Raises the soft limit on open files for `servers` concurrent checks:
+/// when many servers time out together each holds a socket (a program or
+/// load command, a few pipes), and the usual soft limit of 1024 would make
+/// checks fail with EMFILE and take healthy servers out. Returns (limit,
+/// wanted) when the hard limit does not allow enough.
+fn raise_fd_limit(servers: usize) -> Option<(nix::libc::rlim_t, nix::libc::rlim_t)> {
+    let want = nix::libc::rlim_t::try_from(servers.saturating_mul(3).saturating_add(64))
+        .unwrap_or(nix::libc::rlim_t::MAX);
+    let mut lim = nix::libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the rlimit struct passed by pointer,
+    // which lives for the call.
+    if unsafe { nix::libc::getrlimit(nix::libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return None;
+    }
+    if lim.rlim_cur >= want {
+        return None;
+    }
+    let raised = nix::libc::rlimit {
+        rlim_cur: want.min(lim.rlim_max),
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: setrlimit only reads the struct passed by pointer.
+    let ok = unsafe { nix::libc::setrlimit(nix::libc::RLIMIT_NOFILE, &raised) } == 0;
+    let have = if ok { raised.rlim_cur } else { lim.rlim_cur };
+    (have < want).then_some((have, want))
 }
 
 /// Moves stdin to a close-on-exec descriptor and puts /dev/null in its
