@@ -641,11 +641,12 @@ fn control_forces_a_server_down_and_back() {
 fn shared_nannies_one_process_per_virtual() {
     let mut rig = Rig::new("shared");
     let mut servers = rig.net.listen_all();
-    fs::write(
-        &rig.config,
-        format!("nanny_mode = shared\n{}", config_text(1)),
-    )
-    .expect("write");
+    // Fractional timers (our extension) reach the shared nannies too.
+    let shared = |w| {
+        format!("nanny_mode = shared\n{}", config_text(w))
+            .replace("timeout = 1\n", "timeout = 0.5\n")
+    };
+    fs::write(&rig.config, shared(1)).expect("write");
     rig.start();
     let took = rig.converge();
     eprintln!("shared mode converged in {took:?}");
@@ -670,6 +671,8 @@ fn shared_nannies_one_process_per_virtual() {
         !has_server("192.0.2.12")
     });
     eprintln!("shared: b left after {gone:?}");
+    // timeout = 0.5 s: the next check within 0.5 s fails within 0.5 s.
+    assert!(gone <= Duration::from_millis(1000 + 1500), "{gone:?}");
     assert!(has_server("192.0.2.11") && has_server("192.0.2.13"));
 
     // Per-server control through lvsd, since there is no per-server pid.
@@ -684,11 +687,7 @@ fn shared_nannies_one_process_per_virtual() {
     });
 
     // A reload with one weight changed: still one write.
-    fs::write(
-        &rig.config,
-        format!("nanny_mode = shared\n{}", config_text(4)),
-    )
-    .expect("write");
+    fs::write(&rig.config, shared(4)).expect("write");
     rig.signal("HUP");
     wait_for("the reload", Duration::from_secs(10), || {
         rig.status()["reloads"] == 1

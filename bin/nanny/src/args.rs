@@ -19,7 +19,9 @@ use std::fmt;
 /// Everything the original accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
-    pub interval: i64,
+    /// `-t`, in milliseconds (whole seconds as the original, or a decimal
+    /// fraction: our extension, for lvs.cf's fractional `timeout`).
+    pub interval_ms: i64,
     pub ipvsadm: String,
     pub loadcmd: String,
     pub method: String,
@@ -27,7 +29,8 @@ pub struct Args {
     pub nofork: bool,
     pub port: i64,
     pub rport: Option<i64>,
-    pub reentry: i64,
+    /// `-a`, in milliseconds (as `-t`).
+    pub reentry_ms: i64,
     pub scale: i64,
     pub server: Option<String>,
     pub send_program: Option<String>,
@@ -56,7 +59,7 @@ pub struct Args {
 impl Default for Args {
     fn default() -> Args {
         Args {
-            interval: 10,
+            interval_ms: 10_000,
             ipvsadm: "/sbin/ipvsadm".into(),
             loadcmd: "none".into(),
             method: "-m".into(),
@@ -64,7 +67,7 @@ impl Default for Args {
             nofork: false,
             port: 80,
             rport: None,
-            reentry: 0,
+            reentry_ms: 0,
             scale: 10,
             server: None,
             send_program: None,
@@ -401,6 +404,11 @@ fn set(
     value: Option<(&str, &str)>,
 ) -> Result<(), ArgError> {
     let text = value.map(|v| v.0).unwrap_or("");
+    // Seconds: a popt integer, or a decimal fraction like `0.5`.
+    let millis = || -> Result<i64, ArgError> {
+        let (v, blame) = value.unwrap_or(("", ""));
+        seconds_ms(v).map_err(|k| bad(blame, k))
+    };
     let int = || -> Result<i64, ArgError> {
         match kind {
             Kind::Int => {
@@ -411,7 +419,7 @@ fn set(
         }
     };
     match opt {
-        Opt::Interval => args.interval = int()?,
+        Opt::Interval => args.interval_ms = millis()?,
         Opt::Ipvsadm => args.ipvsadm = text.into(),
         Opt::Loadcmd => args.loadcmd = text.into(),
         Opt::Method => args.method = text.into(),
@@ -419,7 +427,7 @@ fn set(
         Opt::Nofork => args.nofork = true,
         Opt::Port => args.port = int()?,
         Opt::Rport => args.rport = Some(int()?),
-        Opt::Reentry => args.reentry = int()?,
+        Opt::Reentry => args.reentry_ms = millis()?,
         Opt::Scale => args.scale = int()?,
         Opt::Server => args.server = Some(text.into()),
         Opt::ServerLong => {
@@ -454,6 +462,34 @@ fn set(
 
 /// popt's `POPT_ARG_INT`: `strtol(s, &end, 0)`, the whole string consumed
 /// (an empty string is 0), the value within `int`.
+/// A number of seconds as milliseconds: what popt's integer parsing
+/// accepts (the original's form), or a plain decimal fraction (`0.5`,
+/// `2.25`), which lvsd passes for a fractional lvs.cf timer.
+pub fn seconds_ms(s: &str) -> Result<i64, PoptError> {
+    let Some((whole, frac)) = s.split_once('.') else {
+        return strtol_int(s)?.checked_mul(1000).ok_or(PoptError::Overflow);
+    };
+    let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() && frac.is_empty() || !digits(whole) || !digits(frac) {
+        return Err(PoptError::BadNumber);
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| PoptError::Overflow)?
+    };
+    if whole > i64::from(i32::MAX) {
+        return Err(PoptError::Overflow);
+    }
+    // Milliseconds are the resolution; further digits are dropped.
+    let mut ms = 0;
+    for (i, c) in frac.chars().take(3).enumerate() {
+        let d = i64::from(c.to_digit(10).unwrap_or(0));
+        ms += d * [100, 10, 1][i];
+    }
+    Ok(whole * 1000 + ms)
+}
+
 pub fn strtol_int(s: &str) -> Result<i64, PoptError> {
     let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (negative, t) = match t.as_bytes().first() {
@@ -532,13 +568,26 @@ mod tests {
         assert!(a.nofork && a.quiesce && a.regex && a.verbose && a.nodaemon && a.lvs);
         assert_eq!(a.server.as_deref(), Some("192.0.2.11"));
         assert_eq!(
-            (a.port, a.rport, a.reentry, a.interval),
-            (80, Some(8080), 15, 6)
+            (a.port, a.rport, a.reentry_ms, a.interval_ms),
+            (80, Some(8080), 15_000, 6_000)
         );
         assert_eq!(a.send.as_deref(), Some(r"GET / HTTP/1.0\r\n\r\n"));
         assert_eq!(a.method, "g");
         assert_eq!(a.loadcmd, "rup");
         assert_eq!(a.virtual_address.as_deref(), Some("203.0.113.10"));
+    }
+
+    #[test]
+    fn fractional_seconds() {
+        assert_eq!(seconds_ms("0.5"), Ok(500));
+        assert_eq!(seconds_ms("2.25"), Ok(2250));
+        assert_eq!(seconds_ms("1.0005"), Ok(1000));
+        assert_eq!(seconds_ms(".5"), Ok(500));
+        assert_eq!(seconds_ms("010"), Ok(8000), "integers stay popt's");
+        assert_eq!(seconds_ms("1.5s"), Err(PoptError::BadNumber));
+        assert_eq!(seconds_ms("-1.5"), Err(PoptError::BadNumber));
+        assert_eq!(seconds_ms("."), Err(PoptError::BadNumber));
+        assert_eq!(run(&["-t", "0.5", "-a", "2.5"]).interval_ms, 500);
     }
 
     #[test]
@@ -553,7 +602,7 @@ mod tests {
             "-f",
             "0x10",
         ]);
-        assert_eq!(a.interval, 3);
+        assert_eq!(a.interval_ms, 3000);
         assert_eq!(a.port, 443);
         assert!(a.nofork && a.nodaemon && a.verbose);
         assert_eq!(a.weight, 8);

@@ -26,6 +26,7 @@ pub struct Setup {
 struct Common {
     kind: Kind,
     interval: u32,
+    interval_ms: i64,
     port: u16,
     count_thresh: u32,
     virt: Virtual,
@@ -87,6 +88,17 @@ fn build_shared(args: &Args) -> Result<Setup, String> {
     })
 }
 
+/// Milliseconds as seconds, the way the admin wrote them.
+fn seconds_text(ms: i64) -> String {
+    if ms % 1000 == 0 {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}.{:03}", ms / 1000, (ms % 1000).abs())
+            .trim_end_matches('0')
+            .to_owned()
+    }
+}
+
 fn common(args: &Args) -> Result<Common, String> {
     let kind = if args.fos {
         Kind::Fos
@@ -96,22 +108,23 @@ fn common(args: &Args) -> Result<Common, String> {
         return Err("nanny: unknown service type".into());
     };
     // The original divided by the interval (crash on 0).
-    let interval = u32::try_from(args.interval)
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| {
-            format!(
-                "nanny: bad interval -- {} (must be at least 1)",
-                args.interval
-            )
-        })?;
+    if args.interval_ms <= 0 {
+        return Err(format!(
+            "nanny: bad interval -- {} (must be more than 0)",
+            seconds_text(args.interval_ms)
+        ));
+    }
+    let interval_ms = args.interval_ms;
     let port = port(args.port)?;
-    let reentry = match args.reentry {
-        0 if kind == Kind::Lvs => 180,
-        0 => i64::from(interval),
+    let reentry_ms = match args.reentry_ms {
+        0 if kind == Kind::Lvs => 180_000,
+        0 => interval_ms,
         r => r,
     };
-    let count_thresh = u32::try_from(reentry.max(0) / i64::from(interval)).unwrap_or(u32::MAX);
+    let count_thresh = u32::try_from(reentry_ms.max(0) / interval_ms).unwrap_or(u32::MAX);
+    // The state machine re-weighs every ~20 s counted in checks of whole
+    // seconds; a fractional interval counts as the next whole second there.
+    let interval = u32::try_from((interval_ms + 999) / 1000).unwrap_or(u32::MAX);
     let vip = match &args.virtual_address {
         None => None,
         Some(v) => Some(parse_host(v).ok_or_else(|| format!("nanny: bad virtual address -- {v}"))?),
@@ -135,6 +148,7 @@ fn common(args: &Args) -> Result<Common, String> {
     Ok(Common {
         kind,
         interval,
+        interval_ms,
         port,
         count_thresh,
         virt,
@@ -192,7 +206,7 @@ fn server_spec(
             method: Method::from_arg(&args.method),
         },
         probe,
-        interval: Duration::from_secs(u64::from(common.interval)),
+        interval: Duration::from_millis(u64::try_from(common.interval_ms).unwrap_or(u64::MAX)),
         load_argv,
     };
     Ok((spec, banner))
