@@ -5,7 +5,7 @@
 //! daemon calls it with the health its nannies reported.
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use ipvs::{
     AddressFamily, Destination, DestinationKey, Forwarding, Netmask, Persistence, Scheduler,
@@ -340,12 +340,4 @@ fn timeouts(config: &Config) -> Option<Timeouts> {
         udp: config.udp_timeout,
     };
     (t != Timeouts::default()).then_some(t)
-}
-
-/// The address a destination is reached at, for log lines.
-pub fn describe(addr: IpAddr, port: u16) -> String {
-    match addr {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
-    }
 }

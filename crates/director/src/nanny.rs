@@ -143,7 +143,7 @@ fn build(
             push("--server");
             push(&format!(
                 "{}:{}",
-                crate::desired::describe(rs.address, rs.port),
+                ipvs::save::sockaddr(rs.address, rs.port),
                 rs.weight
             ));
         }

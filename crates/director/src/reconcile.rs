@@ -214,24 +214,14 @@ pub fn apply(table: &mut dyn IpvsTable, plan: &Plan) -> ApplyReport {
     }
 }
 
-/// The service part of an ipvsadm command line (`-t 192.0.2.10:80`,
-/// `-f 7`, …), as ipvsadm-save writes it.
-fn key_text(key: &ServiceKey) -> String {
-    let line = ipvs::save::service_line(&ipvs::Service::new(*key, ipvs::Scheduler::NONE));
-    line.strip_prefix("-A ")
-        .and_then(|l| l.strip_suffix(" -s none"))
-        .unwrap_or(&line)
-        .to_owned()
-}
-
 /// One change as the ipvsadm command line that makes it: what `lvsd -t`
 /// logs and `lvsd --diff` prints.
 pub fn ipvsadm_line(change: &Change) -> String {
-    use ipvs::save::{destination_line, service_line};
+    use ipvs::save::{destination_line, service_key, service_line, sockaddr};
     match change {
         Change::AddService(s) => service_line(s),
         Change::EditService(s) => format!("-E{}", &service_line(s)[2..]),
-        Change::DeleteService(k) => format!("-D {}", key_text(k)),
+        Change::DeleteService(k) => format!("-D {}", service_key(k)),
         Change::AddDestination {
             service,
             destination,
@@ -245,12 +235,12 @@ pub fn ipvsadm_line(change: &Change) -> String {
             destination,
         } => format!(
             "-d {} -r {}",
-            key_text(service),
-            crate::desired::describe(destination.addr, destination.port)
+            service_key(service),
+            sockaddr(destination.addr, destination.port)
         ),
         Change::Flush => "-C".to_owned(),
         Change::Zero(None) => "-Z".to_owned(),
-        Change::Zero(Some(k)) => format!("-Z {}", key_text(k)),
+        Change::Zero(Some(k)) => format!("-Z {}", service_key(k)),
         Change::SetTimeouts(t) => format!("--set {} {} {}", t.tcp, t.tcp_fin, t.udp),
         Change::StartDaemon(d) => format!(
             "--start-daemon {} --mcast-interface {} --syncid {}",

@@ -40,7 +40,9 @@ fn key_part(key: &ServiceKey, out: &mut String) {
     }
 }
 
-fn sockaddr(addr: IpAddr, port: u16) -> String {
+/// `192.0.2.10:80`, or `[2001:db8::1]:80` for IPv6, as ipvsadm writes an
+/// address and port.
+pub fn sockaddr(addr: IpAddr, port: u16) -> String {
     match addr {
         IpAddr::V4(a) => format!("{a}:{port}"),
         IpAddr::V6(a) => format!("[{a}]:{port}"),
@@ -76,6 +78,14 @@ fn sched_flag_names(sched: &Scheduler, flags: ServiceFlags) -> Vec<&'static str>
         .map(|(_, n)| n)
         .collect(),
     }
+}
+
+/// The service part of a line (`-t 192.0.2.10:80`, `-f 7 -6`, …), as the
+/// `-D`, `-E`, `-Z` and `-d` commands take it.
+pub fn service_key(key: &ServiceKey) -> String {
+    let mut out = String::new();
+    key_part(key, &mut out);
+    out
 }
 
 /// `-A …` for a service, as `ipvsadm -S -n` prints it.

@@ -121,7 +121,7 @@ pub(super) fn collect(d: &mut Daemon) -> Status {
             let check = d.checks.get(&id);
             servers.push(ServerStatus {
                 name: rs.name.clone(),
-                address: director::desired::describe(rs.address, rs.port),
+                address: ipvs::save::sockaddr(rs.address, rs.port),
                 health: health_word(d.health.get(&id).map_or(Health::Unknown, |h| h.health()))
                     .to_owned(),
                 weight: dest.map(|x| x.destination.weight),
