@@ -16,7 +16,9 @@
 //! monitor's ramp-up reports are not allowed below it until the monitor
 //! itself reaches it or reports a failure.
 
-use crate::health::Health;
+use std::collections::HashMap;
+
+use crate::health::{Health, HealthView, ServerId};
 
 /// What lvsd knows of one real server from its monitor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +136,14 @@ impl ServerHealth {
         let changed = self.health != next;
         self.health = next;
         changed
+    }
+}
+
+/// The daemon's own map is the view the table is built from; servers
+/// missing from it are [`Health::Unknown`].
+impl HealthView for HashMap<ServerId, ServerHealth> {
+    fn health(&self, id: &ServerId, _configured_weight: u32) -> Health {
+        self.get(id).map_or(Health::Unknown, ServerHealth::health)
     }
 }
 

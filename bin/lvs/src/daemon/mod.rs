@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use director::nanny::{MonitorOptions, monitor_argv, shared_monitor_argv};
 use director::tracker::legacy_state;
-use director::{AllHealthy, Health, HealthView, ServerHealth, ServerId, desired_table, plan};
+use director::{AllHealthy, HealthView, ServerHealth, ServerId, desired_table, plan};
 use health::report::Line;
 use ipvs::{Change, IpvsTable, ServiceKey};
 use lvscf::{Config, NannyMode, Severity};
@@ -78,9 +78,12 @@ pub struct CheckInfo {
     pub at: Option<std::time::SystemTime>,
 }
 
+/// A monitor to restart, and the backoff it got; kept after the restart
+/// (with no time) so that the next death of the same monitor backs off
+/// further.
 struct Restart {
     spec: MonitorSpec,
-    at: Instant,
+    at: Option<Instant>,
     backoff: Duration,
 }
 
@@ -191,7 +194,7 @@ impl Daemon {
             id,
             Restart {
                 spec,
-                at: Instant::now() + backoff,
+                at: Some(Instant::now() + backoff),
                 backoff,
             },
         );
@@ -207,24 +210,16 @@ impl Daemon {
         }
     }
 
-    /// The health the table is built from.
-    fn health_view(&self) -> HashMap<ServerId, Health> {
-        self.health
-            .iter()
-            .map(|(id, h)| (id.clone(), h.health()))
-            .collect()
-    }
-
     /// Bring the kernel table to the desired state; returns the number of
     /// writes.
     pub fn reconcile(&mut self) -> usize {
         self.last_drift_check = Instant::now();
-        let view: Box<dyn HealthView> = if self.opts.test_start {
-            Box::new(AllHealthy)
+        let view: &dyn HealthView = if self.opts.test_start {
+            &AllHealthy
         } else {
-            Box::new(self.health_view())
+            &self.health
         };
-        let mut desired = desired_table(&self.config, view.as_ref());
+        let mut desired = desired_table(&self.config, view);
         desired
             .services
             .retain(|s| !self.refused.contains_key(&s.virtual_name));
@@ -464,7 +459,7 @@ impl Daemon {
         let due: Vec<MonitorId> = self
             .restarts
             .iter()
-            .filter(|(_, r)| r.at <= now)
+            .filter(|(_, r)| r.at.is_some_and(|at| at <= now))
             .map(|(id, _)| id.clone())
             .collect();
         for id in due {
@@ -482,9 +477,7 @@ impl Daemon {
                     }
                 }
                 if let Some(r) = self.restarts.get_mut(&id) {
-                    // Keep the backoff for the next death; a far-future
-                    // time means "not due".
-                    r.at = now + Duration::from_secs(86400 * 365);
+                    r.at = None;
                 }
             }
         }
@@ -661,7 +654,8 @@ fn same_target(old: &Config, new: &Config, id: &ServerId) -> bool {
                 Some((service, rs.address, rs.port))
             })
     };
-    find(old).is_some() && find(old) == find(new)
+    let before = find(old);
+    before.is_some() && before == find(new)
 }
 
 fn configured_weight(config: &Config, id: &ServerId) -> Option<u32> {
