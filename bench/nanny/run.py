@@ -17,33 +17,18 @@ Method as bench anchors (reference/anchors/checker-footprint.md).
 """
 
 import os
-import resource
 import selectors
-import socket
 import subprocess
-import sys
 import time
 
-nanny = sys.argv[1]
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-WINDOW = float(sys.argv[3]) if len(sys.argv) > 3 else 60
-WARMUP = float(sys.argv[4]) if len(sys.argv) > 4 else 15
-K = int(sys.argv[5]) if len(sys.argv) > 5 else 20
-BASE = 21000
+import rig
 
-soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4 * N + 100), hard))
+nanny, N, WINDOW, WARMUP, K = rig.args()
+BASE = rig.BASE
+rig.raise_nofile(4 * N + 100)
 
 sel = selectors.DefaultSelector()
-listeners = []
-for i in range(N):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", BASE + i))
-    s.listen(128)
-    s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ, ("listen", i))
-    listeners.append(s)
+listeners = rig.listen_all(sel, N)
 
 accepts = 0
 procs = []
@@ -125,12 +110,8 @@ def pump(until):
 def sample():
     pss = cpu = 0
     for p in procs:
-        with open(f"/proc/{p.pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    pss += int(line.split()[1])
-        with open(f"/proc/{p.pid}/schedstat") as f:
-            cpu += int(f.read().split()[0])
+        pss += rig.smaps_rollup(p.pid)["Pss"]
+        cpu += rig.cpu_ns(p.pid)
     return pss, cpu
 
 

@@ -18,33 +18,18 @@ Same method as run.py (reference/anchors/checker-footprint.md).
 """
 
 import os
-import resource
 import selectors
-import socket
 import subprocess
-import sys
 import time
 
-nanny = sys.argv[1]
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-WINDOW = float(sys.argv[3]) if len(sys.argv) > 3 else 60
-WARMUP = float(sys.argv[4]) if len(sys.argv) > 4 else 15
-K = int(sys.argv[5]) if len(sys.argv) > 5 else 20
-BASE = 21000
+import rig
 
-soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 2 * N + 100), hard))
+nanny, N, WINDOW, WARMUP, K = rig.args()
+BASE = rig.BASE
+rig.raise_nofile(2 * N + 100)
 
 sel = selectors.DefaultSelector()
-listeners = []
-for i in range(N):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", BASE + i))
-    s.listen(128)
-    s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ, ("listen", i))
-    listeners.append(s)
+listeners = rig.listen_all(sel, N)
 
 argv = [nanny, "--shared", "-c", "-p", "81", "-t", "1", "-V", "192.0.2.10",
         "-M", "m", "--lvs"]
@@ -104,12 +89,7 @@ def pump(until):
 
 
 def sample():
-    with open(f"/proc/{proc.pid}/smaps_rollup") as f:
-        roll = {l.split(":")[0]: int(l.split()[1]) for l in f
-                if l.split()[0].endswith(":") and l.split()[1].isdigit()}
-    with open(f"/proc/{proc.pid}/schedstat") as f:
-        cpu = int(f.read().split()[0])
-    return roll, cpu
+    return rig.smaps_rollup(proc.pid), rig.cpu_ns(proc.pid)
 
 
 pump(time.monotonic() + WARMUP)
