@@ -230,7 +230,12 @@ impl Daemon {
                 return 0;
             }
         };
-        let timeouts = self.table.timeouts().ok();
+        // Only read when lvs.cf sets any: plan() ignores them otherwise, and
+        // this runs on every health change.
+        let timeouts = match desired.timeouts {
+            Some(_) => self.table.timeouts().ok(),
+            None => None,
+        };
         let p = plan(&desired, &current, &self.owned, timeouts);
         if p.is_empty() {
             return 0;
