@@ -205,10 +205,18 @@ virtual alt {{
 fn converges_to_the_dry_run_table() {
     let mut rig = Rig::new("converge");
     let _servers = rig.net.listen_all();
-    rig.write_config(1);
+    // Timeouts the file sets are applied; 0 leaves the kernel's value.
+    let text = format!("tcp_timeout = 900\nudp_timeout = 120\n{}", config_text(1));
+    fs::write(&rig.config, text).expect("write");
+    let before = sh("ipvsadm -L --timeout");
+    let tcpfin = before.split_whitespace().nth(5).expect("tcpfin").to_owned();
     rig.start();
     let took = rig.converge();
     eprintln!("converged in {took:?}");
+    assert_eq!(
+        sh("ipvsadm -L --timeout").trim(),
+        format!("Timeout (tcp tcpfin udp): 900 {tcpfin} 120")
+    );
     let st = rig.status();
     for v in st["virtuals"].as_array().expect("virtuals") {
         for s in v["servers"].as_array().expect("servers") {
