@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's whole test run: formatting, lints, unit and integration tests
-# on the host, then the real-kernel tests in the qemu guest.
+# on the host, the network-namespace tests (pulse failover, send_arp,
+# rtnetlink) as root on the host, then the real-kernel tests in the qemu guest.
 #
 #   bash tests/run.sh             # everything (what CI runs)
 #   LVS_SKIP_VM=1 bash tests/run.sh   # host only, for a quick local loop
@@ -21,6 +22,9 @@ cargo test --workspace --locked 2>&1 | tee target/host-tests.log
 # cargo prints one "test result:" line per test binary; keep a total.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "host: %d passed, %d failed\n", p, f }' target/host-tests.log
+
+step "network-namespace tests (host, root)"
+bash tests/netns/run.sh
 
 if [ "${LVS_SKIP_VM:-0}" = 1 ]; then
     step "real-kernel tests skipped (LVS_SKIP_VM=1)"
