@@ -11,6 +11,9 @@
 //!   implementations: [`NetlinkIpvs`] (the running kernel, through a netlink
 //!   socket) and [`MemoryIpvs`] (in memory, with the kernel's rules and errnos,
 //!   for tests and dry runs);
+//! * [`CachedTable`], a wrapper that answers `list()` from the last dump plus
+//!   the writes made since, and dumps again only when told to
+//!   ([`IpvsTable::invalidate_cache`]) or after a failed write;
 //! * a conformance suite generic over the trait ([`conformance`]) that both
 //!   implementations must pass.
 //!
@@ -18,6 +21,7 @@
 //! director's reconcile step, built on this trait), read `lvs.cf`, load
 //! kernel modules, manage addresses or ARP, or talk the legacy sockopt API.
 
+mod cached;
 #[doc(hidden)]
 pub mod conformance;
 pub mod error;
@@ -28,6 +32,7 @@ pub mod save;
 pub mod uapi;
 pub mod wire;
 
+pub use cached::CachedTable;
 pub use error::{IpvsError, Object};
 pub use memory::MemoryIpvs;
 pub use model::{
@@ -134,6 +139,12 @@ pub trait IpvsTable {
     /// Apply changes in order, each on its own: one failing does not stop the
     /// rest (as the kernel does with a batch).  One result per change, same order.
     fn apply(&mut self, batch: &[Change]) -> Vec<Result<(), IpvsError>>;
+
+    /// Make the next [`list`](IpvsTable::list) read the table itself, not a
+    /// remembered copy ([`CachedTable`]); for a periodic check that nothing
+    /// changed behind the owner's back. Nothing to do for a table that
+    /// remembers nothing.
+    fn invalidate_cache(&mut self) {}
 }
 
 /// The one result of a one-change batch.

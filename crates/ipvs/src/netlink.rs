@@ -293,6 +293,29 @@ impl NetlinkIpvs {
         Ok(out)
     }
 
+    /// The destinations of one service, in the kernel's order: one
+    /// `GET_DEST` dump, far cheaper than [`IpvsTable::list`] of a big table
+    /// (for watching one entry, as the reload benchmark does).
+    pub fn destinations(
+        &mut self,
+        service: &ServiceKey,
+    ) -> Result<Vec<DestinationEntry>, IpvsError> {
+        let req = IpvsMessage::request(
+            IPVS_CMD_GET_DEST,
+            vec![CmdAttr::Service(convert::service_key_attrs(service))],
+        );
+        let af = service.af();
+        let mut out = Vec::new();
+        for msg in self.dump(&req)? {
+            for a in msg.cmd_attrs() {
+                if let CmdAttr::Dest(d) = a {
+                    out.push(convert::dest_from_attrs(d, af)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The raw generic netlink payloads of a service dump and of each
     /// service's destination dump, in order.  For wire round-trip tests.
     #[doc(hidden)]
@@ -467,20 +490,7 @@ impl IpvsTable for NetlinkIpvs {
         // Dests after the whole service dump: a second dump cannot start
         // while the first is being read (EBUSY).
         for entry in &mut services {
-            let req = IpvsMessage::request(
-                IPVS_CMD_GET_DEST,
-                vec![CmdAttr::Service(convert::service_key_attrs(
-                    &entry.service.key,
-                ))],
-            );
-            let af = entry.service.key.af();
-            for msg in self.dump(&req)? {
-                for a in msg.cmd_attrs() {
-                    if let CmdAttr::Dest(d) = a {
-                        entry.destinations.push(convert::dest_from_attrs(d, af)?);
-                    }
-                }
-            }
+            entry.destinations = self.destinations(&entry.service.key)?;
         }
         Ok(services)
     }
