@@ -16,6 +16,8 @@
 
 use std::fmt;
 
+use values::{Seconds, SecondsError};
+
 /// Everything the original accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -460,36 +462,24 @@ fn set(
     Ok(())
 }
 
-/// popt's `POPT_ARG_INT`: `strtol(s, &end, 0)`, the whole string consumed
-/// (an empty string is 0), the value within `int`.
 /// A number of seconds as milliseconds: what popt's integer parsing
-/// accepts (the original's form), or a plain decimal fraction (`0.5`,
-/// `2.25`), which lvsd passes for a fractional lvs.cf timer.
+/// accepts (the original's form), or a decimal fraction (`0.5`, `2.25`) in
+/// the one timer syntax lvsd writes ([`values::Seconds`]), for a fractional
+/// lvs.cf timer. Zero stays zero (each option says what it means).
 pub fn seconds_ms(s: &str) -> Result<i64, PoptError> {
-    let Some((whole, frac)) = s.split_once('.') else {
+    if !s.contains('.') {
         return strtol_int(s)?.checked_mul(1000).ok_or(PoptError::Overflow);
-    };
-    let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
-    if whole.is_empty() && frac.is_empty() || !digits(whole) || !digits(frac) {
-        return Err(PoptError::BadNumber);
     }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().map_err(|_| PoptError::Overflow)?
-    };
-    if whole > i64::from(i32::MAX) {
-        return Err(PoptError::Overflow);
+    match s.parse::<Seconds>() {
+        Ok(v) => i64::try_from(v.as_millis()).map_err(|_| PoptError::Overflow),
+        Err(SecondsError::Zero) => Ok(0),
+        Err(SecondsError::TooLarge) => Err(PoptError::Overflow),
+        Err(_) => Err(PoptError::BadNumber),
     }
-    // Milliseconds are the resolution; further digits are dropped.
-    let mut ms = 0;
-    for (i, c) in frac.chars().take(3).enumerate() {
-        let d = i64::from(c.to_digit(10).unwrap_or(0));
-        ms += d * [100, 10, 1][i];
-    }
-    Ok(whole * 1000 + ms)
 }
 
+/// popt's `POPT_ARG_INT`: `strtol(s, &end, 0)`, the whole string consumed
+/// (an empty string is 0), the value within `int`.
 pub fn strtol_int(s: &str) -> Result<i64, PoptError> {
     let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (negative, t) = match t.as_bytes().first() {
@@ -581,8 +571,11 @@ mod tests {
     fn fractional_seconds() {
         assert_eq!(seconds_ms("0.5"), Ok(500));
         assert_eq!(seconds_ms("2.25"), Ok(2250));
-        assert_eq!(seconds_ms("1.0005"), Ok(1000));
-        assert_eq!(seconds_ms(".5"), Ok(500));
+        assert_eq!(seconds_ms("0.001"), Ok(1));
+        // Finer than nanny's millisecond: refused, not rounded to `-t 0`.
+        assert_eq!(seconds_ms("0.0004"), Err(PoptError::BadNumber));
+        assert_eq!(seconds_ms("1.0005"), Err(PoptError::BadNumber));
+        assert_eq!(seconds_ms(".5"), Err(PoptError::BadNumber));
         assert_eq!(seconds_ms("010"), Ok(8000), "integers stay popt's");
         assert_eq!(seconds_ms("1.5s"), Err(PoptError::BadNumber));
         assert_eq!(seconds_ms("-1.5"), Err(PoptError::BadNumber));

@@ -8,7 +8,6 @@
 
 use std::ffi::OsString;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use lvscf::{Config, LoadMonitor, Protocol, RealServer, VirtualServer};
 
@@ -108,11 +107,11 @@ fn build(
         push("-v");
     }
     push("-a");
-    push(&seconds(vs.reentry));
+    push(&vs.reentry.to_string());
     push("-I");
     push(&config.ipvsadm);
     push("-t");
-    push(&seconds(vs.timeout));
+    push(&vs.timeout.to_string());
     if let Target::One(rs) = target {
         push("-w");
         push(&rs.weight.to_string());
@@ -155,21 +154,10 @@ fn addr(a: IpAddr) -> String {
     a.to_string()
 }
 
-/// Whole seconds as the original wrote them; a fractional timer (our
-/// extension) as a decimal, which only our nanny accepts.
-fn seconds(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        d.as_secs().to_string()
-    } else {
-        let s = format!("{:.3}", d.as_secs_f64());
-        s.trim_end_matches('0').to_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lvscf::{CheckString, InterfaceAddress};
+    use lvscf::{CheckString, InterfaceAddress, Seconds};
 
     fn strings(argv: &[OsString]) -> Vec<String> {
         argv.iter()
@@ -194,8 +182,8 @@ mod tests {
             text: "HTTP".into(),
             raw: "\"HTTP\"".into(),
         });
-        vs.reentry = Duration::from_secs(15);
-        vs.timeout = Duration::from_secs(6);
+        vs.reentry = Seconds::whole(15);
+        vs.timeout = Seconds::whole(6);
         vs.load_monitor = Some(LoadMonitor::None);
         let rs = RealServer::new("web1", "192.0.2.11".parse().expect("ip"), 80);
         let argv = strings(&monitor_argv(&config, &vs, &rs, MonitorOptions::default()));
@@ -253,7 +241,7 @@ mod tests {
         vs.use_regex = true;
         vs.load_monitor = Some(LoadMonitor::Uptime);
         vs.sorry_server = Some("198.51.100.250".parse().expect("ip"));
-        vs.timeout = Duration::from_millis(2500);
+        vs.timeout = "2.5".parse().expect("seconds");
         let rs = RealServer::new("ns1", "192.0.2.21".parse().expect("ip"), 5353);
         let opts = MonitorOptions {
             verbose: true,

@@ -48,6 +48,7 @@ pub use model::{
     Netmask, PersistenceMask, Protocol, RealServer, Scheduler, ServiceKind, VirtualServer,
 };
 pub use resolve::{BUILTIN_SERVICES, OfflineResolver, Resolver, SystemResolver, builtin_service};
+pub use values::{Seconds, SecondsError};
 pub use write::write;
 
 /// The outcome of parsing: the config (when there was no error) and every

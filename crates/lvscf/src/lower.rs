@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Duration;
+
+use values::{Seconds, SecondsError};
 
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::ext;
@@ -99,8 +100,12 @@ pub const SERVER_KEYS: &[&str] = &["address", "active", "weight", "port"];
 /// Keys documented in lvs.cf(5) but never implemented by piranha.
 const NEVER_IMPLEMENTED: &[&str] = &["mode", "heartbeat_dev", "debug"];
 
-/// Largest timer we accept, in seconds (also keeps the writer's output exact).
-const MAX_TIMER_SECS: u64 = u32::MAX as u64;
+/// A timer as written: a value, or 0 (whose meaning depends on the key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    Zero,
+    Set(Seconds),
+}
 
 /// Lowers `src` into a config; `None` iff an error was reported.
 pub(crate) fn lower(
@@ -428,48 +433,45 @@ impl<'r> Lower<'r> {
         }
     }
 
-    /// Seconds, integer or (extension) decimal fraction.
-    fn timer(&mut self, t: &Spanned<Token<'_>>, key: &str) -> Option<Duration> {
+    /// Seconds, integer or (extension) decimal fraction, through the one
+    /// timer syntax nanny reads too ([`Seconds`]); what a written 0 means
+    /// is each key's to say. `None` when an error was reported.
+    fn timer(&mut self, t: &Spanned<Token<'_>>, key: &str) -> Option<Timer> {
         let text = t.value.text();
-        if let Some((whole, frac)) = text.split_once('.') {
-            let ok = !whole.is_empty()
-                && whole.bytes().all(|b| b.is_ascii_digit())
-                && !frac.is_empty()
-                && frac.bytes().all(|b| b.is_ascii_digit());
-            if !ok {
+        let parsed = if text.contains('.') {
+            let parsed = text.parse::<Seconds>();
+            if parsed.is_ok() {
+                self.note("fractional-timer", t.span);
+            }
+            parsed
+        } else {
+            // Integers as every other integer of the file (hex, the
+            // leading-zero warning).
+            let v = self.int(t, key)?;
+            match u64::try_from(v) {
+                Ok(s) => Seconds::from_secs(s),
+                Err(_) => {
+                    self.error(t.span, format!("{key} must not be negative"));
+                    return None;
+                }
+            }
+        };
+        match parsed {
+            Ok(s) => Some(Timer::Set(s)),
+            Err(SecondsError::Zero) => Some(Timer::Zero),
+            Err(SecondsError::Syntax) => {
                 self.error(
                     t.span,
                     format!("{key}: number of seconds expected, found \"{text}\""),
                 );
-                return None;
-            }
-            if frac.len() > 9 {
-                self.error(
-                    t.span,
-                    format!("{key}: at most 9 decimal places (nanoseconds)"),
-                );
-                return None;
-            }
-            let secs: u64 = match whole.parse() {
-                Ok(s) if s <= MAX_TIMER_SECS => s,
-                _ => {
-                    self.error(t.span, format!("{key}: at most {MAX_TIMER_SECS} seconds"));
-                    return None;
-                }
-            };
-            let nanos: u32 = format!("{frac:0<9}").parse().unwrap_or(0);
-            self.note("fractional-timer", t.span);
-            return Some(Duration::new(secs, nanos));
-        }
-        let v = self.int(t, key)?;
-        match u64::try_from(v) {
-            Ok(s) if s <= MAX_TIMER_SECS => Some(Duration::from_secs(s)),
-            Ok(_) => {
-                self.error(t.span, format!("{key}: at most {MAX_TIMER_SECS} seconds"));
                 None
             }
-            Err(_) => {
-                self.error(t.span, format!("{key} must not be negative"));
+            Err(e) => {
+                self.push(
+                    Diagnostic::error(t.span, format!("{key} {text} {e}")).with_hint(
+                        "timers run from 0.001 s, in steps of 1 ms, as nanny reads them",
+                    ),
+                );
                 None
             }
         }
@@ -693,22 +695,14 @@ impl<'r> Lower<'r> {
                 let v = self.port(t, key, false);
                 set!(self.config.heartbeat_port, v);
             }
-            "keepalive" => {
-                let v = self.timer(t, key);
-                if v == Some(Duration::ZERO) {
-                    self.error(t.span, "keepalive must be greater than 0");
-                } else {
-                    set!(self.config.keepalive, v);
+            "keepalive" | "deadtime" => match self.timer(t, key) {
+                Some(Timer::Zero) => self.error(t.span, format!("{key} must be greater than 0")),
+                Some(Timer::Set(v)) if key == "keepalive" => {
+                    self.config.keepalive = v.as_duration()
                 }
-            }
-            "deadtime" => {
-                let v = self.timer(t, key);
-                if v == Some(Duration::ZERO) {
-                    self.error(t.span, "deadtime must be greater than 0");
-                } else {
-                    set!(self.config.deadtime, v);
-                }
-            }
+                Some(Timer::Set(v)) => self.config.deadtime = v.as_duration(),
+                None => {}
+            },
             "network" => {
                 let text = t.value.text();
                 match Forwarding::from_keyword(&text) {
@@ -1096,21 +1090,19 @@ impl<'r> Lower<'r> {
             }
             "send_program" => vs.send_program = Some(Self::string(t)),
             "load_monitor" => vs.load_monitor = Some(LoadMonitor::from_keyword(&Self::string(t))),
-            "timeout" => {
-                if let Some(v) = self.timer(t, key) {
-                    if v.is_zero() {
-                        self.push(
-                            Diagnostic::error(t.span, "timeout must be greater than 0")
-                                .with_hint("piranha's nanny divided by it and crashed"),
-                        );
-                    } else {
-                        vs.timeout = v;
-                    }
-                }
-            }
+            "timeout" => match self.timer(t, key) {
+                Some(Timer::Zero) => self.push(
+                    Diagnostic::error(t.span, "timeout must be greater than 0")
+                        .with_hint("piranha's nanny divided by it and crashed"),
+                ),
+                Some(Timer::Set(v)) => vs.timeout = v,
+                None => {}
+            },
             "reentry" => {
                 if let Some(v) = self.timer(t, key) {
-                    if v.is_zero() {
+                    if let Timer::Set(v) = v {
+                        vs.reentry = v;
+                    } else {
                         self.push(
                             Diagnostic::warning(
                                 t.span,
@@ -1119,8 +1111,6 @@ impl<'r> Lower<'r> {
                             .with_hint("write 180, or leave the key out"),
                         );
                         vs.reentry = DEFAULT_REENTRY;
-                    } else {
-                        vs.reentry = v;
                     }
                 }
             }

@@ -14,6 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
+pub use values::Seconds;
 
 /// Default `heartbeat_port` (UDP), as in piranha.
 pub const DEFAULT_HEARTBEAT_PORT: u16 = 539;
@@ -32,9 +33,9 @@ pub const DEFAULT_DEBUG_LEVEL: &str = "NONE";
 /// Default virtual `port`.
 pub const DEFAULT_PORT: u16 = 80;
 /// Default virtual `timeout` (nanny check interval and I/O timeout).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_TIMEOUT: Seconds = Seconds::whole(10);
 /// Default virtual `reentry`. nanny also reads `reentry = 0` as this.
-pub const DEFAULT_REENTRY: Duration = Duration::from_secs(180);
+pub const DEFAULT_REENTRY: Seconds = Seconds::whole(180);
 /// Default virtual `client_monitor`.
 pub const DEFAULT_CLIENT_MONITOR: &str = "/usr/sbin/nanny";
 /// Default real-server `weight`.
@@ -210,11 +211,9 @@ pub struct VirtualServer {
     /// (nanny's default, no load monitoring).
     pub load_monitor: Option<LoadMonitor>,
     /// `timeout`: nanny's check interval and connect/read timeout.
-    #[serde(serialize_with = "ser_secs")]
-    pub timeout: Duration,
+    pub timeout: Seconds,
     /// `reentry`: time a failed server must stay healthy before re-entry.
-    #[serde(serialize_with = "ser_secs")]
-    pub reentry: Duration,
+    pub reentry: Seconds,
     /// `quiesce_server`: on failure set weight 0 instead of removing.
     pub quiesce_server: bool,
     /// `client_monitor`: program lvsd runs per real server.
@@ -316,8 +315,7 @@ pub struct FailoverService {
     /// `send_program`.
     pub send_program: Option<String>,
     /// `timeout`.
-    #[serde(serialize_with = "ser_secs")]
-    pub timeout: Duration,
+    pub timeout: Seconds,
     /// `start_cmd`: starts the service (split on single spaces by fos).
     pub start_cmd: Option<String>,
     /// `stop_cmd`: stops the service.

@@ -69,12 +69,17 @@ fn name(s: &str) -> String {
     }
 }
 
-fn secs(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        d.as_secs().to_string()
-    } else {
-        let frac = format!("{:09}", d.subsec_nanos());
-        format!("{}.{}", d.as_secs(), frac.trim_end_matches('0'))
+/// A heartbeat timer (kept as a `Duration` for pulse) in the timer
+/// syntax. A duration finer than the millisecond cannot be written in it:
+/// it is written to the nanosecond, which the parser then refuses at its
+/// place rather than reading back a different value.
+fn duration(d: Duration) -> String {
+    match Seconds::try_from(d) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            let frac = format!("{:09}", d.subsec_nanos());
+            format!("{}.{}", d.as_secs(), frac.trim_end_matches('0'))
+        }
     }
 }
 
@@ -126,8 +131,8 @@ impl Writer {
         }
         self.kv("", "heartbeat", flag(c.heartbeat));
         self.kv("", "heartbeat_port", c.heartbeat_port);
-        self.kv("", "keepalive", secs(c.keepalive));
-        self.kv("", "deadtime", secs(c.deadtime));
+        self.kv("", "keepalive", duration(c.keepalive));
+        self.kv("", "deadtime", duration(c.deadtime));
         self.kv("", "network", c.network.as_str());
         if let Some(a) = &c.nat_router {
             self.kv("", "nat_router", addr_dev(a));
@@ -202,7 +207,7 @@ impl Writer {
             self.kv(VKEY, "send_program", string(s));
         }
         self.kv(VKEY, "protocol", f.protocol.as_str());
-        self.kv(VKEY, "timeout", secs(f.timeout));
+        self.kv(VKEY, "timeout", f.timeout.to_string());
         if let Some(s) = &f.start_cmd {
             self.kv(VKEY, "start_cmd", string(s));
         }
@@ -254,8 +259,8 @@ impl Writer {
         }
         self.kv(VKEY, "scheduler", v.scheduler.as_str());
         self.kv(VKEY, "protocol", v.protocol.as_str());
-        self.kv(VKEY, "timeout", secs(v.timeout));
-        self.kv(VKEY, "reentry", secs(v.reentry));
+        self.kv(VKEY, "timeout", v.timeout.to_string());
+        self.kv(VKEY, "reentry", v.reentry.to_string());
         self.kv(VKEY, "quiesce_server", flag(v.quiesce_server));
         if let Some(ip) = v.master {
             self.kv(VKEY, "master", ip);
@@ -298,8 +303,8 @@ mod tests {
 
     #[test]
     fn timers() {
-        assert_eq!(secs(Duration::from_secs(6)), "6");
-        assert_eq!(secs(Duration::from_millis(500)), "0.5");
-        assert_eq!(secs(Duration::new(1, 1)), "1.000000001");
+        assert_eq!(duration(Duration::from_secs(6)), "6");
+        assert_eq!(duration(Duration::from_millis(500)), "0.5");
+        assert_eq!(duration(Duration::new(1, 1)), "1.000000001");
     }
 }

@@ -447,6 +447,33 @@ fn timeout_and_reentry() {
 }
 
 #[test]
+fn timers_stop_at_nannys_millisecond() {
+    // `timeout = 0.0004` used to load and reach nanny as `-t 0.`, which it
+    // refused at every restart.
+    let src = "virtual v {\n address = 203.0.113.10 eth0:1\n timeout = 0.0004\n}\n";
+    let rendered = parse(src).render("lvs.cf", src);
+    assert!(
+        rendered.starts_with("lvs.cf:3:12: error: timeout 0.0004 is below 0.001 s\n"),
+        "{rendered}"
+    );
+    assert_eq!(
+        errors(&virt(" reentry = 1.0005")),
+        ["reentry 1.0005 has more than 3 decimal places (the resolution is 1 ms)"]
+    );
+    assert_eq!(
+        errors("keepalive = 0.0000001\n"),
+        ["keepalive 0.0000001 is below 0.001 s"]
+    );
+    assert_eq!(
+        errors(&virt(" timeout = 0.0")),
+        ["timeout must be greater than 0"]
+    );
+    let v = &ok(&virt(" timeout = 0.001\n reentry = 1.5000"));
+    assert_eq!(v.virtuals[0].timeout, Duration::from_millis(1));
+    assert_eq!(v.virtuals[0].reentry, Duration::from_millis(1500));
+}
+
+#[test]
 fn send_expect_escapes() {
     let c = ok(&virt(
         " send = \"GET / HTTP/1.0\\r\\n\\r\\n\"\n expect = \"a\\tb\\\\c\\'d\"",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use lvscf::{
     CheckString, Config, FailoverService, Forwarding, InterfaceAddress, LoadMonitor, NannyMode,
-    Netmask, OfflineResolver, Protocol, RealServer, Scheduler, ServiceKind, VirtualServer,
+    Netmask, OfflineResolver, Protocol, RealServer, Scheduler, Seconds, ServiceKind, VirtualServer,
     parse_with, write,
 };
 use proptest::collection::vec;
@@ -37,13 +37,16 @@ fn iface() -> impl Strategy<Value = InterfaceAddress> {
     (ip(), device()).prop_map(|(addr, device)| InterfaceAddress { addr, device })
 }
 
-fn timer() -> impl Strategy<Value = Duration> {
+fn timer() -> impl Strategy<Value = Seconds> {
     prop_oneof![
-        3 => (1u64..100_000).prop_map(Duration::from_secs),
-        1 => (0u64..1000, 0u32..1_000_000_000)
-            .prop_filter("non-zero", |(s, n)| *s != 0 || *n != 0)
-            .prop_map(|(s, n)| Duration::new(s, n)),
+        3 => (1u64..100_000).prop_map(|s| Seconds::from_secs(s).expect("in range")),
+        1 => (1u64..1_000_000).prop_map(|ms| Seconds::from_millis(ms).expect("in range")),
     ]
+}
+
+/// Heartbeat timers stay `Duration`s in the model, in the same syntax.
+fn heartbeat_timer() -> impl Strategy<Value = Duration> {
+    timer().prop_map(Seconds::as_duration)
 }
 
 fn netmask() -> impl Strategy<Value = Netmask> {
@@ -259,7 +262,7 @@ fn config() -> impl Strategy<Value = Config> {
         any::<bool>(),
         any::<bool>(),
         port(),
-        (timer(), timer()),
+        (heartbeat_timer(), heartbeat_timer()),
     );
     let b = (
         proptest::sample::select(vec![
