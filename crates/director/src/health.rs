@@ -32,9 +32,10 @@ impl std::fmt::Display for ServerId {
 /// The last word a health check gave on one real server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
-    /// No check has finished yet. The kernel entry, if any, is kept as it is
-    /// (so a restarted lvsd adopts a running table without a flap); a server
-    /// not in the kernel stays out until its first check passes.
+    /// The server's monitor has given no verdict yet. The kernel entry, if
+    /// any, is kept as it is (so a restarted lvsd adopts a running table
+    /// without a flap); a server not in the kernel stays out until its
+    /// first check passes. The first verdict, a failure included, ends it.
     Unknown,
     /// Passing, at this weight (the check may ramp it up or re-weight it by
     /// load; 0 is never reported as up).

@@ -14,13 +14,19 @@
 //! ([`reconcile::apply`]), so the same code drives the kernel and the
 //! in-memory table of the tests.
 //!
+//! On top of these, [`lvsd`] is lvsd's whole decision logic as one step,
+//! `Lvsd::on(now, event) -> actions` (monitors to start, stop, signal and
+//! restart, when to reconcile, when to exit), with the health map and the
+//! set of services it owns; the daemon's loop only carries the actions out.
+//!
 //! What this crate does not do: parse `lvs.cf` (that is `lvscf`), talk to
-//! the kernel (that is `ipvs`), run health checks (that is `nanny`), or keep
-//! any state between calls: the caller owns the health map and the set of
-//! services it installed.
+//! the kernel (that is `ipvs`, behind its `IpvsTable` trait), run health
+//! checks or processes (that is `nanny` and `bin/lvs`), or read a clock:
+//! time is passed in.
 
 pub mod desired;
 pub mod health;
+pub mod lvsd;
 pub mod nanny;
 pub mod reconcile;
 pub mod tracker;
@@ -29,5 +35,6 @@ pub use desired::{
     DesiredDestination, DesiredService, DesiredTable, SkipReason, Skipped, desired_table,
 };
 pub use health::{AllHealthy, Health, HealthView, ServerId};
-pub use reconcile::{ApplyReport, Plan, Step, apply, plan};
+pub use lvsd::Lvsd;
+pub use reconcile::{ApplyReport, Ownership, Plan, Step, apply, plan};
 pub use tracker::ServerHealth;

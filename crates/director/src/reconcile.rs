@@ -193,6 +193,54 @@ impl ApplyReport {
     }
 }
 
+/// The services this router installed or adopted: what [`plan`] may delete
+/// when they are no longer desired. Nothing else in the kernel is ever
+/// written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ownership(HashSet<ServiceKey>);
+
+impl Ownership {
+    /// The owned services' keys, for [`plan`].
+    pub fn keys(&self) -> &HashSet<ServiceKey> {
+        &self.0
+    }
+
+    /// Whether `key` is owned.
+    pub fn contains(&self, key: &ServiceKey) -> bool {
+        self.0.contains(key)
+    }
+
+    /// Book what an applied plan did: a service added or edited is ours, a
+    /// service deleted is not any more.
+    pub fn record(&mut self, report: &ApplyReport) {
+        for (step, result) in &report.results {
+            if result.is_err() {
+                continue;
+            }
+            match &step.change {
+                Change::AddService(s) | Change::EditService(s) => {
+                    self.0.insert(s.key);
+                }
+                Change::DeleteService(k) => {
+                    self.0.remove(k);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Services that are desired and already in the kernel (`current`, the
+    /// dump the plan was made against) are ours too: a restarted lvsd adopts
+    /// them without a write.
+    pub fn adopt(&mut self, desired: &DesiredTable, current: &[ServiceEntry]) {
+        for s in &desired.services {
+            if current.iter().any(|c| c.service.key == s.service.key) {
+                self.0.insert(s.service.key);
+            }
+        }
+    }
+}
+
 /// Apply a plan as one batch; one failing write does not stop the others.
 pub fn apply(table: &mut dyn IpvsTable, plan: &Plan) -> ApplyReport {
     if plan.is_empty() {

@@ -9,12 +9,23 @@
 //!   programs IPVS itself: lvsd leaves the entry alone and only reads its
 //!   `[ active ]`/`[inactive]` log lines, for the sorry server, as piranha did.
 //!
-//! A monitor restarted by a reload (changed weight or check) starts over
-//! from "unknown", and our nanny ramps a new server's weight up from
-//! `weight / 32`. Neither must flap a server that was serving: the previous
-//! health is carried over at the new configured weight, and the new
-//! monitor's ramp-up reports are not allowed below it until the monitor
-//! itself reaches it or reports a failure.
+//! A monitor that (re)starts knows nothing of its server: our nanny starts
+//! it "out of service", ramps its weight up from `weight / 32` after the
+//! first passing check, and reports a failing first check only as
+//! `check fail`. lvsd knows more: whether the entry is in the kernel, and
+//! whether it was serving. So, until the new monitor's first verdict, the
+//! server is unknown, and unknown is decided here:
+//!
+//! * an entry that is in the kernel (lvsd restarted and adopted it, or its
+//!   monitor died and was restarted) keeps its kernel weight; the monitor's
+//!   ramp-up reports are not allowed below that weight (capped at the
+//!   configured one) until the monitor itself reaches it. Slow start is only
+//!   for a server that (re-)enters service;
+//! * a reload that restarts the monitor carries a serving server over at
+//!   its new configured weight; a raise waits for the first verdict, so a
+//!   server that died just before the reload never gets it;
+//! * the first verdict wins: a `want`, or a failed check (or forced-down
+//!   mode) before any `want`, which takes the server out.
 
 use std::collections::HashMap;
 
@@ -28,6 +39,11 @@ pub struct ServerHealth {
     floor: Option<u32>,
     /// The monitor has spoken the report protocol.
     reporting: bool,
+    /// The current monitor has given its first verdict (a `want`, or a
+    /// failure before any `want`).
+    verdict: bool,
+    /// Unknown with an entry in the kernel, at this weight: it is kept.
+    held: Option<u32>,
 }
 
 impl Default for ServerHealth {
@@ -43,16 +59,20 @@ impl ServerHealth {
             health: Health::Unknown,
             floor: None,
             reporting: false,
+            verdict: false,
+            held: None,
         }
     }
 
     /// The state of a server whose monitor is restarted with a new
-    /// configured weight: serving servers keep serving at that weight.
+    /// configured weight: a serving server keeps serving, at once at a
+    /// lower weight, at a higher one only after the new monitor's first
+    /// verdict (it may have died just before the reload).
     pub fn carried_over(previous: &ServerHealth, configured_weight: u32) -> Self {
         let (health, floor) = match previous.health {
-            Health::Up { .. } => (
+            Health::Up { weight } => (
                 Health::Up {
-                    weight: configured_weight,
+                    weight: weight.min(configured_weight),
                 },
                 Some(configured_weight),
             ),
@@ -62,6 +82,8 @@ impl ServerHealth {
             health,
             floor,
             reporting: previous.reporting,
+            verdict: false,
+            held: previous.held,
         }
     }
 
@@ -83,6 +105,8 @@ impl ServerHealth {
     /// `want W` / `want none`. Returns whether the health changed.
     pub fn on_want(&mut self, want: Option<u32>, quiesce: bool) -> bool {
         self.reporting = true;
+        self.verdict = true;
+        self.held = None;
         let next = match want {
             None => {
                 self.floor = None;
@@ -125,10 +149,76 @@ impl ServerHealth {
         self.set(Health::Managed { up: None })
     }
 
+    /// A monitor (re)starts for this server: its verdict is still to come.
+    pub fn on_monitor_start(&mut self) {
+        self.verdict = false;
+    }
+
+    /// What the kernel has for this server (`None`: no entry), seen before
+    /// planning. An unknown server's entry is kept at its weight until the
+    /// first verdict, and the monitor's ramp is not allowed below it (nor
+    /// above `configured`, so that a ramp that ends at the configured
+    /// weight always lifts the floor).
+    pub fn adopt(&mut self, kernel_weight: Option<u32>, configured: u32) {
+        if self.health != Health::Unknown || self.verdict {
+            return;
+        }
+        self.held = kernel_weight;
+        self.floor = kernel_weight.map(|w| w.min(configured)).filter(|w| *w > 0);
+    }
+
+    /// `check ok` / `check fail`. A failure before the monitor's first
+    /// `want` is its verdict: the server is out (quiesced at weight 0 when
+    /// its entry is there and `quiesce_server` is set). Our nanny starts a
+    /// server as out of service and only says `want none` when it leaves
+    /// service, so this is the only word lvsd gets of a server that died
+    /// while nobody watched it. Returns whether the health changed.
+    pub fn on_check(&mut self, ok: bool, quiesce: bool) -> bool {
+        if ok || self.verdict || !self.reporting {
+            return false;
+        }
+        self.verdict = true;
+        self.floor = None;
+        let present = match self.health {
+            Health::Up { .. } | Health::Quiesced => true,
+            Health::Unknown => self.held.is_some(),
+            Health::Down | Health::Managed { .. } => false,
+        };
+        self.held = None;
+        self.set(if quiesce && present {
+            Health::Quiesced
+        } else {
+            Health::Down
+        })
+    }
+
+    /// `mode …`. Forced down before the first `want` takes the server out
+    /// (nanny says `want none` only when it thought the server in service).
+    /// Returns whether the health changed.
+    pub fn on_mode(&mut self, mode: health::state::Mode, quiesce: bool) -> bool {
+        let _ = quiesce;
+        if mode != health::state::Mode::ForcedDown || self.verdict || !self.reporting {
+            return false;
+        }
+        self.verdict = true;
+        self.floor = None;
+        self.held = None;
+        self.set(Health::Down)
+    }
+
     /// The monitor is gone and will not be replaced (for example its server
     /// was deactivated): nothing is known any more.
     pub fn on_monitor_gone(&mut self) -> bool {
-        self.floor = None;
+        // Its entry stays as it is; whatever monitor comes next starts from
+        // that weight (refreshed from the kernel before the next plan).
+        let (floor, held) = match self.health {
+            Health::Up { weight } => (Some(weight).filter(|w| *w > 0), Some(weight)),
+            Health::Quiesced => (None, Some(0)),
+            _ => (None, None),
+        };
+        self.floor = floor;
+        self.held = held;
+        self.verdict = false;
         self.set(Health::Unknown)
     }
 
