@@ -1,0 +1,740 @@
+//! pulse's event loop and the executor of the machine's actions.
+//!
+//! One tokio current-thread loop, as lvsd's (`bin/lvs/src/daemon/mod.rs`):
+//! heartbeat sockets, the machine's timer ([`Machine::next_wakeup`]) and the
+//! ARP schedule's, lvsd's readiness and exit, link changes (only with
+//! `monitor_links`), signals and the status socket become
+//! [`Event`]s; [`Machine::on`] decides; [`Engine::execute`] carries out the
+//! [`Action`]s in order. Nothing here decides failover.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arp::Mac;
+use arp::announce::{Announcer, Schedule, Step};
+use arp::socket::PacketSocket;
+use failover::auth::{Key, Sealer, Verifier};
+use failover::floating::{self, FloatingAddress};
+use failover::heartbeat::Heartbeat;
+use failover::state::{
+    Action, Event, ExitHow, Flags, Level, LvsdState, Machine, Params, Path, SyncRole,
+};
+use ipvs::DaemonState;
+use lvscf::Config;
+use nix::sys::signal::Signal;
+use rtnl::{Address, Interfaces, RtnlError};
+use tokio::io::unix::AsyncFd;
+use tokio::net::UdpSocket;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinHandle;
+use tracing::{debug, error, info, warn};
+
+use crate::lvsd::{Lvsd, LvsdCommand, LvsdEvent, STOP_GRACE};
+use crate::startup::Setup;
+use crate::status::{self, PathStatus, Status};
+use crate::syncd::{Kernel, SyncDaemons};
+
+/// How long a SIGHUP's re-read of lvs.cf may take (a host name in it may
+/// need a slow DNS answer) before the running configuration is kept.
+const RELOAD_DEADLINE: Duration = Duration::from_secs(15);
+/// Replay window at start for authenticated heartbeats: counters are µs
+/// of the sender's clock, and a beat older than this (by our clock) is
+/// refused even before the first one was accepted. Allows this much clock
+/// difference between the routers.
+const REPLAY_SKEW: Duration = Duration::from_secs(60);
+/// At most one "dropped heartbeat" line per this interval.
+const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// One heartbeat path, bound.
+struct HbPath {
+    which: Path,
+    socket: UdpSocket,
+    local: SocketAddr,
+    partner: SocketAddr,
+    verifier: Option<Verifier>,
+    last: Option<(Instant, Heartbeat)>,
+}
+
+/// The gratuitous ARP / NA schedule in progress.
+struct Announce {
+    announcer: Announcer,
+    frames: Vec<(PacketSocket, Vec<u8>, String)>,
+}
+
+/// The loop's state: the machine plus everything the actions touch.
+struct Engine {
+    machine: Machine,
+    config: Config,
+    setup_master: bool,
+    flags: Flags,
+    args: crate::cli::Args,
+    paths: Vec<HbPath>,
+    partner_ips: Vec<IpAddr>,
+    sealer: Option<Sealer>,
+    route: Box<dyn Interfaces>,
+    held: Vec<FloatingAddress>,
+    lvsd_cmd: LvsdCommand,
+    lvsd: Option<Lvsd>,
+    stopping: Vec<JoinHandle<()>>,
+    announce: Option<Announce>,
+    sync: Kernel,
+    link_watch: Option<AsyncFd<rtnl::LinkWatch>>,
+    failed_links: Vec<Path>,
+    last_drop_log: Option<Instant>,
+    dropped: u64,
+    exit: Option<i32>,
+}
+
+fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// Read `heartbeat_key_file` (at start and on reload).
+pub fn read_key(config: &Config) -> Result<Option<Key>, String> {
+    let Some(path) = &config.heartbeat_key_file else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(path).map_err(|e| format!("heartbeat_key_file {path}: {e}"))?;
+    Key::from_file_contents(&bytes)
+        .map(Some)
+        .map_err(|e| format!("heartbeat_key_file {path}: {e}"))
+}
+
+/// At start, before the machine runs: an inactive pulse removes the
+/// floating addresses of its lvs.cf that this host still holds (a pulse
+/// killed while active left them, and the original kept them: both routers
+/// then held the VIP), and ends an lvsd left running by such a pulse.
+pub fn clean_after_crash(
+    config: &Config,
+    route: &mut dyn Interfaces,
+    test_start: bool,
+    force_active: bool,
+) {
+    if !force_active {
+        let wanted = floating::desired(config);
+        match (route.links(), route.addresses()) {
+            (Ok(links), Ok(addresses)) => {
+                for fa in &wanted {
+                    let Some(index) = rtnl::index_of(&links, &fa.device) else {
+                        continue;
+                    };
+                    let found = addresses
+                        .iter()
+                        .find(|a| a.index == index && a.addr == fa.addr);
+                    if let Some(a) = found {
+                        info!("removing floating address {fa} left by a previous pulse");
+                        if let Err(e) = route.del_address(a) {
+                            warn!("cannot remove {fa}: {e}");
+                        }
+                    }
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => warn!("cannot list addresses: {e}"),
+        }
+    }
+    if !test_start
+        && let Ok(Some(pid)) = daemon::pidfile::read_pid(std::path::Path::new(
+            crate::startup::LVSD_PIDFILE,
+        ))
+        && crate::lvsd::is_lvsd(pid)
+    {
+        info!("stopping lvsd (pid {pid}) left running by a previous pulse");
+        crate::lvsd::end_stale(pid, STOP_GRACE);
+    }
+}
+
+/// Run the loop until the machine exits; pulse's exit status.
+pub fn run(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    runtime.block_on(main_loop(setup, route))
+}
+
+async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode, String> {
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("SIGHUP: {e}"))?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
+    // Handlers exist: signals that came during start-up arrive now.
+    let _ = daemon::signals::unblock_after_handlers();
+    let listener = status::listen(&setup.args.socket);
+    let mut e = Engine::new(setup, route)?;
+
+    let now = Instant::now();
+    let actions = e.machine.on(now, Event::Start);
+    e.execute(actions).await;
+    e.check_links().await;
+
+    let mut buf0 = [0u8; 64];
+    let mut buf1 = [0u8; 64];
+    let mut reload: Option<(JoinHandle<Result<Config, crate::Fatal>>, tokio::time::Instant)> = None;
+    while e.exit.is_none() {
+        let wake = e.next_wakeup();
+        let p1 = e.paths.get(1).map(|p| &p.socket);
+        tokio::select! {
+            biased;
+            _ = term.recv() => e.feed(Event::Terminate { signal: 15 }).await,
+            _ = int.recv() => e.feed(Event::Terminate { signal: 2 }).await,
+            _ = hup.recv() => {
+                if reload.is_some() {
+                    info!("SIGHUP: still re-reading lvs.cf");
+                } else {
+                    info!("rereading configuration file");
+                    let path = e.args.configfile.clone();
+                    let handle = tokio::task::spawn_blocking(move || crate::startup::load(&path));
+                    reload = Some((handle, tokio::time::Instant::now() + RELOAD_DEADLINE));
+                }
+            }
+            r = async {
+                let (h, deadline) = reload.as_mut().expect("guarded");
+                tokio::time::timeout_at(*deadline, h).await
+            }, if reload.is_some() => {
+                reload = None;
+                match r {
+                    Ok(Ok(Ok(config))) => e.reload(config).await,
+                    Ok(Ok(Err(f))) => {
+                        warn!("{}; keeping the running configuration", f.message.trim_start_matches("pulse: "));
+                    }
+                    Ok(Err(err)) => warn!("re-reading lvs.cf failed: {err}; keeping the running configuration"),
+                    Err(_) => warn!("re-reading lvs.cf took over {RELOAD_DEADLINE:?}; keeping the running configuration"),
+                }
+            }
+            r = e.paths[0].socket.recv_from(&mut buf0) => {
+                if let Ok((n, src)) = r {
+                    e.datagram(0, &buf0[..n], src).await;
+                }
+            }
+            r = async { p1.expect("guarded").recv_from(&mut buf1).await }, if p1.is_some() => {
+                if let Ok((n, src)) = r {
+                    e.datagram(1, &buf1[..n], src).await;
+                }
+            }
+            ev = async { e.lvsd.as_mut().expect("guarded").event().await }, if e.lvsd.is_some() => {
+                e.lvsd_event(ev).await;
+            }
+            g = async { e.link_watch.as_ref().expect("guarded").readable().await }, if e.link_watch.is_some() => {
+                if let Ok(mut guard) = g {
+                    guard.clear_ready();
+                    drop(guard);
+                    let changed = e
+                        .link_watch
+                        .as_mut()
+                        .map(|w| w.get_mut().drain().unwrap_or(true))
+                        .unwrap_or(false);
+                    if changed {
+                        e.check_links().await;
+                    }
+                }
+            }
+            conn = status::accept(listener.as_ref()) => {
+                if let Ok(stream) = conn {
+                    status::serve(stream, e.status());
+                }
+            }
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
+                e.on_timer().await;
+            }
+        }
+    }
+    let code = e.exit.unwrap_or(0);
+    e.finish().await;
+    if listener.is_some() {
+        let _ = std::fs::remove_file(&e.args.socket);
+    }
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
+}
+
+impl Engine {
+    fn new(setup: Setup, route: Box<dyn Interfaces>) -> Result<Engine, String> {
+        let flags = Flags {
+            force_active: setup.args.forceactive,
+            test_start: setup.args.test_start,
+        };
+        let key = setup.key;
+        let floor = unix_micros().saturating_sub(u64::try_from(REPLAY_SKEW.as_micros()).unwrap_or(0));
+        let mut paths = Vec::new();
+        for (i, p) in setup.paths.into_iter().enumerate() {
+            let local = p.socket.local_addr().map_err(|e| e.to_string())?;
+            let socket = UdpSocket::from_std(p.socket).map_err(|e| e.to_string())?;
+            paths.push(HbPath {
+                which: if i == 0 { Path::Public } else { Path::Private },
+                socket,
+                local,
+                partner: p.partner,
+                verifier: key.clone().map(|k| Verifier::new(k, floor)),
+                last: None,
+            });
+        }
+        let partner_ips = paths.iter().map(|p| p.partner.ip()).collect();
+        let link_watch = if Params::from_config(&setup.config, setup.master, flags).monitor_links {
+            match rtnl::LinkWatch::new().map_err(|e| e.to_string()).and_then(|w| {
+                // SAFETY: the LinkWatch owns its netlink socket, which stays
+                // open (and its `as_raw_fd` the same) until the AsyncFd that
+                // owns the LinkWatch is dropped.
+                unsafe { AsyncFd::register_with_interest(w, tokio::io::Interest::READABLE) }
+                    .map_err(|e| e.to_string())
+            }) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    warn!("cannot watch links ({e}): monitor_links checks only at start and reload");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let sync = if setup.config.syncdaemon {
+            match ipvs::NetlinkIpvs::new() {
+                Ok(t) => Kernel(Some(Box::new(t))),
+                Err(err) => {
+                    if !flags.test_start {
+                        warn!("IPVS is not available ({err}): no sync daemon");
+                    }
+                    Kernel(None)
+                }
+            }
+        } else {
+            Kernel(None)
+        };
+        let machine = Machine::for_config(&setup.config, setup.master, flags, Instant::now());
+        Ok(Engine {
+            machine,
+            lvsd_cmd: LvsdCommand {
+                path: setup.lvsd,
+                configfile: setup.args.configfile.clone(),
+                verbose: setup.args.verbose,
+                nodaemon: setup.args.nodaemon,
+            },
+            config: setup.config,
+            setup_master: setup.master,
+            flags,
+            args: setup.args,
+            paths,
+            partner_ips,
+            sealer: key.map(Sealer::new),
+            route,
+            held: Vec::new(),
+            lvsd: None,
+            stopping: Vec::new(),
+            announce: None,
+            sync,
+            link_watch,
+            failed_links: Vec::new(),
+            last_drop_log: None,
+            dropped: 0,
+            exit: None,
+        })
+    }
+
+    fn next_wakeup(&self) -> Instant {
+        let t = self.machine.next_wakeup();
+        match self.announce.as_ref().and_then(|a| a.announcer.next_due()) {
+            Some(a) => t.min(a),
+            None => t,
+        }
+    }
+
+    async fn feed(&mut self, event: Event) {
+        let actions = self.machine.on(Instant::now(), event);
+        self.execute(actions).await;
+    }
+
+    async fn on_timer(&mut self) {
+        let now = Instant::now();
+        if let Some(a) = self.announce.as_mut() {
+            loop {
+                match a.announcer.poll(now) {
+                    Step::Send => {
+                        for (sock, frame, what) in &a.frames {
+                            if let Err(e) = sock.send(frame) {
+                                debug!("gratuitous ARP for {what}: {e}");
+                            }
+                        }
+                    }
+                    Step::WaitUntil(_) => break,
+                    Step::Done => {
+                        self.announce = None;
+                        self.feed(Event::AnnounceDone).await;
+                        break;
+                    }
+                }
+            }
+        }
+        if now >= self.machine.next_wakeup() {
+            self.feed(Event::Tick).await;
+        }
+    }
+
+    /// One datagram on path `i`.
+    async fn datagram(&mut self, i: usize, bytes: &[u8], src: SocketAddr) {
+        if !self.partner_ips.contains(&src.ip()) {
+            debug!("Unexpected heartbeat from {}", src.ip());
+            return;
+        }
+        let path = &mut self.paths[i];
+        let beat = match path.verifier.as_mut() {
+            Some(v) => v.open(bytes).map(|(b, _)| b).map_err(|r| r.to_string()),
+            None => Heartbeat::parse(bytes).map_err(|_| "bad heartbeat packet".to_owned()),
+        };
+        let beat = match beat {
+            Ok(b) => b,
+            Err(why) => {
+                self.dropped_beat(&why, src);
+                return;
+            }
+        };
+        path.last = Some((Instant::now(), beat));
+        let which = path.which;
+        self.feed(Event::Heartbeat { path: which, beat }).await;
+    }
+
+    /// Log a dropped heartbeat, at most once per [`DROP_LOG_EVERY`].
+    fn dropped_beat(&mut self, why: &str, src: SocketAddr) {
+        self.dropped += 1;
+        let now = Instant::now();
+        if self
+            .last_drop_log
+            .is_none_or(|t| now.duration_since(t) >= DROP_LOG_EVERY)
+        {
+            warn!(
+                "{why} from {} (dropped; {} dropped so far)",
+                src.ip(),
+                self.dropped
+            );
+            self.last_drop_log = Some(now);
+        }
+    }
+
+    async fn lvsd_event(&mut self, ev: LvsdEvent) {
+        let event = match ev {
+            LvsdEvent::Ready => Event::LvsdReady,
+            LvsdEvent::ReadyTimeout => Event::LvsdReadyTimeout,
+            LvsdEvent::Exited(status) => {
+                let pid = self.lvsd.take().map_or(0, |l| l.pid());
+                use std::os::unix::process::ExitStatusExt;
+                let how = match (status.code(), status.signal()) {
+                    (Some(c), _) => ExitHow::Status(c),
+                    (None, Some(s)) => ExitHow::Signal(s),
+                    (None, None) => ExitHow::Status(-1),
+                };
+                Event::LvsdExited { pid, how }
+            }
+        };
+        self.feed(event).await;
+    }
+
+    /// Feed [`Event::Links`] when the monitored links changed.
+    async fn check_links(&mut self) {
+        if !self.machine.params().monitor_links {
+            return;
+        }
+        let (links, addresses) = match (self.route.links(), self.route.addresses()) {
+            (Ok(l), Ok(a)) => (l, a),
+            (Err(e), _) | (_, Err(e)) => {
+                warn!("cannot read link state: {e}");
+                return;
+            }
+        };
+        let mut failed = Vec::new();
+        for p in &self.paths {
+            // The interface carrying our own address on that path; an
+            // address not found counts as up (as the original).
+            let down = addresses
+                .iter()
+                .find(|a| a.addr == p.local.ip())
+                .and_then(|a| rtnl::link_by_index(&links, a.index))
+                .is_some_and(|l| !l.is_running());
+            if down {
+                failed.push(p.which);
+            }
+        }
+        if failed != self.failed_links {
+            self.failed_links = failed.clone();
+            self.feed(Event::Links { failed }).await;
+        }
+    }
+
+    /// SIGHUP with a file that loaded.
+    async fn reload(&mut self, new: Config) {
+        let old = &self.config;
+        let restart: Vec<&str> = [
+            ("primary", old.primary != new.primary),
+            ("primary_private", old.primary_private != new.primary_private),
+            ("backup", old.backup != new.backup),
+            ("backup_private", old.backup_private != new.backup_private),
+            ("heartbeat_port", old.heartbeat_port != new.heartbeat_port),
+            ("backup_active", old.backup_active != new.backup_active),
+            ("heartbeat_key_file", old.heartbeat_key_file != new.heartbeat_key_file),
+            ("monitor_links", old.monitor_links != new.monitor_links),
+        ]
+        .into_iter()
+        .filter_map(|(k, changed)| changed.then_some(k))
+        .collect();
+        if !restart.is_empty() {
+            warn!(
+                "lvs.cf: {} changed; restart pulse to apply (the rest applies now)",
+                restart.join(", ")
+            );
+        }
+        // What needs a restart keeps its running value.
+        let mut cfg = new;
+        cfg.primary = old.primary;
+        cfg.primary_private = old.primary_private;
+        cfg.backup = old.backup;
+        cfg.backup_private = old.backup_private;
+        cfg.heartbeat_port = old.heartbeat_port;
+        cfg.backup_active = old.backup_active;
+        cfg.heartbeat_key_file = old.heartbeat_key_file.clone();
+        cfg.monitor_links = old.monitor_links;
+        let params = Params::from_config(&cfg, self.setup_master, self.flags);
+        let floating = floating::desired(&cfg);
+        self.config = cfg;
+        self.feed(Event::Reload { params, floating }).await;
+    }
+
+    /// Carry out `actions` in order.
+    async fn execute(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Log { level, text } => match level {
+                    Level::Error => error!("{text}"),
+                    Level::Warning => warn!("{text}"),
+                    Level::Info => info!("{text}"),
+                    Level::Debug => debug!("{text}"),
+                },
+                Action::SendHeartbeat(beat) => self.send(beat),
+                Action::RunActiveCmd => {
+                    if let Some(c) = &self.config.active_cmd {
+                        crate::lvsd::run_command(c);
+                    }
+                }
+                Action::RunInactiveCmd => {
+                    if let Some(c) = &self.config.inactive_cmd {
+                        crate::lvsd::run_command(c);
+                    }
+                }
+                Action::StartLvsd => self.start_lvsd().await,
+                Action::StopLvsd => self.stop_lvsd(),
+                Action::ReloadLvsd => {
+                    if let Some(l) = &self.lvsd {
+                        l.signal(Signal::SIGHUP);
+                    }
+                }
+                Action::AddFloating(addrs) => self.add_floating(&addrs),
+                Action::RemoveFloating(addrs) => self.remove_floating(&addrs),
+                Action::Announce {
+                    addrs,
+                    count,
+                    interval,
+                } => self.announce(&addrs, count, interval),
+                Action::SyncDaemon(role) => self.sync_daemon(role),
+                Action::Exit(code) => self.exit = Some(code),
+            }
+        }
+    }
+
+    fn send(&mut self, beat: Heartbeat) {
+        let bytes: Vec<u8> = match self.sealer.as_mut() {
+            Some(s) => s.seal(beat, unix_micros()).to_vec(),
+            None => beat.emit().to_vec(),
+        };
+        for p in &self.paths {
+            if p.partner.ip().is_unspecified() {
+                continue;
+            }
+            if let Err(e) = p.socket.try_send_to(&bytes, p.partner) {
+                // Only in -v mode, as the original.
+                debug!("sendto {}: {e}", p.partner);
+            }
+        }
+    }
+
+    async fn start_lvsd(&mut self) {
+        if self.lvsd.is_some() {
+            return;
+        }
+        match Lvsd::start(&self.lvsd_cmd) {
+            Ok(l) => {
+                debug!("started {} (pid {})", self.lvsd_cmd.path.display(), l.pid());
+                self.lvsd = Some(l);
+            }
+            Err(err) => {
+                error!("cannot start {}: {err}", self.lvsd_cmd.path.display());
+                self.feed_boxed(Event::LvsdExited {
+                    pid: 0,
+                    how: ExitHow::Status(127),
+                })
+                .await;
+            }
+        }
+    }
+
+    /// `feed` from inside `execute` (a recursive async call needs a box).
+    fn feed_boxed(&mut self, event: Event) -> std::pin::Pin<Box<dyn Future<Output = ()> + '_>> {
+        Box::pin(self.feed(event))
+    }
+
+    fn stop_lvsd(&mut self) {
+        if let Some(l) = self.lvsd.take() {
+            // Not waited for here: the loop keeps heartbeating while lvsd
+            // removes its services; `finish` waits for it at exit.
+            self.stopping.push(tokio::spawn(async move {
+                let pid = l.pid();
+                match l.stop(STOP_GRACE).await {
+                    Some(st) => debug!("lvsd (pid {pid}) stopped: {st}"),
+                    None => warn!("lvsd (pid {pid}) could not be reaped"),
+                }
+            }));
+        }
+    }
+
+    fn add_floating(&mut self, addrs: &[FloatingAddress]) {
+        let links = match self.route.links() {
+            Ok(l) => l,
+            Err(e) => {
+                error!("cannot list links: {e}");
+                return;
+            }
+        };
+        for fa in addrs {
+            let Some(index) = rtnl::index_of(&links, &fa.device) else {
+                error!("cannot add {fa}: no interface {}", fa.device);
+                continue;
+            };
+            let a = match Address::floating(index, fa.addr, fa.prefix_len, Some(&fa.label)) {
+                Ok(a) => a,
+                Err(e) => {
+                    error!("cannot add {fa}: {e}");
+                    continue;
+                }
+            };
+            match self.route.add_address(&a) {
+                Ok(()) | Err(RtnlError::AlreadyExists { .. }) => {
+                    if !self.held.contains(fa) {
+                        self.held.push(fa.clone());
+                    }
+                }
+                Err(e) => error!("cannot add {fa}: {e}"),
+            }
+        }
+    }
+
+    fn remove_floating(&mut self, addrs: &[FloatingAddress]) {
+        let links = self.route.links().unwrap_or_default();
+        for fa in addrs {
+            self.held.retain(|h| h != fa);
+            let Some(index) = rtnl::index_of(&links, &fa.device) else {
+                continue;
+            };
+            let Ok(a) = Address::floating(index, fa.addr, fa.prefix_len, Some(&fa.label)) else {
+                continue;
+            };
+            match self.route.del_address(&a) {
+                Ok(()) | Err(RtnlError::NotFound { .. }) => {}
+                Err(e) => error!("cannot remove {fa}: {e}"),
+            }
+        }
+    }
+
+    fn announce(&mut self, addrs: &[FloatingAddress], count: u32, interval: Duration) {
+        let mut frames = Vec::new();
+        for fa in addrs {
+            let ifc = match arp::socket::interface(&fa.device) {
+                Ok(i) => i,
+                Err(e) => {
+                    error!("gratuitous ARP for {fa}: {}: {e}", fa.device);
+                    continue;
+                }
+            };
+            let frame = match fa.addr {
+                IpAddr::V4(v4) => arp::frame::gratuitous_reply(ifc.mac, v4, Mac::BROADCAST).to_vec(),
+                IpAddr::V6(v6) => arp::ndisc::unsolicited_advert(ifc.mac, v6).to_vec(),
+            };
+            match PacketSocket::open(ifc.index) {
+                Ok(s) => frames.push((s, frame, fa.to_string())),
+                Err(e) => error!("gratuitous ARP for {fa}: {e}"),
+            }
+        }
+        let announcer = Schedule::new(count, interval).start(Instant::now());
+        self.announce = Some(Announce { announcer, frames });
+        // The first frames go at once, not at the next loop turn.
+        if let Some(a) = self.announce.as_mut()
+            && a.announcer.poll(Instant::now()) == Step::Send
+        {
+            for (sock, frame, what) in &a.frames {
+                if let Err(e) = sock.send(frame) {
+                    debug!("gratuitous ARP for {what}: {e}");
+                }
+            }
+        }
+    }
+
+    fn sync_daemon(&mut self, role: SyncRole) {
+        if self.sync.0.is_none() && self.flags.test_start {
+            debug!("no IPVS under --test-start: sync daemon skipped");
+            return;
+        }
+        let state = match role {
+            SyncRole::Master => DaemonState::Master,
+            SyncRole::Backup => DaemonState::Backup,
+        };
+        if let Err(e) = self
+            .sync
+            .restart(state, &self.config.syncd_iface, self.config.syncd_id)
+        {
+            error!("cannot start the sync daemon: {e}");
+        }
+    }
+
+    fn status(&self) -> Status {
+        let now = Instant::now();
+        let s = self.machine.status(now);
+        let mut flags = Vec::new();
+        if !s.failed_links.is_empty() {
+            flags.push("LINKFAIL");
+        }
+        if s.childfail {
+            flags.push("CHILDFAIL");
+        }
+        Status {
+            pid: std::process::id(),
+            role: if self.setup_master { "master" } else { "backup" },
+            active: s.active,
+            flags,
+            test_start: self.flags.test_start,
+            paths: self
+                .paths
+                .iter()
+                .map(|p| PathStatus {
+                    name: match p.which {
+                        Path::Public => "public",
+                        Path::Private => "private",
+                    },
+                    local: p.local.to_string(),
+                    partner: p.partner.to_string(),
+                    last_heartbeat_age: p.last.map(|(t, _)| now.duration_since(t).as_secs_f64()),
+                    last_heartbeat: p.last.map(|(_, b)| b.name().to_owned()),
+                })
+                .collect(),
+            floating: self.held.iter().map(ToString::to_string).collect(),
+            lvsd_pid: self
+                .lvsd
+                .as_ref()
+                .filter(|_| s.lvsd != LvsdState::Stopped)
+                .map(Lvsd::pid),
+            configfile: self.args.configfile.display().to_string(),
+        }
+    }
+
+    /// At exit: lvsd stopped (bounded), nothing left behind.
+    async fn finish(&mut self) {
+        self.stop_lvsd();
+        for h in self.stopping.drain(..) {
+            let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(3), h).await;
+        }
+    }
+}

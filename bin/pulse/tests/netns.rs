@@ -1,0 +1,382 @@
+//! pulse failover in host network namespaces (root, iproute2): two routers
+//! and a client on a bridge, pulse with `--test-start` (heartbeats,
+//! floating addresses and ARP; no lvsd). See `rig/mod.rs` for the rig.
+//! Run by `tests/netns/run.sh` (`--features netns-tests`, one at a time).
+//!
+//! Every wait is bounded; the bounds are the protocol's own (deadtime,
+//! keepalive) plus a margin for a loaded 2-core machine.
+
+mod rig;
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use rig::{Capture, Cf, R1, R2, Rig, poll};
+
+const POLL: Duration = Duration::from_millis(5);
+
+fn secs(s: &str) -> Duration {
+    Duration::from_secs_f64(s.parse().expect("timer"))
+}
+
+/// Wait until exactly router `r` holds the VIP (the other not); how long.
+fn wait_sole(rig: &Rig, r: &str, limit: Duration) -> Duration {
+    let other = if r == "r1" { "r2" } else { "r1" };
+    poll(limit, POLL, || rig.has_vip(r) && !rig.has_vip(other)).unwrap_or_else(|| {
+        panic!(
+            "{r} did not become the only holder of the VIP within {limit:?} \
+             (r1 {}, r2 {})\n{}",
+            rig.has_vip("r1"),
+            rig.has_vip("r2"),
+            rig.logs()
+        )
+    })
+}
+
+/// Assert that for `span`, router `r` alone holds the VIP.
+fn stays_sole(rig: &Rig, r: &str, span: Duration) {
+    let other = if r == "r1" { "r2" } else { "r1" };
+    let start = Instant::now();
+    while start.elapsed() < span {
+        assert!(
+            rig.has_vip(r) && !rig.has_vip(other),
+            "after {:?}: r1 {} r2 {}, expected only {r}\n{}",
+            start.elapsed(),
+            rig.has_vip("r1"),
+            rig.has_vip("r2"),
+            rig.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// r1 active, r2 passive, client resolved the VIP to r1.
+fn steady_pair(rig: &mut Rig, cf: &Cf) -> (usize, usize) {
+    let p1 = rig.start("r1", cf, &[]);
+    // r1 alone: active after deadtime.
+    wait_sole(rig, "r1", secs(cf.deadtime) * 3 + Duration::from_secs(2));
+    let p2 = rig.start("r2", cf, &[]);
+    // r2 hears RUNNING and stays passive.
+    stays_sole(rig, "r1", secs(cf.deadtime) * 2);
+    assert_eq!(rig.client_talks_to_vip(), rig.mac("r1"));
+    (p1, p2)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The frames of `anchors/heartbeat-frames.txt` (original 0.8.6 pulse),
+/// from the IP header on, with IP ID and both checksums zeroed (they vary).
+const ORIGINAL_STOPPED_R2_TO_R1: &str =
+    "45000020e3b340004011df12cb007103cb007102021b021b000c7824bddabdad";
+const ORIGINAL_RUNNING_R1_TO_R2: &str =
+    "45000020cd7440004011f551cb007102cb007103021b021b000c7824dadbadbd";
+const ORIGINAL_RUNNING_R2_TO_R1: &str =
+    "45000020e91740004011d9aecb007103cb007102021b021b000c7824dadbadbd";
+const ORIGINAL_STOPPED_R1_TO_R2: &str =
+    "45000020d19540004011f130cb007102cb007103021b021b000c7824bddabdad";
+
+fn comparable(ip_on: &[u8]) -> Vec<u8> {
+    let mut v = ip_on.to_vec();
+    for i in [4, 5, 10, 11, 26, 27] {
+        // IP ID, IP checksum, UDP checksum
+        v[i] = 0;
+    }
+    v
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+fn assert_original(frame: &rig::Frame, original: &str, what: &str) {
+    assert_eq!(
+        hex(&comparable(&frame.bytes[14..])),
+        hex(&comparable(&unhex(original))),
+        "{what}: frame {} differs from the original's",
+        hex(&frame.bytes)
+    );
+}
+
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn heartbeat_bytes_are_the_originals() {
+    let mut rig = Rig::new("bytes");
+    let cf = Cf::fast();
+    let to_r2 = Capture::open(&rig, "r2");
+    let p1 = rig.start("r1", &cf, &[]);
+    // A lone primary: STOPPED first, then (partner dead) RUNNING.
+    let frames = to_r2.heartbeats(R1, 12, Duration::from_secs(5));
+    let first = frames.first().unwrap_or_else(|| panic!("no heartbeat\n{}", rig.logs()));
+    assert_original(first, ORIGINAL_STOPPED_R1_TO_R2, "r1 inactive");
+    let running = frames
+        .iter()
+        .find(|f| f.payload() == [0xda, 0xdb, 0xad, 0xbd])
+        .unwrap_or_else(|| panic!("r1 never sent RUNNING\n{}", rig.logs()));
+    assert_original(running, ORIGINAL_RUNNING_R1_TO_R2, "r1 active");
+    for f in &frames {
+        assert_eq!((f.src(), f.dst(), f.sport(), f.dport()), (R1, R2, 539, 539));
+        assert_eq!(f.bytes.len(), 46, "one 4-byte payload, no padding on veth");
+        assert_eq!(&f.bytes[0..6], &mac_bytes(&rig.mac("r2"))[..], "to r2's MAC");
+        assert_eq!(&f.bytes[6..12], &mac_bytes(&rig.mac("r1"))[..], "from r1's MAC");
+    }
+    // The interval is keepalive.
+    let gaps: Vec<Duration> = frames.windows(2).map(|w| w[1].at - w[0].at).collect();
+    let mut sorted = gaps.clone();
+    sorted.sort();
+    let median = sorted[sorted.len() / 2];
+    assert!(
+        median > Duration::from_millis(80) && median < Duration::from_millis(130),
+        "median interval {median:?} (keepalive 0.1 s): {gaps:?}"
+    );
+
+    // The backup, passive: STOPPED to r1.
+    let to_r1 = Capture::open(&rig, "r1");
+    let _p2 = rig.start("r2", &cf, &[]);
+    let frames = to_r1.heartbeats(R2, 3, Duration::from_secs(3));
+    assert!(!frames.is_empty(), "no heartbeat from r2\n{}", rig.logs());
+    for f in &frames {
+        assert_original(f, ORIGINAL_STOPPED_R2_TO_R1, "r2 passive");
+    }
+    // The backup after taking over: RUNNING to r1.
+    rig.kill(p1);
+    let frames = to_r1.heartbeats(R2, 40, Duration::from_secs(3));
+    let running = frames
+        .iter()
+        .find(|f| f.payload() == [0xda, 0xdb, 0xad, 0xbd])
+        .unwrap_or_else(|| panic!("r2 never sent RUNNING\n{}", rig.logs()));
+    assert_original(running, ORIGINAL_RUNNING_R2_TO_R1, "r2 active");
+}
+
+fn mac_bytes(mac: &str) -> Vec<u8> {
+    mac.split(':')
+        .map(|b| u8::from_str_radix(b, 16).expect("mac"))
+        .collect()
+}
+
+/// kill -9 of the active pulse plus its link down: the backup holds the
+/// VIP within deadtime + keepalive + margin, and the client's neighbour
+/// entry shows the backup's MAC. Returns the measured takeover.
+fn kill9_takeover(name: &str, cf: &Cf, margin: Duration) -> Duration {
+    let mut rig = Rig::new(name);
+    let (p1, _p2) = steady_pair(&mut rig, cf);
+    let r2mac = rig.mac("r2");
+    let t0 = Instant::now();
+    rig.kill(p1);
+    rig.link("r1", false);
+    let limit = secs(cf.deadtime) + secs(cf.keepalive) + margin;
+    let took = poll(limit, POLL, || {
+        rig.has_vip("r2") && rig.client_neigh().as_deref() == Some(r2mac.as_str())
+    });
+    let took = took.unwrap_or_else(|| {
+        panic!(
+            "no takeover within {limit:?}: r2 VIP {}, client neighbour {:?} (r2 is {r2mac})\n{}",
+            rig.has_vip("r2"),
+            rig.client_neigh(),
+            rig.logs()
+        )
+    });
+    let total = t0.elapsed().min(took + Duration::from_millis(1));
+    eprintln!("{name}: kill -9 takeover {} ms", total.as_millis());
+    // The VIP is on eth0:1 with the configured mask.
+    let line = rig.vip_line("r2").expect("vip line");
+    assert!(line.contains("203.0.113.10/24") && line.contains("eth0:1"), "{line}");
+    let log = rig.logs();
+    assert!(log.contains("partner dead: activating lvs"), "{log}");
+    total
+}
+
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn kill9_and_link_down_backup_takes_over_fast_timers() {
+    let took = kill9_takeover("k9f", &Cf::fast(), Duration::from_millis(400));
+    assert!(took < Duration::from_millis(800), "{took:?}");
+}
+
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn kill9_and_link_down_backup_takes_over_original_timers() {
+    // keepalive 1, deadtime 3, as the anchor of the original (2.0-2.35 s).
+    kill9_takeover("k9o", &Cf::original(), Duration::from_millis(800));
+}
+
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn no_failback_and_the_returning_primary_drops_its_stale_vip() {
+    let mut rig = Rig::new("nofb");
+    let cf = Cf::fast();
+    let (p1, _p2) = steady_pair(&mut rig, &cf);
+    rig.kill(p1);
+    rig.link("r1", false);
+    wait_sole(&rig, "r2", Duration::from_secs(3)).max(Duration::ZERO);
+    // r1 comes back with the VIP its killed pulse left behind.
+    assert!(rig.has_vip("r1") || rig.vip_line("r1").is_none());
+    rig.link("r1", true);
+    assert!(rig.has_vip("r1"), "the killed pulse's VIP is still on r1");
+    let p1b = rig.start("r1", &cf, &[]);
+    // It drops the stale VIP at once, and stays passive: no failback.
+    let limit = Duration::from_secs(2);
+    poll(limit, POLL, || !rig.has_vip("r1"))
+        .unwrap_or_else(|| panic!("r1 kept its stale VIP\n{}", rig.logs()));
+    stays_sole(&rig, "r2", secs(cf.deadtime) * 5);
+    let log = rig.log(p1b);
+    assert!(log.contains("STARTING PULSE AS MASTER"), "{log}");
+    assert!(!log.contains("activating lvs"), "{log}");
+}
+
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn both_started_at_once_the_primary_alone_ends_active() {
+    let mut rig = Rig::new("cold");
+    let cf = Cf::fast();
+    let _p2 = rig.start("r2", &cf, &[]);
+    let _p1 = rig.start("r1", &cf, &[]);
+    let t0 = Instant::now();
+    let limit = secs(cf.deadtime) + secs(cf.keepalive) * 2 + Duration::from_millis(400);
+    let took = wait_sole(&rig, "r1", limit);
+    eprintln!("cold start: r1 alone active after {} ms", (t0.elapsed().min(took)).as_millis());
+    stays_sole(&rig, "r1", secs(cf.deadtime) * 4);
+}
+
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn backup_started_a_little_earlier_still_the_primary_ends_active() {
+    let mut rig = Rig::new("cold2");
+    let cf = Cf::fast();
+    let _p2 = rig.start("r2", &cf, &[]);
+    std::thread::sleep(secs(cf.keepalive) * 2);
+    let _p1 = rig.start("r1", &cf, &[]);
+    let limit = secs(cf.deadtime) + secs(cf.keepalive) * 2 + Duration::from_millis(400);
+    wait_sole(&rig, "r1", limit);
+    stays_sole(&rig, "r1", secs(cf.deadtime) * 4);
+}
+
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn partition_then_heal_leaves_one_active() {
+    let mut rig = Rig::new("part");
+    let cf = Cf::fast();
+    let _pair = steady_pair(&mut rig, &cf);
+    rig.port("r2", false);
+    // Cut off, r2 takes over too: both hold the VIP.
+    poll(Duration::from_secs(3), POLL, || rig.has_vip("r2"))
+        .unwrap_or_else(|| panic!("the cut-off backup never activated\n{}", rig.logs()));
+    assert!(rig.has_vip("r1"));
+    rig.port("r2", true);
+    // Healed: the backup yields on the master's RUNNING.
+    wait_sole(&rig, "r1", secs(cf.deadtime) * 3 + Duration::from_secs(1));
+    stays_sole(&rig, "r1", secs(cf.deadtime) * 3);
+    assert!(rig.logs().contains("partner active: deactivating LVS"));
+}
+
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn sigterm_of_the_active_hands_over_within_100ms() {
+    let mut rig = Rig::new("term");
+    // Slow timers: a takeover by the dead timer would take 3 s, so only the
+    // final STOPPED can make it this fast.
+    let cf = Cf::original();
+    let (p1, _p2) = steady_pair(&mut rig, &cf);
+    let t0 = Instant::now();
+    rig.signal(p1, Signal::SIGTERM);
+    let took = poll(Duration::from_secs(2), Duration::from_millis(1), || rig.has_vip("r2"))
+        .unwrap_or_else(|| panic!("no handover after SIGTERM\n{}", rig.logs()));
+    let took = took.min(t0.elapsed());
+    eprintln!("SIGTERM handover {} ms", took.as_millis());
+    assert_eq!(rig.wait_exit(p1, Duration::from_secs(5)), Some(0), "{}", rig.logs());
+    assert!(!rig.has_vip("r1"), "the stopped pulse released its VIP");
+    assert!(took < Duration::from_millis(100), "handover took {took:?}\n{}", rig.logs());
+    assert!(rig.logs().contains("Terminating due to signal 15"));
+}
+
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn with_a_key_spoofed_and_replayed_heartbeats_are_ignored() {
+    use failover::auth::{Key, Sealer};
+    use failover::heartbeat::Heartbeat;
+
+    let mut rig = Rig::new("auth");
+    let key = rig.dir.join("hb.key");
+    std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").expect("key");
+    let mut cf = Cf::fast();
+    cf.extra = format!("heartbeat_key_file = {}", key.display());
+    let cap = Capture::open(&rig, "r2");
+    let (p1, _p2) = steady_pair(&mut rig, &cf);
+    // Authenticated beats from r1, to replay later.
+    let recorded: Vec<Vec<u8>> = cap
+        .heartbeats(R1, 10, Duration::from_secs(2))
+        .iter()
+        .map(|f| f.payload().to_vec())
+        .collect();
+    assert!(recorded.len() >= 5 && recorded.iter().all(|p| p.len() == 48));
+    rig.kill(p1);
+
+    // A sender in r1's namespace with r1's address (pulse is dead there).
+    let sender = rig.in_ns("r1", || {
+        std::net::UdpSocket::bind((R1, 539)).expect("spoofer socket")
+    });
+    let send_for = |span: Duration, mut make: Box<dyn FnMut(u64) -> Vec<u8>>| {
+        let start = Instant::now();
+        let mut n = 0;
+        while start.elapsed() < span {
+            let _ = sender.send_to(&make(n), (R2, 539));
+            n += 1;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let now_us = || {
+        u64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_micros(),
+        )
+        .expect("micros")
+    };
+    // Control: beats sealed with the right key keep r2 passive, so what we
+    // send does reach r2's pulse.
+    let mut good = Sealer::new(Key::from_file_contents(&std::fs::read(&key).expect("key")).expect("key"));
+    send_for(
+        secs(cf.deadtime) * 4,
+        Box::new(move |_| good.seal(Heartbeat::Running, now_us()).to_vec()),
+    );
+    assert!(!rig.has_vip("r2"), "r2 took over despite valid heartbeats\n{}", rig.logs());
+
+    // Wrong key, plain 4-byte beats, and replays of r1's real beats: r2
+    // must see silence and take over after deadtime.
+    let mut bad = Sealer::new(Key::from_file_contents(b"fedcba9876543210fedcba9876543210").expect("key"));
+    let t0 = Instant::now();
+    let handle = std::thread::spawn({
+        let sender = sender.try_clone().expect("clone");
+        let recorded = recorded.clone();
+        move || {
+            let start = Instant::now();
+            let mut n = 0usize;
+            while start.elapsed() < Duration::from_secs(2) {
+                let datagram = match n % 3 {
+                    0 => bad.seal(Heartbeat::Running, now_us()).to_vec(),
+                    1 => Heartbeat::Running.emit().to_vec(),
+                    _ => recorded[n % recorded.len()].clone(),
+                };
+                let _ = sender.send_to(&datagram, (R2, 539));
+                n += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    });
+    let limit = secs(cf.deadtime) + secs(cf.keepalive) + Duration::from_millis(500);
+    let took = poll(limit, POLL, || rig.has_vip("r2"));
+    handle.join().expect("spoofer");
+    assert!(
+        took.is_some(),
+        "r2 did not take over within {limit:?} while being spoofed\n{}",
+        rig.logs()
+    );
+    eprintln!("takeover under spoofing after {} ms", t0.elapsed().as_millis());
+    let log = rig.logs();
+    assert!(log.contains("partner dead: activating lvs"), "{log}");
+}

@@ -1,0 +1,429 @@
+//! The failover rig of the namespace tests, the shape of the keepalived
+//! anchor rig (`anchors/keepalived-rig.sh`): namespaces `<tag>-sw` (a bridge
+//! `br0`), `<tag>-r1`, `<tag>-r2` and `<tag>-cl`, each with an `eth0` veth
+//! into the bridge. r1 203.0.113.2/24 (primary), r2 203.0.113.3/24 (backup),
+//! client 203.0.113.50/24; the VIP 203.0.113.10/24 on `eth0:1`.
+//!
+//! Everything the rig starts is killed by PID, and its namespaces and files
+//! removed, when it is dropped (also when a test panics).
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::fs;
+use std::net::{Ipv4Addr, UdpSocket};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub const R1: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
+pub const R2: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 3);
+pub const CLIENT: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 50);
+pub const VIP: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+pub const PULSE: &str = env!("CARGO_BIN_EXE_pulse");
+
+/// Run a command, panic with its stderr when it fails; its stdout.
+pub fn run(args: &[&str]) -> String {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Poll `cond` every `every` until it holds; `None` after `limit`, else how
+/// long it took.
+pub fn poll(limit: Duration, every: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() >= limit {
+            return None;
+        }
+        thread::sleep(every);
+    }
+}
+
+/// Timers and options of one lvs.cf.
+#[derive(Clone, Debug)]
+pub struct Cf {
+    pub keepalive: &'static str,
+    pub deadtime: &'static str,
+    /// Extra global lines (e.g. `heartbeat_key_file = …`).
+    pub extra: String,
+}
+
+impl Cf {
+    pub fn fast() -> Cf {
+        Cf {
+            keepalive: "0.1",
+            deadtime: "0.3",
+            extra: String::new(),
+        }
+    }
+    pub fn original() -> Cf {
+        Cf {
+            keepalive: "1",
+            deadtime: "3",
+            extra: String::new(),
+        }
+    }
+    pub fn text(&self) -> String {
+        format!(
+            "serial_no = 1\n\
+             primary = {R1}\n\
+             service = lvs\n\
+             backup_active = 1\n\
+             backup = {R2}\n\
+             heartbeat = 1\n\
+             heartbeat_port = 539\n\
+             keepalive = {}\n\
+             deadtime = {}\n\
+             network = direct\n\
+             {}\n\
+             virtual web {{\n\
+             \x20    active = 1\n\
+             \x20    address = {VIP} eth0:1\n\
+             \x20    vip_nmask = 255.255.255.0\n\
+             \x20    port = 80\n\
+             \x20    protocol = tcp\n\
+             \x20    scheduler = wlc\n\
+             \x20    server one {{\n\
+             \x20        address = 198.51.100.11\n\
+             \x20        active = 1\n\
+             \x20    }}\n\
+             }}\n",
+            self.keepalive, self.deadtime, self.extra
+        )
+    }
+}
+
+/// A pulse run by the rig.
+pub struct Pulse {
+    /// `None` once killed and reaped.
+    pub child: Option<Child>,
+    pub log: PathBuf,
+}
+
+/// The rig; see the module docs.
+pub struct Rig {
+    pub tag: String,
+    pub dir: PathBuf,
+    pulses: Vec<Pulse>,
+    /// Which router each pulse runs on (index into `pulses`).
+    routers: Vec<&'static str>,
+    namespaces: Vec<String>,
+    runs: u32,
+}
+
+impl Rig {
+    /// Build the rig; `name` makes the namespaces unique with the PID.
+    pub fn new(name: &str) -> Rig {
+        let tag = format!("pu{}{name}", std::process::id());
+        let dir = std::env::temp_dir().join(&tag);
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("rig dir");
+        let mut rig = Rig {
+            tag,
+            dir,
+            pulses: Vec::new(),
+            routers: Vec::new(),
+            namespaces: Vec::new(),
+            runs: 0,
+        };
+        let sw = rig.ns("sw");
+        rig.add_ns(&sw);
+        run(&["ip", "-n", &sw, "link", "add", "br0", "type", "bridge"]);
+        run(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
+        for (n, addr) in [("r1", R1), ("r2", R2), ("cl", CLIENT)] {
+            let ns = rig.ns(n);
+            rig.add_ns(&ns);
+            run(&[
+                "ip", "-n", &sw, "link", "add", n, "type", "veth", "peer", "name", "eth0",
+                "netns", &ns,
+            ]);
+            run(&["ip", "-n", &sw, "link", "set", n, "master", "br0", "up"]);
+            run(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+            run(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+            run(&["ip", "-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
+        }
+        // The bridge forwards at once (no STP learning delay on new ports).
+        run(&["ip", "-n", &sw, "link", "set", "br0", "type", "bridge", "forward_delay", "0"]);
+        rig
+    }
+
+    fn add_ns(&mut self, ns: &str) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", ns])
+            .stderr(Stdio::null())
+            .status();
+        run(&["ip", "netns", "add", ns]);
+        self.namespaces.push(ns.to_owned());
+    }
+
+    /// The full name of namespace `n` (`sw`, `r1`, `r2`, `cl`).
+    pub fn ns(&self, n: &str) -> String {
+        format!("{}-{n}", self.tag)
+    }
+
+    /// Write `cf` as router `r`'s lvs.cf; its path.
+    pub fn write_cf(&self, r: &str, cf: &Cf) -> PathBuf {
+        let path = self.dir.join(format!("{r}.cf"));
+        fs::write(&path, cf.text()).expect("write lvs.cf");
+        path
+    }
+
+    /// Start `pulse -n -t` with `cf` in router `r` (plus `extra` options);
+    /// the pulse's index for [`Rig::kill`] and friends.
+    pub fn start(&mut self, r: &'static str, cf: &Cf, extra: &[&str]) -> usize {
+        let cfg = self.write_cf(r, cf);
+        self.runs += 1;
+        let log = self.dir.join(format!("{r}.{}.log", self.runs));
+        let out = fs::File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let pidfile = self.dir.join(format!("{r}.pid"));
+        let socket = self.dir.join(format!("{r}.sock"));
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(r), PULSE, "-n", "-t", "-v", "-c"])
+            .arg(&cfg)
+            .arg("--pidfile")
+            .arg(&pidfile)
+            .arg("--socket")
+            .arg(&socket)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start pulse");
+        self.pulses.push(Pulse {
+            child: Some(child),
+            log,
+        });
+        self.routers.push(r);
+        self.pulses.len() - 1
+    }
+
+    /// The log of pulse `i` so far.
+    pub fn log(&self, i: usize) -> String {
+        fs::read_to_string(&self.pulses[i].log).unwrap_or_default()
+    }
+
+    /// Every log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut s = String::new();
+        for (i, p) in self.pulses.iter().enumerate() {
+            s.push_str(&format!("--- pulse {i} on {} ---\n", self.routers[i]));
+            s.push_str(&fs::read_to_string(&p.log).unwrap_or_default());
+        }
+        s
+    }
+
+    /// The PID of pulse `i`.
+    pub fn pid(&self, i: usize) -> i32 {
+        let child = self.pulses[i].child.as_ref().expect("pulse still running");
+        i32::try_from(child.id()).expect("pid")
+    }
+
+    /// Send `sig` to pulse `i`.
+    pub fn signal(&self, i: usize, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid(i)), sig).expect("kill");
+    }
+
+    /// SIGKILL pulse `i` and reap it.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.pulses[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Wait (≤ `limit`) for pulse `i` to exit; its exit code.
+    pub fn wait_exit(&mut self, i: usize, limit: Duration) -> Option<i32> {
+        let child = self.pulses[i].child.as_mut()?;
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(st)) = child.try_wait() {
+                self.pulses[i].child = None;
+                return st.code();
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        None
+    }
+
+    /// Whether router `r` holds the VIP.
+    pub fn has_vip(&self, r: &str) -> bool {
+        let out = run(&["ip", "-n", &self.ns(r), "-o", "addr", "show", "dev", "eth0"]);
+        out.contains(&format!(" {VIP}/"))
+    }
+
+    /// Router `r`'s address lines for the VIP (to check label and mask).
+    pub fn vip_line(&self, r: &str) -> Option<String> {
+        let out = run(&["ip", "-n", &self.ns(r), "-o", "addr", "show", "dev", "eth0"]);
+        out.lines()
+            .find(|l| l.contains(&format!(" {VIP}/")))
+            .map(str::to_owned)
+    }
+
+    /// Put router `r`'s eth0 up or down.
+    pub fn link(&self, r: &str, up: bool) {
+        let state = if up { "up" } else { "down" };
+        run(&["ip", "-n", &self.ns(r), "link", "set", "eth0", state]);
+    }
+
+    /// Put router `r`'s port on the bridge up or down: a partition (`r`'s
+    /// eth0 stays administratively up but loses its carrier, since a veth's
+    /// carrier follows its peer).
+    pub fn port(&self, r: &str, up: bool) {
+        let state = if up { "up" } else { "down" };
+        run(&["ip", "-n", &self.ns("sw"), "link", "set", r, state]);
+    }
+
+    /// Router `r`'s eth0 MAC.
+    pub fn mac(&self, r: &str) -> String {
+        let out = run(&["ip", "-n", &self.ns(r), "-o", "link", "show", "eth0"]);
+        out.split_whitespace()
+            .skip_while(|w| *w != "link/ether")
+            .nth(1)
+            .expect("link/ether")
+            .to_owned()
+    }
+
+    /// The client's neighbour entry for the VIP: its MAC, if it has one.
+    pub fn client_neigh(&self) -> Option<String> {
+        let vip = VIP.to_string();
+        let out = run(&["ip", "-n", &self.ns("cl"), "neigh", "show", &vip, "dev", "eth0"]);
+        let mut words = out.split_whitespace();
+        words.find(|w| *w == "lladdr")?;
+        words.next().map(str::to_owned)
+    }
+
+    /// Run `f` on a thread that entered namespace `n` (sockets made there
+    /// stay in it).
+    pub fn in_ns<T: Send + 'static>(&self, n: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = Path::new("/run/netns").join(self.ns(n));
+        thread::spawn(move || {
+            let file = fs::File::open(&path).expect("open netns");
+            nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            f()
+        })
+        .join()
+        .expect("namespace thread")
+    }
+
+    /// The client talks to the VIP once (one UDP datagram), so that it has a
+    /// neighbour entry for it; waits (≤ 2 s) until the entry has a MAC.
+    pub fn client_talks_to_vip(&self) -> String {
+        self.in_ns("cl", || {
+            let s = UdpSocket::bind((CLIENT, 0)).expect("client socket");
+            let _ = s.send_to(b"hello", (VIP, 9));
+        });
+        let mut mac = None;
+        poll(Duration::from_secs(2), Duration::from_millis(10), || {
+            mac = self.client_neigh();
+            mac.is_some()
+        });
+        mac.unwrap_or_else(|| panic!("the client never resolved the VIP\n{}", self.logs()))
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        for child in self.pulses.iter_mut().filter_map(|p| p.child.as_mut()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for ns in self.namespaces.iter().rev() {
+            let _ = Command::new("ip")
+                .args(["netns", "del", ns])
+                .stderr(Stdio::null())
+                .status();
+        }
+        if std::env::var_os("PULSE_RIG_KEEP").is_none() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// An AF_PACKET socket in the namespace it was made in, reading every frame.
+pub struct Capture(socket2::Socket);
+
+/// One captured IPv4/UDP frame.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub bytes: Vec<u8>,
+    pub at: Instant,
+}
+
+impl Frame {
+    pub fn src(&self) -> Ipv4Addr {
+        Ipv4Addr::new(self.bytes[26], self.bytes[27], self.bytes[28], self.bytes[29])
+    }
+    pub fn dst(&self) -> Ipv4Addr {
+        Ipv4Addr::new(self.bytes[30], self.bytes[31], self.bytes[32], self.bytes[33])
+    }
+    pub fn sport(&self) -> u16 {
+        u16::from_be_bytes([self.bytes[34], self.bytes[35]])
+    }
+    pub fn dport(&self) -> u16 {
+        u16::from_be_bytes([self.bytes[36], self.bytes[37]])
+    }
+    pub fn payload(&self) -> &[u8] {
+        &self.bytes[42..]
+    }
+}
+
+const ETH_P_ALL: u16 = 0x0003;
+
+impl Capture {
+    /// Open in namespace `n` of `rig`.
+    pub fn open(rig: &Rig, n: &str) -> Capture {
+        rig.in_ns(n, || {
+            let s = socket2::Socket::new(
+                socket2::Domain::PACKET,
+                socket2::Type::RAW,
+                Some(socket2::Protocol::from(i32::from(ETH_P_ALL.to_be()))),
+            )
+            .expect("AF_PACKET socket");
+            s.set_read_timeout(Some(Duration::from_millis(20)))
+                .expect("timeout");
+            Capture(s)
+        })
+    }
+
+    /// UDP/IPv4 frames to port 539 from `src`, until `limit` or `count`.
+    pub fn heartbeats(&self, src: Ipv4Addr, count: usize, limit: Duration) -> Vec<Frame> {
+        let start = Instant::now();
+        let mut out = Vec::new();
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while out.len() < count && start.elapsed() < limit {
+            let Ok(n) = self.0.recv(&mut buf) else {
+                continue;
+            };
+            // SAFETY: recv initialised the first n bytes.
+            let bytes: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+            let frame = Frame {
+                bytes,
+                at: Instant::now(),
+            };
+            if frame.bytes.len() >= 42
+                && frame.bytes[12..14] == [0x08, 0x00]
+                && frame.bytes[23] == 17
+                && frame.dport() == 539
+                && frame.src() == src
+            {
+                out.push(frame);
+            }
+        }
+        out
+    }
+}
