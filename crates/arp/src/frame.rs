@@ -241,10 +241,13 @@ impl ArpFrame {
     // to update arp entries for"; RFC 2002 §4.6, the source names its
     // constant OP_ARP_REQUEST). We keep it, not RFC 5227's request form,
     // because it is the original's exact frame and because Linux treats a
-    // reply with SPA == TPA and THA == SHA as gratuitous (arp_process,
-    // `is_garp`): it overrides an existing neighbour entry at once, without
-    // waiting for locktime, which is what a failover needs. Like the
-    // original it creates no entry where none exists (arp_accept = 0).
+    // reply with SPA == TPA and THA == SHA as gratuitous (net/ipv4/arp.c,
+    // arp_is_garp(): "Gratuitous ARP _replies_ also require target hwaddr
+    // to be the same as source"), and arp_process() then overrides an
+    // existing neighbour entry at once, without waiting for locktime, which
+    // is what a failover needs (bin/send_arp/tests/netns.rs pins this with
+    // a 60 s locktime). Like the original it creates no entry where none
+    // exists (arp_accept = 0).
     pub const fn gratuitous(own_mac: Mac, ip: Ipv4Addr, eth_dst: Mac) -> ArpFrame {
         ArpFrame {
             eth_dst,
