@@ -20,7 +20,7 @@ use crate::Interfaces;
 use crate::error::RtnlError;
 use crate::model::{Address, Link, check_label, link_by_index};
 use crate::uapi::*;
-use crate::wire::{self, Body, Message};
+use crate::wire::{self, Body};
 
 /// How long one `recv` waits for the kernel before the operation fails
 /// with [`RtnlError::Timeout`]: a lost answer must not hang pulse.
@@ -29,6 +29,9 @@ pub const RECV_TIMEOUT: Duration = Duration::from_secs(2);
 /// Upper bound of one whole request (a dump of many links takes several
 /// datagrams, each within [`RECV_TIMEOUT`]).
 const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How often a dump the kernel marks inconsistent is redone.
+const DUMP_TRIES: usize = 3;
 
 /// A datagram of a dump is at most one page plus a little on most kernels
 /// (up to 32 KiB with large pages); 64 KiB holds any of them.
@@ -87,17 +90,36 @@ impl NetlinkRoute {
     }
 
     /// Send one request and collect the messages answering it, up to the
-    /// end of the dump or the ack.  `Err` on an error ack.
+    /// end of the dump or the ack.  `Err` on an error ack.  A dump the
+    /// kernel marks inconsistent (`NLM_F_DUMP_INTR`: links or addresses
+    /// changed meanwhile) is redone, [`DUMP_TRIES`] times at most.
     fn request(
         &mut self,
-        build: impl FnOnce(u32) -> Result<Vec<u8>, RtnlError>,
+        build: impl Fn(u32) -> Result<Vec<u8>, RtnlError>,
         index: u32,
     ) -> Result<Vec<Body>, RtnlError> {
+        for _ in 0..DUMP_TRIES {
+            let (bodies, interrupted) = self.request_once(&build, index)?;
+            if !interrupted {
+                return Ok(bodies);
+            }
+        }
+        Err(RtnlError::Kernel {
+            errno: nix::libc::EINTR,
+        })
+    }
+
+    fn request_once(
+        &mut self,
+        build: &impl Fn(u32) -> Result<Vec<u8>, RtnlError>,
+        index: u32,
+    ) -> Result<(Vec<Body>, bool), RtnlError> {
         let seq = self.next_seq();
         let bytes = build(seq)?;
         self.sock.send(&bytes, Msg::empty())?;
         let deadline = Instant::now() + REQUEST_DEADLINE;
         let mut out = Vec::new();
+        let mut interrupted = false;
         loop {
             if Instant::now() > deadline {
                 return Err(RtnlError::Timeout);
@@ -110,12 +132,13 @@ impl NetlinkRoute {
                 )));
             }
             let n = n.min(self.buf.len());
-            for Message { seq: got, body } in wire::parse_datagram(&self.buf[..n])? {
-                if got != seq {
+            for m in wire::parse_datagram(&self.buf[..n])? {
+                if m.seq != seq {
                     continue; // a stale answer to an earlier, timed-out request
                 }
-                match body {
-                    Body::Done | Body::Ack => return Ok(out),
+                interrupted |= m.dump_interrupted;
+                match m.body {
+                    Body::Done | Body::Ack => return Ok((out, interrupted)),
                     Body::Error(errno) => return Err(RtnlError::from_errno(errno, index)),
                     other => out.push(other),
                 }

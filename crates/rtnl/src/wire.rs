@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use neli::consts::nl::{NlmF, Nlmsg};
 use neli::consts::rtnl::{Arphrd, Ifa, IfaF, Iff, Ifla, RtAddrFamily, RtScope, Rtm};
+use neli::err::NlmsghdrAck;
 use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
 use neli::rtnl::{Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, Rtattr, RtattrBuilder};
 use neli::types::{Buffer, RtBuffer};
@@ -20,11 +21,17 @@ use crate::error::RtnlError;
 use crate::model::{Address, Link};
 use crate::uapi::*;
 
+/// Size of `struct nlmsghdr`.
+const NLMSG_HDRLEN: usize = 16;
+
 /// One message of a reply datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     /// `nlmsg_seq`: the request it answers (0 for multicast events).
     pub seq: u32,
+    /// `NLM_F_DUMP_INTR`: the table changed while this dump was running, so
+    /// the dump may be inconsistent and should be redone.
+    pub dump_interrupted: bool,
     /// What it says.
     pub body: Body,
 }
@@ -104,29 +111,24 @@ pub fn getaddr_request(seq: u32) -> Result<Vec<u8>, RtnlError> {
 }
 
 /// `RTM_NEWADDR` with `NLM_F_CREATE | NLM_F_EXCL` (so a duplicate is
-/// `EEXIST`, as `ip addr add`):
-/// * IPv4: `IFA_LOCAL` = `IFA_ADDRESS` = the address, `IFA_BROADCAST` and
-///   `IFA_LABEL` when given;
-/// * IPv6: `IFA_ADDRESS` and `IFA_FLAGS` = `IFA_F_NODAD` (also in the 8-bit
-///   header field, for kernels before `IFA_FLAGS`).  A floating address that
-///   must first pass duplicate address detection is unusable ("tentative")
-///   for about a second after the takeover, and if the old owner still
-///   answers for it (a partition, or a router not yet cleaned up) DAD fails
-///   and the address stays dead; piranha's IPv4 `ifconfig` had no such step
-///   either.  The unsolicited neighbour advertisements then update the
-///   neighbours.
+/// `EEXIST`), the attributes `ip addr add` sends, in its order:
+/// * IPv4: `IFA_LOCAL`, `IFA_LABEL` when given, `IFA_ADDRESS` (= local),
+///   `IFA_BROADCAST` when given;
+/// * IPv6: `IFA_LOCAL`, `IFA_ADDRESS`, and `IFA_F_NODAD` in the header's
+///   flags (as `ip addr add … nodad`).  A floating address that must first
+///   pass duplicate address detection is unusable ("tentative") for about
+///   a second after the takeover, and if the old owner still answers for it
+///   (a partition, or a router not yet cleaned up) DAD fails and the address
+///   stays dead; piranha's IPv4 `ifconfig` had no such step either.  The
+///   unsolicited neighbour advertisements then update the neighbours.
 ///
 /// `IFA_F_NOPREFIXROUTE` is not set: the kernel adds the prefix route of
 /// the address as `ifconfig` did, and a `nat_router` address on its own
 /// subnet needs that route to reach the real servers.
 pub fn newaddr_request(address: &Address, seq: u32) -> Result<Vec<u8>, RtnlError> {
     let (family, mut attrs, header_flags) = addr_attrs(address)?;
-    if address.is_ipv4() {
-        if let Some(b) = address.broadcast {
-            attrs.push(attr(Ifa::Broadcast, &b.octets())?);
-        }
-    } else {
-        attrs.push(attr(Ifa::Flags, &IFA_F_NODAD.to_ne_bytes())?);
+    if let (IpAddr::V4(_), Some(b)) = (address.addr, address.broadcast) {
+        attrs.push(attr(Ifa::Broadcast, &b.octets())?);
     }
     let msg = ifaddrmsg(address, family, header_flags, attrs)?;
     emit(
@@ -138,7 +140,8 @@ pub fn newaddr_request(address: &Address, seq: u32) -> Result<Vec<u8>, RtnlError
 }
 
 /// `RTM_DELADDR` of exactly one address: matched by the kernel on index,
-/// `IFA_LOCAL`, prefix and `IFA_ADDRESS`, and `IFA_LABEL` when given.
+/// `IFA_LOCAL`, prefix and `IFA_ADDRESS`, and `IFA_LABEL` when given (the
+/// attributes of `ip addr del`, in its order).
 pub fn deladdr_request(address: &Address, seq: u32) -> Result<Vec<u8>, RtnlError> {
     let (family, attrs, _) = addr_attrs(address)?;
     let msg = ifaddrmsg(address, family, IfaF::empty(), attrs)?;
@@ -151,20 +154,21 @@ fn addr_attrs(address: &Address) -> Result<AddrAttrs, RtnlError> {
     crate::model::check_prefix(address.addr, address.prefix_len)?;
     Ok(match address.addr {
         IpAddr::V4(v4) => {
-            let mut attrs = vec![
-                attr(Ifa::Local, &v4.octets())?,
-                attr(Ifa::Address, &v4.octets())?,
-            ];
+            let mut attrs = vec![attr(Ifa::Local, &v4.octets())?];
             if let Some(label) = &address.label {
                 let mut bytes = label.as_bytes().to_vec();
                 bytes.push(0);
                 attrs.push(attr(Ifa::Label, &bytes)?);
             }
+            attrs.push(attr(Ifa::Address, &v4.octets())?);
             (RtAddrFamily::Inet, attrs, IfaF::empty())
         }
         IpAddr::V6(v6) => (
             RtAddrFamily::Inet6,
-            vec![attr(Ifa::Address, &v6.octets())?],
+            vec![
+                attr(Ifa::Local, &v6.octets())?,
+                attr(Ifa::Address, &v6.octets())?,
+            ],
             IfaF::NODAD,
         ),
     })
@@ -216,58 +220,82 @@ pub fn promote_secondaries_request(index: u32, seq: u32) -> Result<Vec<u8>, Rtnl
 }
 
 /// Every message of one datagram.
+///
+/// Each message's header is neli's `NlmsghdrAck` (the bare 16-byte
+/// `nlmsghdr`); its payload is then decoded by type: `NLMSG_ERROR`'s errno,
+/// or neli's `Ifinfomsg` / `Ifaddrmsg`.
+///
+/// HACK: neli 0.7.5's own `Nlmsghdr<_, NlPayload>` decoder subtracts
+/// lengths unchecked when a length field is too small (a panic in debug
+/// builds, garbage in release) and accepts an `NLMSG_DONE` shorter than its
+/// `nlmsg_len`; decoding header and payload apart, with the lengths checked
+/// here first, avoids both (the `corrupted_bytes_never_panic` test).
 pub fn parse_datagram(buf: &[u8]) -> Result<Vec<Message>, RtnlError> {
-    let mut cursor = Cursor::new(buf);
     let mut out = Vec::new();
-    while usize::try_from(cursor.position()).unwrap_or(usize::MAX) < buf.len() {
-        let msg = Nlmsghdr::<Rtm, Buffer>::from_bytes(&mut cursor)
+    let mut start = 0;
+    while start < buf.len() {
+        let rest = &buf[start..];
+        let len = rest
+            .first_chunk::<4>()
+            .map(|b| u32::from_ne_bytes(*b))
+            .and_then(|l| usize::try_from(l).ok())
+            .unwrap_or(0);
+        if len < NLMSG_HDRLEN || len > rest.len() {
+            return Err(RtnlError::Decode(format!(
+                "nlmsg_len {len} with {} bytes left",
+                rest.len()
+            )));
+        }
+        let header = NlmsghdrAck::<u16>::from_bytes(&mut Cursor::new(&rest[..NLMSG_HDRLEN]))
             .map_err(|e| RtnlError::Decode(format!("netlink header: {e}")))?;
         out.push(Message {
-            seq: *msg.nl_seq(),
-            body: parse_body(&msg)?,
+            seq: *header.nl_seq(),
+            dump_interrupted: header.nl_flags().contains(NlmF::DUMP_INTR),
+            body: parse_body(*header.nl_type(), &rest[NLMSG_HDRLEN..len])?,
         });
+        // Messages are 4-byte aligned within a datagram.
+        start += len.div_ceil(4) * 4;
     }
     Ok(out)
 }
 
-fn parse_body(msg: &Nlmsghdr<Rtm, Buffer>) -> Result<Body, RtnlError> {
-    let ty = *msg.nl_type();
-    let raw: u16 = ty.into();
-    match msg.nl_payload() {
-        NlPayload::Ack(_) => return Ok(Body::Ack),
-        NlPayload::Err(e) => return Ok(Body::Error(e.error().saturating_neg())),
-        NlPayload::Empty | NlPayload::DumpExtAck(_) if raw == u16::from(Nlmsg::Done) => {
-            return Ok(Body::Done);
-        }
-        _ => {}
+fn parse_body(ty: u16, payload: &[u8]) -> Result<Body, RtnlError> {
+    if ty == u16::from(Nlmsg::Error) {
+        let code = payload
+            .first_chunk::<4>()
+            .map(|b| i32::from_ne_bytes(*b))
+            .ok_or_else(|| RtnlError::Decode("NLMSG_ERROR without error code".into()))?;
+        return Ok(if code == 0 {
+            Body::Ack
+        } else {
+            Body::Error(code.saturating_neg())
+        });
     }
-    let Some(payload) = msg.get_payload() else {
-        return Ok(Body::Other(raw));
-    };
-    let bytes: &[u8] = payload.as_ref();
-    Ok(match ty {
-        Rtm::Newlink | Rtm::Dellink => {
-            let info = Ifinfomsg::from_bytes_with_input(&mut Cursor::new(bytes), bytes.len())
+    if ty == u16::from(Nlmsg::Done) {
+        return Ok(Body::Done);
+    }
+    Ok(match Rtm::from(ty) {
+        rtm @ (Rtm::Newlink | Rtm::Dellink) => {
+            let info = Ifinfomsg::from_bytes_with_input(&mut Cursor::new(payload), payload.len())
                 .map_err(|e| RtnlError::Decode(format!("ifinfomsg: {e}")))?;
             let link = parse_link(&info)?;
-            if ty == Rtm::Newlink {
+            if rtm == Rtm::Newlink {
                 Body::Link(link)
             } else {
                 Body::LinkGone(link.index)
             }
         }
-        Rtm::Newaddr | Rtm::Deladdr => {
-            let ifa = Ifaddrmsg::from_bytes_with_input(&mut Cursor::new(bytes), bytes.len())
+        rtm @ (Rtm::Newaddr | Rtm::Deladdr) => {
+            let ifa = Ifaddrmsg::from_bytes_with_input(&mut Cursor::new(payload), payload.len())
                 .map_err(|e| RtnlError::Decode(format!("ifaddrmsg: {e}")))?;
             let (address, flags) = parse_address(&ifa)?;
-            if ty == Rtm::Newaddr {
+            if rtm == Rtm::Newaddr {
                 Body::Address(address, flags)
             } else {
                 Body::AddressGone(address)
             }
         }
-        _ if raw == u16::from(Nlmsg::Done) => Body::Done,
-        _ => Body::Other(raw),
+        _ => Body::Other(ty),
     })
 }
 
@@ -304,11 +332,7 @@ pub fn parse_link(info: &Ifinfomsg) -> Result<Link, RtnlError> {
             }
             Ifla::Address => link.mac = <[u8; 6]>::try_from(p).ok(),
             Ifla::Master => link.master = u32_attr(p).filter(|&m| m != 0),
-            Ifla::Operstate => {
-                if p.first() == Some(&IF_OPER_UP) {
-                    link.lower_up = true;
-                }
-            }
+            Ifla::Operstate if p.first() == Some(&IF_OPER_UP) => link.lower_up = true,
             Ifla::Linkinfo => link.kind = link_kind(p)?,
             _ => {}
         }
