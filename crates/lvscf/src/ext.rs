@@ -75,6 +75,18 @@ pub const EXTENSIONS: &[Extension] = &[
         id: "nanny-mode",
         description: "the global key nanny_mode",
     },
+    Extension {
+        id: "heartbeat-auth",
+        description: "the global key heartbeat_key_file (HMAC-SHA256 heartbeats)",
+    },
+    Extension {
+        id: "arp-schedule",
+        description: "the global keys arp_count and arp_interval",
+    },
+    Extension {
+        id: "hot-standby",
+        description: "the global key hot_standby",
+    },
 ];
 
 /// Looks up an extension by id.

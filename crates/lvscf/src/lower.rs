@@ -49,6 +49,10 @@ pub const GLOBAL_KEYS: &[&str] = &[
     "ipvsadm",
     "sync",
     "nanny_mode",
+    "heartbeat_key_file",
+    "arp_count",
+    "arp_interval",
+    "hot_standby",
 ];
 
 /// Keys accepted in `virtual` and `failover` blocks (one parser in the
@@ -775,6 +779,45 @@ impl<'r> Lower<'r> {
                     "process" => self.config.nanny_mode = NannyMode::Process,
                     "shared" => self.config.nanny_mode = NannyMode::Shared,
                     other => self.enum_error(t, key, other, &["process", "shared"]),
+                }
+            }
+            "heartbeat_key_file" | "arp_count" | "arp_interval" | "hot_standby" => {
+                self.pulse_extension(a, key, t);
+            }
+            _ => self.unknown_key(a, GLOBAL_KEYS, "at top level"),
+        }
+    }
+
+    /// The global keys of pulse's extensions (each noted as one).
+    fn pulse_extension(&mut self, a: &Assign<'_>, key: &'static str, t: &Spanned<Token<'_>>) {
+        match key {
+            "heartbeat_key_file" => {
+                self.note("heartbeat-auth", a.key.span);
+                let path = Self::string(t);
+                if path.is_empty() {
+                    self.error(t.span, "heartbeat_key_file: a file name expected");
+                } else {
+                    self.config.heartbeat_key_file = Some(path);
+                }
+            }
+            "arp_count" => {
+                self.note("arp-schedule", a.key.span);
+                if let Some(v) = self.ranged(t, key, 1, 100) {
+                    self.config.arp_count = u32::try_from(v).unwrap_or(DEFAULT_ARP_COUNT);
+                }
+            }
+            "arp_interval" => {
+                self.note("arp-schedule", a.key.span);
+                match self.timer(t, key) {
+                    Some(Timer::Set(v)) => self.config.arp_interval = v.as_duration(),
+                    Some(Timer::Zero) => self.error(t.span, "arp_interval must be greater than 0"),
+                    None => {}
+                }
+            }
+            "hot_standby" => {
+                self.note("hot-standby", a.key.span);
+                if let Some(v) = self.boolean(t, key) {
+                    self.config.hot_standby = v;
                 }
             }
             _ => self.unknown_key(a, GLOBAL_KEYS, "at top level"),

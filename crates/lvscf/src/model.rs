@@ -22,6 +22,10 @@ pub const DEFAULT_HEARTBEAT_PORT: u16 = 539;
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(2);
 /// Default `deadtime` (silence before the partner is declared dead).
 pub const DEFAULT_DEADTIME: Duration = Duration::from_secs(5);
+/// Default `arp_count` (extension): piranha's 5 gratuitous ARPs per address.
+pub const DEFAULT_ARP_COUNT: u32 = 5;
+/// Default `arp_interval` (extension): piranha's 1 s between them.
+pub const DEFAULT_ARP_INTERVAL: Duration = Duration::from_secs(1);
 /// Default `rsh_command` (load command for `load_monitor = uptime`).
 pub const DEFAULT_RSH_COMMAND: &str = "rsh";
 /// Default `ipvsadm` path.
@@ -117,6 +121,20 @@ pub struct Config {
     /// `nanny_mode` (extension): one health-check process per real server
     /// (the original) or a shared checker. Reserved; semantics come later.
     pub nanny_mode: NannyMode,
+    /// `heartbeat_key_file` (extension): file with the shared key that
+    /// authenticates heartbeats (HMAC-SHA256). pulse reads it; the key is
+    /// not in lvs.cf because lvs.cf is world-readable. `None` = plain
+    /// heartbeats, as the original.
+    pub heartbeat_key_file: Option<String>,
+    /// `arp_count` (extension): gratuitous ARPs per floating address on
+    /// each announcement (the original sent 5).
+    pub arp_count: u32,
+    /// `arp_interval` (extension): time between them (the original: 1 s).
+    #[serde(serialize_with = "ser_secs")]
+    pub arp_interval: Duration,
+    /// `hot_standby` (extension): the backup runs lvsd with the table
+    /// installed too, so a takeover is only addresses + ARP.
+    pub hot_standby: bool,
     /// `virtual` blocks, in file order.
     pub virtuals: Vec<VirtualServer>,
     /// `failover` blocks (legacy FOS mode), in file order.
@@ -158,6 +176,10 @@ impl Default for Config {
             ipvsadm: DEFAULT_IPVSADM.to_owned(),
             sync: false,
             nanny_mode: NannyMode::Process,
+            heartbeat_key_file: None,
+            arp_count: DEFAULT_ARP_COUNT,
+            arp_interval: DEFAULT_ARP_INTERVAL,
+            hot_standby: false,
             virtuals: Vec::new(),
             failovers: Vec::new(),
         }

@@ -185,6 +185,24 @@ impl Writer {
         if c.nanny_mode != d.nanny_mode {
             self.kv("", "nanny_mode", c.nanny_mode.as_str());
         }
+        self.pulse_extensions(c, &d);
+    }
+
+    /// pulse's extension keys, only when they differ from the default (so
+    /// a file without them stays loadable by the original).
+    fn pulse_extensions(&mut self, c: &Config, d: &Config) {
+        if let Some(p) = &c.heartbeat_key_file {
+            self.kv("", "heartbeat_key_file", string(p));
+        }
+        if c.arp_count != d.arp_count {
+            self.kv("", "arp_count", c.arp_count);
+        }
+        if c.arp_interval != d.arp_interval {
+            self.kv("", "arp_interval", duration(c.arp_interval));
+        }
+        if c.hot_standby {
+            self.kv("", "hot_standby", 1);
+        }
     }
 
     fn failover(&mut self, f: &FailoverService) {

@@ -248,6 +248,81 @@ fn nanny_mode_is_an_extension() {
     assert_eq!(ok("nanny_mode = process\n").nanny_mode, NannyMode::Process);
 }
 
+#[test]
+fn heartbeat_key_file_is_an_extension() {
+    let src = "heartbeat_key_file = /etc/sysconfig/ha/heartbeat.key\n";
+    assert_eq!(
+        ok(src).heartbeat_key_file.as_deref(),
+        Some("/etc/sysconfig/ha/heartbeat.key")
+    );
+    assert_eq!(notes(src), ["heartbeat-auth"]);
+    assert_eq!(ok("serial_no = 1\n").heartbeat_key_file, None);
+    assert_eq!(
+        errors("heartbeat_key_file = \"\"\n"),
+        ["heartbeat_key_file: a file name expected"]
+    );
+}
+
+#[test]
+fn arp_count_and_interval_are_an_extension() {
+    let d = ok("serial_no = 1\n");
+    assert_eq!((d.arp_count, d.arp_interval), (5, Duration::from_secs(1)));
+    let src = "arp_count = 3\narp_interval = 0.2\n";
+    let c = ok(src);
+    assert_eq!(
+        (c.arp_count, c.arp_interval),
+        (3, Duration::from_millis(200))
+    );
+    assert_eq!(
+        notes(src),
+        ["arp-schedule", "arp-schedule", "fractional-timer"]
+    );
+    assert_eq!(
+        ok("arp_interval = 2\n").arp_interval,
+        Duration::from_secs(2)
+    );
+    assert_eq!(errors("arp_count = 0\n").len(), 1);
+    assert_eq!(errors("arp_count = 101\n").len(), 1);
+    assert_eq!(
+        errors("arp_interval = 0\n"),
+        ["arp_interval must be greater than 0"]
+    );
+}
+
+#[test]
+fn hot_standby_is_an_extension() {
+    let src = "hot_standby = 1\n";
+    assert!(ok(src).hot_standby);
+    assert_eq!(notes(src), ["hot-standby"]);
+    assert!(!ok("serial_no = 1\n").hot_standby);
+    assert!(!ok("hot_standby = 0\n").hot_standby);
+    assert_eq!(errors("hot_standby = 2\n").len(), 1);
+}
+
+#[test]
+fn fastest_heartbeat_timers_accepted() {
+    // pulse's fastest documented setting (fractional-timer extension).
+    let c = ok("keepalive = 0.01\ndeadtime = 0.03\n");
+    assert_eq!(c.keepalive, Duration::from_millis(10));
+    assert_eq!(c.deadtime, Duration::from_millis(30));
+}
+
+#[test]
+fn pulse_extensions_round_trip_through_the_writer() {
+    let c = ok("heartbeat_key_file = /k\narp_count = 2\narp_interval = 0.5\nhot_standby = 1\n");
+    let text = lvscf::write(&c);
+    let back = ok(&text);
+    assert_eq!(back.heartbeat_key_file.as_deref(), Some("/k"));
+    assert_eq!(
+        (back.arp_count, back.arp_interval),
+        (2, Duration::from_millis(500))
+    );
+    assert!(back.hot_standby);
+    // Defaults are not written: the file stays loadable by the original.
+    let plain = lvscf::write(&ok("serial_no = 1\n"));
+    assert!(!plain.contains("arp_") && !plain.contains("hot_standby"));
+}
+
 // ---- virtual -------------------------------------------------------------
 
 #[test]
