@@ -42,8 +42,8 @@ pub mod wire;
 pub use error::RtnlError;
 pub use memory::MemoryRoute;
 pub use model::{
-    Address, Link, base_device, broadcast, check_label, check_prefix, holds, index_of,
-    link_by_index,
+    Address, Link, base_device, broadcast, check_label, check_prefix, classful_prefix, holds,
+    index_of, link_by_index,
 };
 pub use netlink::{LinkWatch, NetlinkRoute, RECV_TIMEOUT};
 

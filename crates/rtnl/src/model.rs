@@ -201,6 +201,25 @@ pub fn broadcast(addr: Ipv4Addr, prefix_len: u8) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(u32::from(addr) | host_bits))
 }
 
+/// The prefix the kernel gives an IPv4 address set without a netmask
+/// (`SIOCSIFADDR`, i.e. `ifconfig DEV ADDR up`, piranha's form when
+/// `vip_nmask`/`nat_nmask` is 0): the old class of the address (kernel
+/// `inet_abc_len`): 0 for 0.0.0.0 and 255.255.255.255, 8 for class A, 16
+/// for B, 24 for C, 32 for class E; `None` for multicast (class D), which
+/// the kernel refuses.
+pub fn classful_prefix(addr: Ipv4Addr) -> Option<u8> {
+    if addr.is_unspecified() || addr.is_broadcast() {
+        return Some(0);
+    }
+    match addr.octets()[0] {
+        0..=127 => Some(8),
+        128..=191 => Some(16),
+        192..=223 => Some(24),
+        224..=239 => None,
+        240..=255 => Some(32),
+    }
+}
+
 /// Whether any address in `addresses` (any interface, primary or
 /// secondary, any label) is `ip`.
 ///
@@ -285,6 +304,19 @@ mod tests {
         assert_eq!(broadcast(v4("203.0.113.10"), 30), Some(v4("203.0.113.11")));
         assert_eq!(broadcast(v4("203.0.113.10"), 31), None);
         assert_eq!(broadcast(v4("203.0.113.10"), 32), None);
+    }
+
+    #[test]
+    fn classful_prefix_as_the_kernel() {
+        assert_eq!(classful_prefix(v4("10.1.2.3")), Some(8));
+        assert_eq!(classful_prefix(v4("127.0.0.1")), Some(8));
+        assert_eq!(classful_prefix(v4("172.16.0.1")), Some(16));
+        assert_eq!(classful_prefix(v4("198.51.100.7")), Some(24));
+        assert_eq!(classful_prefix(v4("203.0.113.10")), Some(24));
+        assert_eq!(classful_prefix(v4("224.0.0.1")), None);
+        assert_eq!(classful_prefix(v4("240.0.0.1")), Some(32));
+        assert_eq!(classful_prefix(v4("0.0.0.0")), Some(0));
+        assert_eq!(classful_prefix(v4("255.255.255.255")), Some(0));
     }
 
     #[test]
