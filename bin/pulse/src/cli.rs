@@ -90,7 +90,11 @@ impl fmt::Display for ArgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ArgError::Bad { arg, missing } => {
-                let text = if *missing { "missing argument" } else { "unknown option" };
+                let text = if *missing {
+                    "missing argument"
+                } else {
+                    "unknown option"
+                };
                 write!(f, "pulse: bad argument {arg}: {text}")
             }
             ArgError::Unexpected => f.write_str("pulse: unexpected arguments"),
@@ -306,7 +310,10 @@ mod tests {
         let e = parse(&["-c"]).unwrap_err();
         assert_eq!(e.to_string(), "pulse: bad argument -c: missing argument");
         let e = parse(&["--configfile"]).unwrap_err();
-        assert_eq!(e.to_string(), "pulse: bad argument --configfile: missing argument");
+        assert_eq!(
+            e.to_string(),
+            "pulse: bad argument --configfile: missing argument"
+        );
         assert_eq!(parse(&["extra"]).unwrap_err(), ArgError::Unexpected);
         assert_eq!(parse(&["--", "x"]).unwrap_err(), ArgError::Unexpected);
         // popt does not abbreviate.

@@ -136,9 +136,8 @@ pub fn clean_after_crash(
         }
     }
     if !test_start
-        && let Ok(Some(pid)) = daemon::pidfile::read_pid(std::path::Path::new(
-            crate::startup::LVSD_PIDFILE,
-        ))
+        && let Ok(Some(pid)) =
+            daemon::pidfile::read_pid(std::path::Path::new(crate::startup::LVSD_PIDFILE))
         && crate::lvsd::is_lvsd(pid)
     {
         info!("stopping lvsd (pid {pid}) left running by a previous pulse");
@@ -171,7 +170,10 @@ async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode,
 
     let mut buf0 = [0u8; 64];
     let mut buf1 = [0u8; 64];
-    let mut reload: Option<(JoinHandle<Result<Config, crate::Fatal>>, tokio::time::Instant)> = None;
+    let mut reload: Option<(
+        JoinHandle<Result<Config, crate::Fatal>>,
+        tokio::time::Instant,
+    )> = None;
     while e.exit.is_none() {
         let wake = e.next_wakeup();
         let p1 = e.paths.get(1).map(|p| &p.socket);
@@ -255,7 +257,8 @@ impl Engine {
             test_start: setup.args.test_start,
         };
         let key = setup.key;
-        let floor = unix_micros().saturating_sub(u64::try_from(REPLAY_SKEW.as_micros()).unwrap_or(0));
+        let floor =
+            unix_micros().saturating_sub(u64::try_from(REPLAY_SKEW.as_micros()).unwrap_or(0));
         let mut paths = Vec::new();
         for (i, p) in setup.paths.into_iter().enumerate() {
             let local = p.socket.local_addr().map_err(|e| e.to_string())?;
@@ -271,16 +274,20 @@ impl Engine {
         }
         let partner_ips = paths.iter().map(|p| p.partner.ip()).collect();
         let link_watch = if Params::from_config(&setup.config, setup.master, flags).monitor_links {
-            match rtnl::LinkWatch::new().map_err(|e| e.to_string()).and_then(|w| {
-                // SAFETY: the LinkWatch owns its netlink socket, which stays
-                // open (and its `as_raw_fd` the same) until the AsyncFd that
-                // owns the LinkWatch is dropped.
-                unsafe { AsyncFd::register_with_interest(w, tokio::io::Interest::READABLE) }
-                    .map_err(|e| e.to_string())
-            }) {
+            match rtnl::LinkWatch::new()
+                .map_err(|e| e.to_string())
+                .and_then(|w| {
+                    // SAFETY: the LinkWatch owns its netlink socket, which stays
+                    // open (and its `as_raw_fd` the same) until the AsyncFd that
+                    // owns the LinkWatch is dropped.
+                    unsafe { AsyncFd::register_with_interest(w, tokio::io::Interest::READABLE) }
+                        .map_err(|e| e.to_string())
+                }) {
                 Ok(w) => Some(w),
                 Err(e) => {
-                    warn!("cannot watch links ({e}): monitor_links checks only at start and reload");
+                    warn!(
+                        "cannot watch links ({e}): monitor_links checks only at start and reload"
+                    );
                     None
                 }
             }
@@ -463,12 +470,18 @@ impl Engine {
         let old = &self.config;
         let restart: Vec<&str> = [
             ("primary", old.primary != new.primary),
-            ("primary_private", old.primary_private != new.primary_private),
+            (
+                "primary_private",
+                old.primary_private != new.primary_private,
+            ),
             ("backup", old.backup != new.backup),
             ("backup_private", old.backup_private != new.backup_private),
             ("heartbeat_port", old.heartbeat_port != new.heartbeat_port),
             ("backup_active", old.backup_active != new.backup_active),
-            ("heartbeat_key_file", old.heartbeat_key_file != new.heartbeat_key_file),
+            (
+                "heartbeat_key_file",
+                old.heartbeat_key_file != new.heartbeat_key_file,
+            ),
             ("monitor_links", old.monitor_links != new.monitor_links),
         ]
         .into_iter()
@@ -613,7 +626,7 @@ impl Engine {
                 }
             };
             match self.route.add_address(&a) {
-                Ok(()) | Err(RtnlError::AlreadyExists { .. }) => {
+                Ok(()) | Err(RtnlError::AlreadyExists) => {
                     if !self.held.contains(fa) {
                         self.held.push(fa.clone());
                     }
@@ -634,7 +647,7 @@ impl Engine {
                 continue;
             };
             match self.route.del_address(&a) {
-                Ok(()) | Err(RtnlError::NotFound { .. }) => {}
+                Ok(()) | Err(RtnlError::NotFound) => {}
                 Err(e) => error!("cannot remove {fa}: {e}"),
             }
         }
@@ -651,7 +664,9 @@ impl Engine {
                 }
             };
             let frame = match fa.addr {
-                IpAddr::V4(v4) => arp::frame::gratuitous_reply(ifc.mac, v4, Mac::BROADCAST).to_vec(),
+                IpAddr::V4(v4) => {
+                    arp::frame::gratuitous_reply(ifc.mac, v4, Mac::BROADCAST).to_vec()
+                }
                 IpAddr::V6(v6) => arp::ndisc::unsolicited_advert(ifc.mac, v6).to_vec(),
             };
             match PacketSocket::open(ifc.index) {
@@ -702,7 +717,11 @@ impl Engine {
         }
         Status {
             pid: std::process::id(),
-            role: if self.setup_master { "master" } else { "backup" },
+            role: if self.setup_master {
+                "master"
+            } else {
+                "backup"
+            },
             active: s.active,
             flags,
             test_start: self.flags.test_start,

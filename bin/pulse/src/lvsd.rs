@@ -61,15 +61,22 @@ impl Lvsd {
     pub fn start(cmd: &LvsdCommand) -> std::io::Result<Lvsd> {
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         let mut c = tokio::process::Command::new(&cmd.path);
-        c.arg(if cmd.nodaemon { "--nodaemon" } else { "--nofork" })
-            .arg("-c")
-            .arg(&cmd.configfile);
+        c.arg(if cmd.nodaemon {
+            "--nodaemon"
+        } else {
+            "--nofork"
+        })
+        .arg("-c")
+        .arg(&cmd.configfile);
         if cmd.verbose {
             c.arg("-v");
         }
-        c.env(daemon::inherited_fd::PULSE_READY_FD, READY_FD_AT.to_string())
-            .stdin(Stdio::null())
-            .kill_on_drop(false);
+        c.env(
+            daemon::inherited_fd::PULSE_READY_FD,
+            READY_FD_AT.to_string(),
+        )
+        .stdin(Stdio::null())
+        .kill_on_drop(false);
         c.as_std_mut()
             .daemon_child(ChildSetup::new().pass_fd(write.as_raw_fd(), READY_FD_AT));
         let child = c.spawn()?;
@@ -161,7 +168,10 @@ impl Lvsd {
         if let Ok(Ok(st)) = tokio::time::timeout(grace, self.child.wait()).await {
             return Some(st);
         }
-        warn!("lvsd (pid {}) did not stop in {grace:?}: killing it", self.pid);
+        warn!(
+            "lvsd (pid {}) did not stop in {grace:?}: killing it",
+            self.pid
+        );
         self.signal(Signal::SIGKILL);
         match tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await {
             Ok(Ok(st)) => Some(st),

@@ -94,7 +94,8 @@ pub fn render(s: &Status) -> String {
     let _ = writeln!(
         out,
         "lvsd {}{}",
-        s.lvsd_pid.map_or("not running".to_owned(), |p| format!("pid {p}")),
+        s.lvsd_pid
+            .map_or("not running".to_owned(), |p| format!("pid {p}")),
         if s.test_start { " (--test-start)" } else { "" }
     );
     out

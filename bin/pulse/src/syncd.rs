@@ -49,7 +49,9 @@ mod tests {
 
     #[test]
     fn without_ipvs_it_fails_with_the_reason() {
-        let err = Kernel(None).restart(DaemonState::Master, "eth0", 0).unwrap_err();
+        let err = Kernel(None)
+            .restart(DaemonState::Master, "eth0", 0)
+            .unwrap_err();
         assert!(err.contains("IPVS"));
     }
 }

@@ -64,7 +64,10 @@ fn no_active_virtual_is_exit_1_with_the_originals_message() {
     ));
     let out = pulse(&d, &cf, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let want = format!("pulse: no active lvs services defined in {}\n", cf.display());
+    let want = format!(
+        "pulse: no active lvs services defined in {}\n",
+        cf.display()
+    );
     assert_eq!(String::from_utf8_lossy(&out.stderr), want);
 }
 
@@ -83,16 +86,19 @@ fn backup_marked_inactive_exits_255() {
         "{}",
         text(&out)
     );
-    assert!(!d.0.join("pulse.pid").exists(), "no pid file for a pulse that exits");
+    assert!(
+        !d.0.join("pulse.pid").exists(),
+        "no pid file for a pulse that exits"
+    );
 }
 
 #[test]
 fn service_fos_is_refused() {
     let d = Dir::new("fos");
-    let cf = d.cf(&format!(
+    let cf = d.cf(
         "primary = 203.0.113.2\nbackup = 203.0.113.3\nbackup_active = 1\nservice = fos\n\
-         failover web {{\n active = 1\n address = 203.0.113.10 eth0:1\n port = 80\n}}\n"
-    ));
+         failover web {\n active = 1\n address = 203.0.113.10 eth0:1\n port = 80\n}\n",
+    );
     let out = pulse(&d, &cf, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
@@ -121,7 +127,9 @@ fn failover_blocks_are_refused_in_lvs_mode_too() {
 #[test]
 fn a_file_with_errors_is_exit_1_naming_the_line() {
     let d = Dir::new("syntax");
-    let cf = d.cf(&format!("{GLOBAL}backup_active = 1\nkeepalive = soon\n{VIRTUAL}"));
+    let cf = d.cf(&format!(
+        "{GLOBAL}backup_active = 1\nkeepalive = soon\n{VIRTUAL}"
+    ));
     let out = pulse(&d, &cf, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -158,7 +166,10 @@ fn an_address_this_host_lacks_cannot_be_bound() {
 #[test]
 fn bad_options_are_popts_errors() {
     for (args, want) in [
-        (&["--bogus"][..], "pulse: bad argument --bogus: unknown option\n"),
+        (
+            &["--bogus"][..],
+            "pulse: bad argument --bogus: unknown option\n",
+        ),
         (&["-c"][..], "pulse: bad argument -c: missing argument\n"),
         (&["stray"][..], "pulse: unexpected arguments\n"),
     ] {

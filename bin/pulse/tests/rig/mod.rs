@@ -147,16 +147,36 @@ impl Rig {
             let ns = rig.ns(n);
             rig.add_ns(&ns);
             run(&[
-                "ip", "-n", &sw, "link", "add", n, "type", "veth", "peer", "name", "eth0",
-                "netns", &ns,
+                "ip", "-n", &sw, "link", "add", n, "type", "veth", "peer", "name", "eth0", "netns",
+                &ns,
             ]);
             run(&["ip", "-n", &sw, "link", "set", n, "master", "br0", "up"]);
             run(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
             run(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
-            run(&["ip", "-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
+            run(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{addr}/24"),
+                "dev",
+                "eth0",
+            ]);
         }
         // The bridge forwards at once (no STP learning delay on new ports).
-        run(&["ip", "-n", &sw, "link", "set", "br0", "type", "bridge", "forward_delay", "0"]);
+        run(&[
+            "ip",
+            "-n",
+            &sw,
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "forward_delay",
+            "0",
+        ]);
         rig
     }
 
@@ -181,6 +201,11 @@ impl Rig {
         path
     }
 
+    /// The status socket of router `r`'s pulse.
+    pub fn socket(&self, r: &str) -> PathBuf {
+        self.dir.join(format!("{r}.sock"))
+    }
+
     /// Start `pulse -n -t` with `cf` in router `r` (plus `extra` options);
     /// the pulse's index for [`Rig::kill`] and friends.
     pub fn start(&mut self, r: &'static str, cf: &Cf, extra: &[&str]) -> usize {
@@ -190,7 +215,7 @@ impl Rig {
         let out = fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
         let pidfile = self.dir.join(format!("{r}.pid"));
-        let socket = self.dir.join(format!("{r}.sock"));
+        let socket = self.socket(r);
         let child = Command::new("ip")
             .args(["netns", "exec", &self.ns(r), PULSE, "-n", "-t", "-v", "-c"])
             .arg(&cfg)
@@ -301,7 +326,16 @@ impl Rig {
     /// The client's neighbour entry for the VIP: its MAC, if it has one.
     pub fn client_neigh(&self) -> Option<String> {
         let vip = VIP.to_string();
-        let out = run(&["ip", "-n", &self.ns("cl"), "neigh", "show", &vip, "dev", "eth0"]);
+        let out = run(&[
+            "ip",
+            "-n",
+            &self.ns("cl"),
+            "neigh",
+            "show",
+            &vip,
+            "dev",
+            "eth0",
+        ]);
         let mut words = out.split_whitespace();
         words.find(|w| *w == "lladdr")?;
         words.next().map(str::to_owned)
@@ -366,10 +400,20 @@ pub struct Frame {
 
 impl Frame {
     pub fn src(&self) -> Ipv4Addr {
-        Ipv4Addr::new(self.bytes[26], self.bytes[27], self.bytes[28], self.bytes[29])
+        Ipv4Addr::new(
+            self.bytes[26],
+            self.bytes[27],
+            self.bytes[28],
+            self.bytes[29],
+        )
     }
     pub fn dst(&self) -> Ipv4Addr {
-        Ipv4Addr::new(self.bytes[30], self.bytes[31], self.bytes[32], self.bytes[33])
+        Ipv4Addr::new(
+            self.bytes[30],
+            self.bytes[31],
+            self.bytes[32],
+            self.bytes[33],
+        )
     }
     pub fn sport(&self) -> u16 {
         u16::from_be_bytes([self.bytes[34], self.bytes[35]])
@@ -402,6 +446,29 @@ impl Capture {
 
     /// UDP/IPv4 frames to port 539 from `src`, until `limit` or `count`.
     pub fn heartbeats(&self, src: Ipv4Addr, count: usize, limit: Duration) -> Vec<Frame> {
+        self.frames(count, limit, |f| {
+            f.bytes.len() >= 42
+                && f.bytes[12..14] == [0x08, 0x00]
+                && f.bytes[23] == 17
+                && f.dport() == 539
+                && f.src() == src
+        })
+    }
+
+    /// ARP frames from Ethernet source `mac`, until `limit` or `count`.
+    pub fn arps(&self, mac: &[u8], count: usize, limit: Duration) -> Vec<Frame> {
+        self.frames(count, limit, |f| {
+            f.bytes.len() >= 42 && f.bytes[12..14] == [0x08, 0x06] && &f.bytes[6..12] == mac
+        })
+    }
+
+    /// Frames that pass `keep`, until `limit` or `count`.
+    pub fn frames(
+        &self,
+        count: usize,
+        limit: Duration,
+        keep: impl Fn(&Frame) -> bool,
+    ) -> Vec<Frame> {
         let start = Instant::now();
         let mut out = Vec::new();
         let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
@@ -410,17 +477,15 @@ impl Capture {
                 continue;
             };
             // SAFETY: recv initialised the first n bytes.
-            let bytes: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+            let bytes: Vec<u8> = buf[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
             let frame = Frame {
                 bytes,
                 at: Instant::now(),
             };
-            if frame.bytes.len() >= 42
-                && frame.bytes[12..14] == [0x08, 0x00]
-                && frame.bytes[23] == 17
-                && frame.dport() == 539
-                && frame.src() == src
-            {
+            if keep(&frame) {
                 out.push(frame);
             }
         }
