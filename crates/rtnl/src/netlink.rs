@@ -320,3 +320,37 @@ impl AsFd for LinkWatch {
         borrow(&self.sock)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request the kernel never answers ends in `Timeout` after
+    /// `RECV_TIMEOUT`, not in a hang.  (Opening a route netlink socket and
+    /// waiting on it needs no privilege and sends nothing.)
+    #[test]
+    fn an_unanswered_wait_times_out() {
+        let mut route = NetlinkRoute::new().expect("route netlink socket");
+        let start = Instant::now();
+        let got = route.sock.recv(&mut route.buf[..], Msg::empty());
+        let waited = start.elapsed();
+        let Err(e) = got else {
+            panic!("nothing was asked, yet something arrived")
+        };
+        let err = RtnlError::from(e);
+        assert!(matches!(err, RtnlError::Timeout), "{err}");
+        assert!(
+            waited >= RECV_TIMEOUT - Duration::from_millis(50)
+                && waited < RECV_TIMEOUT + Duration::from_secs(1),
+            "waited {waited:?}"
+        );
+    }
+
+    #[test]
+    fn sequence_numbers_skip_zero() {
+        let mut route = NetlinkRoute::new().expect("route netlink socket");
+        route.seq = u32::MAX;
+        assert_eq!(route.next_seq(), 1);
+        assert_eq!(route.next_seq(), 2);
+    }
+}

@@ -317,3 +317,36 @@ fn vips_as_ip_shows_them() {
     let routes = ns.ip(&["-6", "route", "show", "dev", "r0"]);
     assert!(routes.contains("2001:db8::/64"), "{routes}");
 }
+
+/// An aggregate link (here a bridge; the host has no `bonding` module) is
+/// read like any link: the port names its master (`IFLA_MASTER`), and the
+/// master has carrier only while a port has, which is what `monitor_links`
+/// reads from a bond master.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn master_link_carrier_follows_its_port() {
+    let ns = Netns::with_veth("master");
+    ns.ip(&["link", "add", "br0", "type", "bridge"]);
+    ns.ip(&["link", "set", "r1", "master", "br0"]);
+    ns.ip(&["link", "set", "br0", "up"]);
+    ns.run(|| {
+        let mut route = NetlinkRoute::new().expect("open route netlink");
+        wait_link(&mut route, "br0", |l| l.is_running());
+        let links = route.links().expect("links");
+        let br0 = index_of(&links, "br0").expect("br0");
+        let r1 = link_by_index(&links, index_of(&links, "r1").expect("r1")).expect("r1");
+        assert_eq!(r1.master, Some(br0), "{r1}");
+        assert!(
+            !r1.is_bond_slave,
+            "IFF_SLAVE is bonding's, not a bridge port's"
+        );
+        let br = link_by_index(&links, br0).expect("br0");
+        assert_eq!(br.kind.as_deref(), Some("bridge"));
+        assert_eq!(br.master, None);
+        // The port loses carrier (its veth peer goes down): so does the master.
+        ns.ip(&["link", "set", "r0", "down"]);
+        wait_link(&mut route, "br0", |l| l.admin_up && !l.lower_up);
+        ns.ip(&["link", "set", "r0", "up"]);
+        wait_link(&mut route, "br0", |l| l.is_running());
+    });
+}
