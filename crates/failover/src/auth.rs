@@ -361,19 +361,20 @@ mod tests {
         );
     }
 
-    /// A fixed vector, so a change of the wire layout cannot go unnoticed.
+    /// A fixed vector computed outside this code (Python's `hmac` module:
+    /// `hmac.new(b"0123456789abcdef", bytes.fromhex(
+    /// "bddabdad4c5648310102030405060708"), hashlib.sha256).hexdigest()`),
+    /// so neither a change of the layout nor of the MAC goes unnoticed.
+    #[cfg(target_endian = "little")]
     #[test]
     fn fixed_vector() {
         let mut s = Sealer::new(key("0123456789abcdef"));
         let d = s.seal(Heartbeat::Stopped, 0x0102_0304_0506_0708);
-        assert_eq!(&d[8..16], &[1, 2, 3, 4, 5, 6, 7, 8]);
-        // HMAC-SHA256 of the same 16 bytes computed independently here.
-        let mut m = HmacSha256::new_from_slice(b"0123456789abcdef").expect("key");
-        let mut signed = Vec::new();
-        signed.extend_from_slice(&Heartbeat::Stopped.emit());
-        signed.extend_from_slice(b"LVH1");
-        signed.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
-        m.update(&signed);
-        assert_eq!(&d[16..], &m.finalize().into_bytes()[..]);
+        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "bddabdad4c5648310102030405060708\
+             5a8019bd700785c39e56801b973aa0e9a5bfab2e498ffabe97e107a8570ef893"
+        );
     }
 }

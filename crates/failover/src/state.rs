@@ -510,7 +510,7 @@ impl Machine {
             Event::Start => self.start(now, &mut out),
             Event::Tick => self.tick(now, &mut out),
             Event::Heartbeat { path, beat } => self.heartbeat(now, path, beat, &mut out),
-            Event::LvsdReady => self.lvsd_ready(now, &mut out),
+            Event::LvsdReady => self.lvsd_ready(&mut out),
             Event::LvsdReadyTimeout => {
                 if self.lvsd == LvsdState::Starting {
                     log(
@@ -647,12 +647,10 @@ impl Machine {
                 self.stopped_since = None;
                 self.childfail = false;
                 self.childfail_at = None;
-                if self.lvsd != LvsdState::Stopped || !self.active {
-                    // A restart pending for an active router is moot now that
-                    // the partner is active; a hot standby still restarts.
-                    if !(self.p.hot_standby && self.lvsd == LvsdState::Stopped) {
-                        self.restart_at = None;
-                    }
+                if !self.p.hot_standby || self.p.test_start {
+                    // The partner serves: no restart to bring the site
+                    // back. (A hot standby still restarts its standby lvsd.)
+                    self.restart_at = None;
                 }
                 if self.active {
                     if self.p.master {
@@ -752,7 +750,7 @@ impl Machine {
         }
     }
 
-    fn lvsd_ready(&mut self, now: Instant, out: &mut Vec<Action>) {
+    fn lvsd_ready(&mut self, out: &mut Vec<Action>) {
         if self.lvsd != LvsdState::Starting {
             return;
         }
@@ -770,7 +768,6 @@ impl Machine {
             out.push(Action::StopLvsd);
             self.lvsd = LvsdState::Stopped;
         }
-        let _ = now;
     }
 
     /// lvsd died or never became ready.

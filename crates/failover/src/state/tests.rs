@@ -948,21 +948,83 @@ fn cold_start_both_ours_primary_wins_any_order_within_deadtime() {
         assert!(sim.nodes[0].holds, "primary at {a}, backup at {b}");
         assert!(!sim.nodes[1].holds, "primary at {a}, backup at {b}");
         assert_eq!(sim.active_count(), 1);
+        // Not even briefly two: the backup never took over.
+        assert_eq!(
+            sim.nodes[1].took_over_at, None,
+            "primary at {a}, backup at {b}"
+        );
+    }
+}
+
+#[test]
+fn cold_start_both_ours_sweep_of_gaps_at_default_and_fast_timers() {
+    for (k, d) in [(2000, 5000), (1000, 3000), (10, 30), (700, 1900)] {
+        let (k, d) = (ms(k), ms(d));
+        let t0 = Instant::now();
+        let mk = |master| {
+            let mut p = params(master);
+            p.test_start = true;
+            p.keepalive = k;
+            p.deadtime = d;
+            Box::new(Machine::new(p, vips(), t0)) as Box<dyn Router>
+        };
+        let step = d / 37;
+        let mut gap = Duration::ZERO;
+        while gap + step < d {
+            for primary_first in [true, false] {
+                let mut sim = Sim::new(mk(true), mk(false), t0);
+                let (first, second) = if primary_first { (0, 1) } else { (1, 0) };
+                sim.start(first);
+                sim.run_until(t0 + gap);
+                sim.start(second);
+                sim.run_until(t0 + gap + d * 4);
+                let what = format!("k {k:?} d {d:?} gap {gap:?} primary first {primary_first}");
+                assert!(sim.nodes[0].holds, "{what}");
+                assert!(!sim.nodes[1].holds, "{what}");
+                assert_eq!(sim.nodes[1].took_over_at, None, "{what}");
+            }
+            gap += step;
+        }
     }
 }
 
 #[test]
 fn cold_start_ours_primary_original_backup_exactly_one() {
     let t0 = Instant::now();
-    for (a, b) in [(0, 0), (0, 500), (500, 0), (0, 2900), (2900, 0)] {
+    // (primary start, backup start, primary ends active)
+    for (a, b, primary_wins) in [
+        (0, 0, true),
+        (500, 0, true),
+        (2900, 0, true),
+        (1500, 1000, true),
+        // An original backup started after our primary activates on the
+        // primary's first STOPPED, as it would with an original primary;
+        // our primary then sees RUNNING and stays passive (no preemption).
+        (0, 500, false),
+        (0, 1900, false),
+        // Started after the primary's deadtime: the primary is active.
+        (0, 3100, true),
+    ] {
         let sim = cold(ours(true, t0), a, original(false, t0), b, t0);
         assert_eq!(sim.active_count(), 1, "primary at {a}, backup at {b}");
+        assert_eq!(
+            sim.nodes[0].holds, primary_wins,
+            "primary at {a}, backup at {b}"
+        );
     }
-    // Backup started first: our primary's STOPPED-at-start makes the
-    // original backup... no: the original backup's STOPPED activates our
-    // primary at once, as the original primary would.
-    let sim = cold(ours(true, t0), 500, original(false, t0), 0, t0);
+}
+
+#[test]
+fn cold_start_both_ours_at_once_one_active_within_deadtime_plus_two_keepalives() {
+    let t0 = Instant::now();
+    let mut sim = Sim::new(ours(true, t0), ours(false, t0), t0);
+    sim.start(0);
+    sim.start(1);
+    sim.run_until(t0 + D + K * 2);
+    assert_eq!(sim.active_count(), 1);
     assert!(sim.nodes[0].holds);
+    // And it was never two at any time: the backup never held addresses.
+    assert!(sim.nodes[1].took_over_at.is_none());
 }
 
 #[test]
