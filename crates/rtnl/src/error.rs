@@ -56,6 +56,8 @@ pub enum RtnlError {
     Io(std::io::Error),
     /// A kernel message could not be decoded.
     Decode(String),
+    /// A request could not be built (a bug, not an input error).
+    Encode(String),
 }
 
 impl RtnlError {
@@ -84,7 +86,7 @@ impl RtnlError {
             RtnlError::InvalidPrefix { .. } | RtnlError::InvalidLabel { .. } => None,
             RtnlError::Timeout => Some(Errno::EAGAIN as i32),
             RtnlError::Io(e) => e.raw_os_error(),
-            RtnlError::Decode(_) => None,
+            RtnlError::Decode(_) | RtnlError::Encode(_) => None,
         }
     }
 }
@@ -117,6 +119,7 @@ impl fmt::Display for RtnlError {
             RtnlError::Timeout => f.write_str("no answer from the kernel (route netlink timeout)"),
             RtnlError::Io(e) => write!(f, "route netlink socket: {e}"),
             RtnlError::Decode(e) => write!(f, "bad route netlink message: {e}"),
+            RtnlError::Encode(e) => write!(f, "cannot build route netlink request: {e}"),
         }
     }
 }

@@ -279,8 +279,9 @@ impl LinkWatch {
     }
 
     /// Read every queued event without blocking; `true` if there was any
-    /// link or address event (or lost events: `ENOBUFS`), so the caller
-    /// should re-read the state.
+    /// link or address event (or lost events: `ENOBUFS`, or an event that
+    /// did not decode), so the caller should re-read the state.  `Err` only
+    /// when the socket itself fails.
     pub fn drain(&mut self) -> Result<bool, RtnlError> {
         let mut changed = false;
         for _ in 0..DRAIN_MAX {
@@ -288,14 +289,21 @@ impl LinkWatch {
                 Ok((0, _)) => break,
                 Ok((n, _)) => {
                     let n = n.min(self.buf.len());
-                    for m in wire::parse_datagram(&self.buf[..n])? {
-                        changed |= matches!(
-                            m.body,
-                            Body::Link(_)
-                                | Body::LinkGone(_)
-                                | Body::Address(..)
-                                | Body::AddressGone(_)
-                        );
+                    match wire::parse_datagram(&self.buf[..n]) {
+                        Ok(msgs) => {
+                            changed |= msgs.iter().any(|m| {
+                                matches!(
+                                    m.body,
+                                    Body::Link(_)
+                                        | Body::LinkGone(_)
+                                        | Body::Address(..)
+                                        | Body::AddressGone(_)
+                                )
+                            });
+                        }
+                        // An event we cannot read still means something
+                        // changed; the re-read dump tells what.
+                        Err(_) => changed = true,
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,

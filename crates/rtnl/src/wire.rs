@@ -71,10 +71,10 @@ fn emit<P: Size + ToBytes + std::fmt::Debug>(
         .nl_seq(seq)
         .nl_payload(NlPayload::Payload(payload))
         .build()
-        .map_err(|e| RtnlError::Decode(format!("building request: {e}")))?;
+        .map_err(|e| RtnlError::Encode(format!("building request: {e}")))?;
     let mut out = Cursor::new(vec![0; msg.padded_size()]);
     msg.to_bytes(&mut out)
-        .map_err(|e| RtnlError::Decode(format!("serializing request: {e}")))?;
+        .map_err(|e| RtnlError::Encode(format!("serializing request: {e}")))?;
     Ok(out.into_inner())
 }
 
@@ -86,7 +86,7 @@ fn attr<T: neli::consts::rtnl::RtaType>(
         .rta_type(ty)
         .rta_payload(Buffer::from(payload))
         .build()
-        .map_err(|e| RtnlError::Decode(format!("building attribute: {e}")))
+        .map_err(|e| RtnlError::Encode(format!("building attribute: {e}")))
 }
 
 /// `RTM_GETLINK` dump of every link (`ip link show`).
@@ -94,7 +94,7 @@ pub fn getlink_request(seq: u32) -> Result<Vec<u8>, RtnlError> {
     let msg = IfinfomsgBuilder::default()
         .ifi_family(RtAddrFamily::Unspecified)
         .build()
-        .map_err(|e| RtnlError::Decode(format!("building ifinfomsg: {e}")))?;
+        .map_err(|e| RtnlError::Encode(format!("building ifinfomsg: {e}")))?;
     emit(Rtm::Getlink, NlmF::REQUEST | NlmF::DUMP, seq, msg)
 }
 
@@ -106,7 +106,7 @@ pub fn getaddr_request(seq: u32) -> Result<Vec<u8>, RtnlError> {
         .ifa_scope(RtScope::Universe)
         .ifa_index(0)
         .build()
-        .map_err(|e| RtnlError::Decode(format!("building ifaddrmsg: {e}")))?;
+        .map_err(|e| RtnlError::Encode(format!("building ifaddrmsg: {e}")))?;
     emit(Rtm::Getaddr, NlmF::REQUEST | NlmF::DUMP, seq, msg)
 }
 
@@ -188,7 +188,7 @@ fn ifaddrmsg(
         .ifa_index(address.index)
         .rtattrs(attrs.into_iter().collect::<RtBuffer<_, _>>())
         .build()
-        .map_err(|e| RtnlError::Decode(format!("building ifaddrmsg: {e}")))
+        .map_err(|e| RtnlError::Encode(format!("building ifaddrmsg: {e}")))
 }
 
 /// `RTM_SETLINK` setting `net.ipv4.conf.DEV.promote_secondaries = 1`
@@ -201,13 +201,13 @@ pub fn promote_secondaries_request(index: u32, seq: u32) -> Result<Vec<u8>, Rtnl
             IPV4_DEVCONF_PROMOTE_SECONDARIES,
             &1u32.to_ne_bytes(),
         )?)
-        .map_err(|e| RtnlError::Decode(format!("nesting attribute: {e}")))?;
+        .map_err(|e| RtnlError::Encode(format!("nesting attribute: {e}")))?;
     let inet = attr(AF_INET, &[])?
         .nest(&conf)
-        .map_err(|e| RtnlError::Decode(format!("nesting attribute: {e}")))?;
+        .map_err(|e| RtnlError::Encode(format!("nesting attribute: {e}")))?;
     let spec = attr(Ifla::AfSpec, &[])?
         .nest(&inet)
-        .map_err(|e| RtnlError::Decode(format!("nesting attribute: {e}")))?;
+        .map_err(|e| RtnlError::Encode(format!("nesting attribute: {e}")))?;
     let index = i32::try_from(index).map_err(|_| RtnlError::NoDevice { index })?;
     let msg = IfinfomsgBuilder::default()
         .ifi_family(RtAddrFamily::Unspecified)
@@ -215,7 +215,7 @@ pub fn promote_secondaries_request(index: u32, seq: u32) -> Result<Vec<u8>, Rtnl
         .ifi_index(index)
         .rtattrs(std::iter::once(spec).collect::<RtBuffer<_, _>>())
         .build()
-        .map_err(|e| RtnlError::Decode(format!("building ifinfomsg: {e}")))?;
+        .map_err(|e| RtnlError::Encode(format!("building ifinfomsg: {e}")))?;
     emit(Rtm::Setlink, NlmF::REQUEST | NlmF::ACK, seq, msg)
 }
 
