@@ -28,6 +28,7 @@ pub mod child;
 pub mod detach;
 pub mod inherited_fd;
 pub mod log;
+pub mod notify;
 pub mod pidfile;
 pub mod rlimit;
 pub mod signals;
