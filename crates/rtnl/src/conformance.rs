@@ -163,9 +163,16 @@ fn duplicates(t: &mut dyn Interfaces, env: &Env) {
     // An IPv6 address is unique per interface, whatever the prefix.
     let b2 = vip(env, v6(0x12), 80, None);
     assert!(matches!(t.add_address(&b2), Err(RtnlError::AlreadyExists)));
+    // IPv4 allows the same address again with another prefix.
+    let a2 = vip(env, v4(12), 26, Some(":2"));
+    t.add_address(&a2).expect("same IPv4 address, other prefix");
+    assert!(find(t, &a).is_some() && find(t, &a2).is_some());
     t.del_address(&a).expect("del");
+    assert!(find(t, &a2).is_some(), "the other prefix stays");
+    t.del_address(&a2).expect("del");
     t.del_address(&b).expect("del v6");
     assert_absent(t, &a);
+    assert_absent(t, &a2);
     assert_absent(t, &b);
 }
 
