@@ -1193,3 +1193,49 @@ fn original_partner_sigterm_takes_deadtime() {
     let took = sim.nodes[1].took_over_at.expect("took over") - (t0 + ms(5000));
     assert!(took >= D - K && took <= D + K, "{took:?}");
 }
+
+#[test]
+fn log_texts_verbatim_from_the_original() {
+    // piranha.md §3.7: monitoring scripts grep these.
+    for (ours, original) in [
+        (text::START_MASTER, "STARTING PULSE AS MASTER"),
+        (text::START_BACKUP, "STARTING PULSE AS BACKUP"),
+        (text::PARTNER_DEAD, "partner dead: activating lvs"),
+        (text::BACKUP_INACTIVE, "backup inactive: activating lvs"),
+        (text::PRIMARY_INACTIVE, "primary inactive: activating lvs"),
+        (
+            text::PARTNER_ACTIVE_DEACTIVATING,
+            "partner active: deactivating LVS",
+        ),
+        (
+            text::PARTNER_ACTIVE_RESENDING,
+            "partner active: resending arps",
+        ),
+        (
+            text::LINK_FAILURE_DEACTIVATING,
+            "local link failure: deactivating LVS",
+        ),
+        (text::LINK_FAILURE, "Local NIC link failure: Pulse disabled"),
+        (
+            text::LINKS_RESTORED,
+            "Local NIC link(s) restored: Pulse enabled",
+        ),
+        (text::PRIMARY_NIC_DOWN, "Primary NIC: link down"),
+        (text::PRIVATE_NIC_DOWN, "Private NIC: link down"),
+        (text::ARPS_FINISHED, "gratuitous lvs arps finished"),
+        (
+            text::FORCED_ACTIVE,
+            "Forced active on startup: activating lvs",
+        ),
+        (
+            text::INCOMPATIBLE,
+            "Incompatible heartbeat received -- other system not using identical services",
+        ),
+        (
+            text::BACKUP_MARKED_INACTIVE,
+            "We are backup node and backup is marked inactive -- exiting pulse",
+        ),
+    ] {
+        assert_eq!(ours, original);
+    }
+}
