@@ -20,13 +20,11 @@
 //! lvsd dies, and start with an empty signal mask.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::process::{ExitStatus, Stdio};
-use std::time::{Duration, Instant};
 
-use director::ServerId;
+use director::lvsd::{Command, MonitorId, MonitorSpec};
 use health::report::{Decoder, OwnedReport, ParseError};
 use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, kill};
@@ -42,42 +40,8 @@ pub const REPORT_FD: RawFd = 3;
 /// Longest stdout line kept from a monitor; the rest of it is dropped.
 const MAX_OUTPUT_LINE: usize = 1024;
 
-/// Which monitor: one real server's, or a virtual's shared one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MonitorId {
-    /// A per-server monitor (the original's one nanny per real server).
-    Server(ServerId),
-    /// The shared monitor of every server of this virtual.
-    Shared(String),
-}
-
-impl std::fmt::Display for MonitorId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MonitorId::Server(id) => id.fmt(f),
-            MonitorId::Shared(v) => write!(f, "{v} (shared)"),
-        }
-    }
-}
-
-/// How to run one monitor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MonitorSpec {
-    /// Which monitor.
-    pub id: MonitorId,
-    /// The real servers it watches; for a shared monitor, in the order of
-    /// its `--server` arguments (the report stream's indexes).
-    pub members: Vec<ServerId>,
-    /// Program and arguments (`argv[0]` is the program).
-    pub argv: Vec<OsString>,
-    /// Read its stdout/stderr for `[ active ]`/`[inactive]` lines.
-    pub read_output: bool,
-}
-
-impl MonitorSpec {
-    fn shared(&self) -> bool {
-        matches!(self.id, MonitorId::Shared(_))
-    }
+fn shared(spec: &MonitorSpec) -> bool {
+    matches!(spec.id, MonitorId::Shared(_))
 }
 
 /// What a monitor's watcher task tells the daemon.
@@ -113,34 +77,19 @@ pub enum MonitorEvent {
 }
 
 struct Running {
-    spec: MonitorSpec,
     pid: Pid,
     generation: u64,
-    started: Instant,
     /// Write end of a shared monitor's stdin (non-blocking).
     control: Option<std::fs::File>,
 }
 
-/// What an exit meant.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// A monitor we stopped (reload, shutdown), or one already replaced.
-    Expected,
-    /// The current monitor of this server died on its own.
-    Died {
-        /// How it was started, to restart it.
-        spec: MonitorSpec,
-        /// How long it had run.
-        ran_for: Duration,
-    },
-}
-
-/// Every monitor lvsd runs.
+/// Every monitor process lvsd runs. Which monitor should run, and what an
+/// exit means, is the decision step's (`director::lvsd`); this only keeps
+/// the processes: pids, control pipes, and the stopped ones not yet reaped.
 pub struct Monitors {
     running: HashMap<MonitorId, Running>,
     /// Stopped but not yet reaped: generation → pid.
     retiring: HashMap<u64, Pid>,
-    next_generation: u64,
     events: UnboundedSender<MonitorEvent>,
 }
 
@@ -150,83 +99,73 @@ impl Monitors {
         Monitors {
             running: HashMap::new(),
             retiring: HashMap::new(),
-            next_generation: 1,
             events,
         }
     }
 
-    /// The spec of the running monitor `id`.
-    pub fn spec(&self, id: &MonitorId) -> Option<&MonitorSpec> {
-        self.running.get(id).map(|r| &r.spec)
+    /// The pid of the running monitor `id`.
+    pub fn pid(&self, id: &MonitorId) -> Option<i32> {
+        self.running.get(id).map(|r| r.pid.as_raw())
     }
 
-    /// The running monitor watching `server`: its id, pid, and the server's
-    /// index in it.
-    pub fn of_server(&self, server: &ServerId) -> Option<(&MonitorId, i32, usize)> {
-        self.running.iter().find_map(|(id, r)| {
-            let i = r.spec.members.iter().position(|m| m == server)?;
-            Some((id, r.pid.as_raw(), i))
-        })
-    }
-
-    /// Running monitors.
-    pub fn ids(&self) -> Vec<MonitorId> {
-        self.running.keys().cloned().collect()
-    }
-
-    /// Send one command line to a shared monitor's stdin.
-    pub fn control(&mut self, id: &MonitorId, line: &str) -> io::Result<()> {
+    /// Pass `command` for server `index` to monitor `id`: a signal to a
+    /// per-server monitor (SIGUSR1, SIGUSR2, SIGHUP), the line
+    /// `COMMAND INDEX` on a shared one's stdin.
+    pub fn control(
+        &mut self,
+        id: &MonitorId,
+        generation: u64,
+        index: usize,
+        command: Command,
+    ) -> Result<(), String> {
         use std::io::Write as _;
         let r = self
             .running
             .get_mut(id)
-            .ok_or_else(|| io::Error::other("no such monitor"))?;
-        let pipe = r
-            .control
-            .as_mut()
-            .ok_or_else(|| io::Error::other("not a shared monitor"))?;
-        pipe.write_all(format!("{line}\n").as_bytes())
+            .filter(|r| r.generation == generation)
+            .ok_or_else(|| format!("no running monitor for {id}"))?;
+        let pid = r.pid;
+        match (&mut r.control, id) {
+            (Some(pipe), MonitorId::Shared(_)) => pipe
+                .write_all(format!("{} {index}\n", command.as_str()).as_bytes())
+                .map_err(|e| format!("shared monitor pid {pid}: {e}")),
+            _ => {
+                let signal = match command {
+                    Command::Down => Signal::SIGUSR1,
+                    Command::Up => Signal::SIGUSR2,
+                    Command::Normal => Signal::SIGHUP,
+                };
+                kill(pid, signal).map_err(|e| format!("signal to pid {pid}: {e}"))
+            }
+        }
     }
 
-    /// Whether `generation` is the current monitor of `id`.
-    pub fn is_current(&self, id: &MonitorId, generation: u64) -> bool {
-        self.running
-            .get(id)
-            .is_some_and(|r| r.generation == generation)
-    }
-
-    /// Start a monitor (the server must not have one). Returns its pid.
-    pub fn start(&mut self, spec: MonitorSpec) -> io::Result<i32> {
-        let generation = self.next_generation;
-        self.next_generation += 1;
-        let (pid, control) = spawn(&spec, generation, self.events.clone())?;
+    /// Start generation `generation` of a monitor (the server must not have
+    /// one running). Returns its pid.
+    pub fn start(&mut self, spec: &MonitorSpec, generation: u64) -> io::Result<i32> {
+        let (pid, control) = spawn(spec, generation, self.events.clone())?;
         self.running.insert(
             spec.id.clone(),
             Running {
-                spec,
                 pid,
                 generation,
-                started: Instant::now(),
                 control,
             },
         );
         Ok(pid.as_raw())
     }
 
-    /// Send SIGTERM to the monitor `id`; its exit will be
-    /// [`Exit::Expected`].
-    pub fn stop(&mut self, id: &MonitorId) {
-        if let Some(r) = self.running.remove(id) {
+    /// Send SIGTERM to generation `generation` of monitor `id`.
+    pub fn stop(&mut self, id: &MonitorId, generation: u64) {
+        if self
+            .running
+            .get(id)
+            .is_some_and(|r| r.generation == generation)
+            && let Some(r) = self.running.remove(id)
+        {
             // ESRCH: it exited already; its exit event is still on the way.
             let _ = kill(r.pid, Signal::SIGTERM);
             self.retiring.insert(r.generation, r.pid);
-        }
-    }
-
-    /// Stop every monitor.
-    pub fn stop_all(&mut self) {
-        for id in self.ids() {
-            self.stop(&id);
         }
     }
 
@@ -243,19 +182,16 @@ impl Monitors {
     }
 
     /// Book an exit reported by a watcher.
-    pub fn exited(&mut self, id: &MonitorId, generation: u64) -> Exit {
+    pub fn exited(&mut self, id: &MonitorId, generation: u64) {
         if self.retiring.remove(&generation).is_some() {
-            return Exit::Expected;
+            return;
         }
-        match self.running.get(id) {
-            Some(r) if r.generation == generation => {
-                let r = self.running.remove(id).expect("checked above");
-                Exit::Died {
-                    spec: r.spec,
-                    ran_for: r.started.elapsed(),
-                }
-            }
-            _ => Exit::Expected,
+        if self
+            .running
+            .get(id)
+            .is_some_and(|r| r.generation == generation)
+        {
+            self.running.remove(id);
         }
     }
 }
@@ -279,7 +215,7 @@ fn spawn(
     };
 
     // A shared monitor takes per-server commands on stdin.
-    let control = if spec.shared() {
+    let control = if shared(spec) {
         Some(pipe2(OFlag::O_CLOEXEC)?)
     } else {
         None

@@ -98,7 +98,8 @@ fn health_word(h: Health) -> &'static str {
 pub(super) fn collect(d: &mut Daemon) -> Status {
     let kernel = d.table.list().unwrap_or_default();
     let mut virtuals = Vec::new();
-    for vs in d.config.active_virtuals() {
+    let now = (SystemTime::now(), std::time::Instant::now());
+    for vs in d.lvsd.config().active_virtuals() {
         let service = director::desired::service_of(vs).ok();
         let entry = service
             .as_ref()
@@ -118,18 +119,18 @@ pub(super) fn collect(d: &mut Daemon) -> Status {
                     .iter()
                     .find(|x| x.destination.addr == rs.address && x.destination.port == rs.port)
             });
-            let check = d.checks.get(&id);
+            let check = d.lvsd.check(&id);
             servers.push(ServerStatus {
                 name: rs.name.clone(),
                 address: ipvs::save::sockaddr(rs.address, rs.port),
-                health: health_word(d.health.get(&id).map_or(Health::Unknown, |h| h.health()))
-                    .to_owned(),
+                health: health_word(d.lvsd.health(&id)).to_owned(),
                 weight: dest.map(|x| x.destination.weight),
-                monitor_pid: d.monitors.of_server(&id).map(|(_, pid, _)| pid),
-                last_check_ok: check.and_then(|c| c.last.as_ref().map(|l| l.0)),
-                last_check: check.and_then(|c| c.last.as_ref().map(|l| l.1.clone())),
+                monitor_pid: d.lvsd.monitor_of(&id).and_then(|(m, _)| d.monitors.pid(m)),
+                last_check_ok: check.map(|c| c.ok),
+                last_check: check.map(|c| c.reason.clone()),
+                // The step keeps monotonic time; shown as wall-clock time.
                 last_check_at: check
-                    .and_then(|c| c.at)
+                    .map(|c| now.0 - now.1.saturating_duration_since(c.at))
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                     .map(|t| t.as_secs()),
                 active_conns: dest.map(|x| x.active_conns),
@@ -141,7 +142,7 @@ pub(super) fn collect(d: &mut Daemon) -> Status {
             name: vs.name.clone(),
             service: service.as_ref().map(ipvs::save::service_line),
             installed: entry.is_some(),
-            refused: d.refused.get(&vs.name).cloned(),
+            refused: d.lvsd.refused(&vs.name).map(str::to_owned),
             sorry_server_active,
             servers,
         });
@@ -149,10 +150,10 @@ pub(super) fn collect(d: &mut Daemon) -> Status {
     Status {
         pid: std::process::id(),
         configfile: d.opts.configfile.display().to_string(),
-        last_reload_writes: d.counters.last_reload_writes,
-        total_writes: d.counters.total_writes,
-        reloads: d.counters.reloads,
-        last_reload_failed: d.counters.last_reload_failed,
+        last_reload_writes: d.lvsd.counters().last_reload_writes,
+        total_writes: d.lvsd.counters().total_writes,
+        reloads: d.lvsd.counters().reloads,
+        last_reload_failed: d.lvsd.counters().last_reload_failed,
         virtuals,
     }
 }
