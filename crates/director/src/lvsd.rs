@@ -510,7 +510,10 @@ pub struct Lvsd {
     /// The next reconcile's writes are the last reload's.
     count_reload: bool,
     shutting_down: bool,
-    last_reconcile: Option<Instant>,
+    /// When the last reconcile planned against a fresh kernel dump.
+    last_fresh: Option<Instant>,
+    /// The next reconcile must read the kernel itself (drift check).
+    fresh_due: bool,
 }
 
 impl Lvsd {
@@ -529,7 +532,8 @@ impl Lvsd {
             counters: Counters::default(),
             count_reload: false,
             shutting_down: false,
-            last_reconcile: None,
+            last_fresh: None,
+            fresh_due: false,
         }
     }
 
@@ -658,9 +662,10 @@ impl Lvsd {
             Event::Tick => {
                 self.restart_due(now, &mut out);
                 let drift = self
-                    .last_reconcile
+                    .last_fresh
                     .is_some_and(|at| now.saturating_duration_since(at) >= DRIFT_CHECK);
                 if drift {
+                    self.fresh_due = true;
                     out.push(Action::Reconcile);
                 }
             }
@@ -1055,8 +1060,15 @@ impl Lvsd {
 
     /// Bring `table` to the desired state: dump, plan, apply (with `-t`:
     /// log instead), and book what happened. Returns the lines to log.
+    ///
+    /// Every [`DRIFT_CHECK`] the dump is the kernel's own, not a table's
+    /// remembered copy ([`IpvsTable::invalidate_cache`]), so that changes
+    /// made behind lvsd's back are repaired.
     pub fn reconcile(&mut self, table: &mut dyn IpvsTable, now: Instant) -> Vec<Log> {
-        self.last_reconcile = Some(now);
+        if std::mem::take(&mut self.fresh_due) || self.last_fresh.is_none() {
+            table.invalidate_cache();
+            self.last_fresh = Some(now);
+        }
         let mut logs = Vec::new();
         let count_reload = std::mem::take(&mut self.count_reload);
         let current = match table.list() {
