@@ -1239,3 +1239,56 @@ fn log_texts_verbatim_from_the_original() {
         assert_eq!(ours, original);
     }
 }
+
+/// Both ours (with lvsd, not `-t`), primary active and settled.
+fn settled_pair(t0: Instant) -> Sim {
+    let mk = |master| Box::new(Machine::new(params(master), vips(), t0)) as Box<dyn Router>;
+    let mut sim = Sim::new(mk(true), mk(false), t0);
+    sim.start(0);
+    sim.start(1);
+    sim.run_until(t0 + ms(6000));
+    assert!(sim.nodes[0].holds && !sim.nodes[1].holds);
+    sim
+}
+
+#[test]
+fn link_failure_of_active_primary_fails_over_at_once() {
+    let t0 = Instant::now();
+    let mut sim = settled_pair(t0);
+    // The private path still carries the beats in a real pair.
+    sim.signal(
+        0,
+        Event::Links {
+            failed: vec![Path::Public],
+        },
+    );
+    sim.run_until(t0 + ms(6200));
+    assert!(!sim.nodes[0].holds);
+    assert!(sim.nodes[1].holds);
+    let took = sim.nodes[1].took_over_at.expect("took over") - (t0 + ms(6000));
+    // At once, plus the backup's lvsd start (the sim's 50 ms).
+    assert!(took <= sim.lvsd_ready_after + ms(1), "{took:?}");
+    // The primary, link still down, never takes back.
+    sim.run_until(t0 + ms(20_000));
+    assert!(!sim.nodes[0].holds && sim.nodes[1].holds);
+}
+
+#[test]
+fn lvsd_death_on_active_primary_fails_over_at_once_and_no_restart() {
+    let t0 = Instant::now();
+    let mut sim = settled_pair(t0);
+    sim.signal(
+        0,
+        Event::LvsdExited {
+            pid: 77,
+            how: ExitHow::Signal(9),
+        },
+    );
+    sim.run_until(t0 + ms(20_000));
+    assert!(!sim.nodes[0].holds && sim.nodes[1].holds);
+    let took = sim.nodes[1].took_over_at.expect("took over") - (t0 + ms(6000));
+    assert!(took <= sim.lvsd_ready_after + ms(1), "{took:?}");
+    // The backup's RUNNING cleared the primary's CHILDFAIL; it never
+    // restarted lvsd to compete.
+    assert!(!sim.nodes[0].logs().contains(&text::RESTARTING));
+}
