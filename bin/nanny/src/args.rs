@@ -16,83 +16,14 @@
 
 use std::fmt;
 
-use values::{Seconds, SecondsError};
+use health::argv::{
+    MonitorArgs, NumberError, SecondsArgError, SharedServer, parse_host, seconds_arg,
+    split_entry, strtol_int, strtol_mark,
+};
 
-/// Everything the original accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Args {
-    /// `-t`, in milliseconds (whole seconds as the original, or a decimal
-    /// fraction: our extension, for lvs.cf's fractional `timeout`).
-    pub interval_ms: i64,
-    pub ipvsadm: String,
-    pub loadcmd: String,
-    pub method: String,
-    pub nodaemon: bool,
-    pub nofork: bool,
-    pub port: i64,
-    pub rport: Option<i64>,
-    /// `-a`, in milliseconds (as `-t`).
-    pub reentry_ms: i64,
-    pub scale: i64,
-    pub server: Option<String>,
-    pub send_program: Option<String>,
-    pub send: Option<String>,
-    pub expect: Option<String>,
-    pub regex: bool,
-    pub suppress: bool,
-    pub quiesce: bool,
-    pub udp: bool,
-    pub verbose: bool,
-    pub virtual_address: Option<String>,
-    pub fwmark: i64,
-    pub weight: i64,
-    pub test_start: bool,
-    pub version: bool,
-    pub fos: bool,
-    pub lvs: bool,
-    /// `-w` was given (it may not be, with `--shared`).
-    pub weight_given: bool,
-    /// `--shared`: many servers in one process.
-    pub shared: bool,
-    /// `--server` values in order, with `--shared` (index = position).
-    pub servers: Vec<String>,
-}
-
-impl Default for Args {
-    fn default() -> Args {
-        Args {
-            interval_ms: 10_000,
-            ipvsadm: "/sbin/ipvsadm".into(),
-            loadcmd: "none".into(),
-            method: "-m".into(),
-            nodaemon: false,
-            nofork: false,
-            port: 80,
-            rport: None,
-            reentry_ms: 0,
-            scale: 10,
-            server: None,
-            send_program: None,
-            send: None,
-            expect: None,
-            regex: false,
-            suppress: false,
-            quiesce: false,
-            udp: false,
-            verbose: false,
-            virtual_address: None,
-            fwmark: 0,
-            weight: 1,
-            test_start: false,
-            version: false,
-            fos: false,
-            lvs: false,
-            weight_given: false,
-            shared: false,
-            servers: Vec::new(),
-        }
-    }
-}
+/// What a command line says: the typed value lvsd writes
+/// ([`MonitorArgs`]).
+pub type Args = MonitorArgs;
 
 /// What parsing produced.
 #[derive(Debug, PartialEq, Eq)]
@@ -111,8 +42,9 @@ pub enum ArgError {
     Bad { arg: String, kind: PoptError },
     /// `nanny: unexpected arguments`.
     Unexpected,
-    /// A misuse of the shared-mode options; the text after `nanny: `.
-    Shared(&'static str),
+    /// A value popt took but nanny refuses (a bad address, port, interval,
+    /// or a misuse of the shared-mode options); the text after `nanny: `.
+    Value(String),
 }
 
 /// popt's error texts (`poptStrerror`).
@@ -137,7 +69,7 @@ impl fmt::Display for ArgError {
                 write!(f, "nanny: bad argument {arg}: {text}")
             }
             ArgError::Unexpected => f.write_str("nanny: unexpected arguments"),
-            ArgError::Shared(text) => write!(f, "nanny: {text}"),
+            ArgError::Value(text) => write!(f, "nanny: {text}"),
         }
     }
 }
@@ -266,12 +198,14 @@ Help options:
 ";
 
 /// Parses `argv` without the program name.
+///
+/// popt's errors (an unknown option, a missing or non-numeric value) stop
+/// at once, as popt did; a value nanny refuses (an address, a port, an
+/// interval) is reported only when the whole line parsed, the first one
+/// in argv order, so popt's errors keep coming first.
 pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Parsed, ArgError> {
-    let mut args = Args::default();
+    let mut p = Parser::default();
     let mut leftovers = false;
-    let mut special = None;
-    // `-h` given (as opposed to `--server`): an error with `--shared`.
-    let mut short_host = false;
     let mut i = 0;
     while i < argv.len() {
         let word = argv[i].as_ref();
@@ -303,7 +237,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Parsed, ArgError> {
                     None => return Err(bad(word, PoptError::MissingArgument)),
                 },
             };
-            set(&mut args, &mut special, opt, kind, value)?;
+            p.set(opt, kind, value)?;
         } else if word.len() > 1 && word.starts_with('-') {
             let cluster = &word[1..];
             for (at, c) in cluster.char_indices() {
@@ -311,10 +245,10 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Parsed, ArgError> {
                     return Err(bad(word, PoptError::UnknownOption));
                 };
                 if let Kind::Flag = kind {
-                    set(&mut args, &mut special, opt, kind, None)?;
+                    p.set(opt, kind, None)?;
                     continue;
                 }
-                short_host |= matches!(opt, Opt::Server);
+                p.short_host |= matches!(opt, Opt::Server);
                 let rest = &cluster[at + c.len_utf8()..];
                 let value = if !rest.is_empty() {
                     (rest, word)
@@ -327,7 +261,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Parsed, ArgError> {
                         None => return Err(bad(word, PoptError::MissingArgument)),
                     }
                 };
-                set(&mut args, &mut special, opt, kind, Some(value))?;
+                p.set(opt, kind, Some(value))?;
                 break;
             }
         } else {
@@ -337,57 +271,157 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Parsed, ArgError> {
     if leftovers {
         return Err(ArgError::Unexpected);
     }
-    if special.is_none() {
-        check_shared(&mut args, short_host)?;
+    match p.special {
+        Some(Opt::Help) => return Ok(Parsed::Help),
+        Some(_) => return Ok(Parsed::Usage),
+        None => {}
     }
-    Ok(match special {
-        Some(Opt::Help) => Parsed::Help,
-        Some(_) => Parsed::Usage,
-        None => Parsed::Run(Box::new(args)),
-    })
+    p.finish_servers()?;
+    if let Some(e) = p.refused {
+        return Err(ArgError::Value(e));
+    }
+    Ok(Parsed::Run(Box::new(p.args)))
 }
 
-/// The shared-mode rules, once the whole line is read (`--shared` may come
-/// after the `--server`s).
-fn check_shared(args: &mut Args, short_host: bool) -> Result<(), ArgError> {
-    if args.shared {
-        if short_host || args.rport.is_some() || args.weight_given {
-            return Err(ArgError::Shared(
-                "--shared takes --server RIP:RPORT:WEIGHT, not -h, -r or -w",
-            ));
-        }
-        if args.servers.is_empty() {
-            return Err(ArgError::Shared(
-                "--shared needs at least one --server RIP:RPORT:WEIGHT",
-            ));
-        }
-        // `--server` values are entries, not the per-server host.
-        args.server = None;
-    } else {
-        if args.servers.iter().any(|s| split_entry(s).is_some()) {
-            return Err(ArgError::Shared("--server RIP:RPORT:WEIGHT needs --shared"));
-        }
-        args.servers.clear();
-    }
-    Ok(())
+/// The parse in progress.
+#[derive(Default)]
+struct Parser {
+    args: Args,
+    /// `-?`/`--usage`, once seen.
+    special: Option<Opt>,
+    /// `-h` given (as opposed to `--server`): an error with `--shared`.
+    short_host: bool,
+    /// `--server` values: entries with `--shared` (which may come after
+    /// them), the host otherwise.
+    server_long: Vec<String>,
+    /// The first value nanny refuses (reported once popt is done).
+    refused: Option<String>,
 }
 
-/// Splits a shared-mode `--server` value into (RIP, RPORT, WEIGHT) texts;
-/// an IPv6 RIP is in brackets (`[2001:db8::11]:80:3`), an IPv4 one has no
-/// colon. `None` when the value does not have that form: a plain address,
-/// IPv6 included, never has.
-pub fn split_entry(value: &str) -> Option<(&str, &str, &str)> {
-    let mut it = value.rsplitn(3, ':');
-    let (weight, rport, rip) = (it.next()?, it.next()?, it.next()?);
-    let rip = match rip.strip_prefix('[') {
-        Some(v6) => v6.strip_suffix(']').filter(|a| a.contains(':'))?,
-        None if rip.contains([':', '[', ']']) => return None,
-        None => rip,
-    };
-    if rip.is_empty() {
-        return None;
+impl Parser {
+    fn refuse(&mut self, text: String) {
+        self.refused.get_or_insert(text);
     }
-    Some((rip, rport, weight))
+
+    /// `value` = (the option's value, the argv word popt would blame for it).
+    fn set(&mut self, opt: Opt, kind: Kind, value: Option<(&str, &str)>) -> Result<(), ArgError> {
+        let (text, blame) = value.unwrap_or(("", ""));
+        let int = || -> Result<i64, ArgError> {
+            match kind {
+                Kind::Int => strtol_int(text).map_err(|e| bad(blame, popt(e))),
+                _ => Ok(0),
+            }
+        };
+        let a = &mut self.args;
+        match opt {
+            Opt::Interval => match seconds_arg(text) {
+                Ok(Some(t)) => a.interval = Some(t),
+                Ok(None) => self.refuse("bad interval -- 0 (must be more than 0)".into()),
+                Err(SecondsArgError::Negative(n)) => {
+                    self.refuse(format!("bad interval -- {n} (must be more than 0)"));
+                }
+                Err(SecondsArgError::Number(e)) => return Err(bad(blame, popt(e))),
+            },
+            Opt::Reentry => match seconds_arg(text) {
+                Ok(t) => a.reentry = t,
+                Err(SecondsArgError::Negative(n)) => {
+                    self.refuse(format!("bad reentry time -- {n} (must not be negative)"));
+                }
+                Err(SecondsArgError::Number(e)) => return Err(bad(blame, popt(e))),
+            },
+            Opt::Ipvsadm => a.ipvsadm = Some(text.into()),
+            Opt::Loadcmd => a.loadcmd = Some(text.into()),
+            Opt::Method => a.method = Some(text.into()),
+            Opt::Nodaemon => a.nodaemon = true,
+            Opt::Nofork => a.nofork = true,
+            Opt::Port | Opt::Rport => {
+                let v = int()?;
+                match u16::try_from(v) {
+                    Ok(port) if matches!(opt, Opt::Port) => a.port = port,
+                    Ok(port) => a.rport = Some(port),
+                    Err(_) => self.refuse(format!("bad port -- {v}")),
+                }
+            }
+            // popt's `int`: always within i32 (strtol_int checked).
+            Opt::Scale => a.scale = i32::try_from(int()?).ok(),
+            Opt::Weight => a.weight = i32::try_from(int()?).ok(),
+            Opt::Server => match parse_host(text) {
+                Some(ip) => a.server = Some(ip),
+                None => self.refuse(format!("bad IP address -- {text}")),
+            },
+            Opt::ServerLong => self.server_long.push(text.into()),
+            Opt::SendProgram => a.send_program = Some(text.into()),
+            Opt::Send => a.send = Some(text.into()),
+            Opt::Expect => a.expect = Some(text.into()),
+            Opt::Regex => a.regex = true,
+            Opt::Suppress => a.suppress = true,
+            Opt::Quiesce => a.quiesce = true,
+            Opt::Udp => a.udp = true,
+            Opt::Verbose => a.verbose = true,
+            Opt::Virtual => match parse_host(text) {
+                Some(ip) => a.virtual_address = Some(ip),
+                None => self.refuse(format!("bad virtual address -- {text}")),
+            },
+            Opt::Fwmark => {
+                let v = strtol_mark(text).map_err(|e| bad(blame, popt(e)))?;
+                match u32::try_from(v) {
+                    Ok(0) => a.fwmark = None,
+                    Ok(m) => a.fwmark = Some(m),
+                    Err(_) => self.refuse(format!("bad firewall mark -- {v}")),
+                }
+            }
+            Opt::TestStart | Opt::Norun => a.test_start = true,
+            Opt::Version => a.version = true,
+            Opt::Fos => a.fos = true,
+            Opt::Lvs => a.lvs = true,
+            Opt::Shared => a.shared = true,
+            Opt::Help | Opt::Usage => {
+                self.special.get_or_insert(opt);
+            }
+        }
+        Ok(())
+    }
+
+    /// The shared-mode rules, once the whole line is read (`--shared` may
+    /// come after the `--server`s): the `--server` values become entries,
+    /// or (without `--shared`) the host, as the original's long `-h`.
+    fn finish_servers(&mut self) -> Result<(), ArgError> {
+        let values = std::mem::take(&mut self.server_long);
+        let a = &mut self.args;
+        if a.shared {
+            if self.short_host || a.rport.is_some() || a.weight.is_some() {
+                return Err(ArgError::Value(
+                    "--shared takes --server RIP:RPORT:WEIGHT, not -h, -r or -w".into(),
+                ));
+            }
+            if values.is_empty() {
+                return Err(ArgError::Value(
+                    "--shared needs at least one --server RIP:RPORT:WEIGHT".into(),
+                ));
+            }
+            for v in &values {
+                let entry = v
+                    .parse::<SharedServer>()
+                    .map_err(|e| ArgError::Value(e.to_string()))?;
+                a.servers.push(entry);
+            }
+            // An earlier `-h` value error is moot: -h itself is refused above.
+            return Ok(());
+        }
+        if values.iter().any(|v| split_entry(v).is_some()) {
+            return Err(ArgError::Value(
+                "--server RIP:RPORT:WEIGHT needs --shared".into(),
+            ));
+        }
+        // `--server` is the long `-h`; given both ways, the `--server` wins.
+        if let Some(v) = values.last() {
+            match parse_host(v) {
+                Some(ip) => a.server = Some(ip),
+                None => self.refuse(format!("bad IP address -- {v}")),
+            }
+        }
+        Ok(())
+    }
 }
 
 fn bad(arg: &str, kind: PoptError) -> ArgError {
@@ -397,120 +431,20 @@ fn bad(arg: &str, kind: PoptError) -> ArgError {
     }
 }
 
-/// `value` = (the option's value, the argv word popt would blame for it).
-fn set(
-    args: &mut Args,
-    special: &mut Option<Opt>,
-    opt: Opt,
-    kind: Kind,
-    value: Option<(&str, &str)>,
-) -> Result<(), ArgError> {
-    let text = value.map(|v| v.0).unwrap_or("");
-    // Seconds: a popt integer, or a decimal fraction like `0.5`.
-    let millis = || -> Result<i64, ArgError> {
-        let (v, blame) = value.unwrap_or(("", ""));
-        seconds_ms(v).map_err(|k| bad(blame, k))
-    };
-    let int = || -> Result<i64, ArgError> {
-        match kind {
-            Kind::Int => {
-                let (v, blame) = value.unwrap_or(("", ""));
-                strtol_int(v).map_err(|k| bad(blame, k))
-            }
-            _ => Ok(0),
-        }
-    };
-    match opt {
-        Opt::Interval => args.interval_ms = millis()?,
-        Opt::Ipvsadm => args.ipvsadm = text.into(),
-        Opt::Loadcmd => args.loadcmd = text.into(),
-        Opt::Method => args.method = text.into(),
-        Opt::Nodaemon => args.nodaemon = true,
-        Opt::Nofork => args.nofork = true,
-        Opt::Port => args.port = int()?,
-        Opt::Rport => args.rport = Some(int()?),
-        Opt::Reentry => args.reentry_ms = millis()?,
-        Opt::Scale => args.scale = int()?,
-        Opt::Server => args.server = Some(text.into()),
-        Opt::ServerLong => {
-            args.server = Some(text.into());
-            args.servers.push(text.into());
-        }
-        Opt::SendProgram => args.send_program = Some(text.into()),
-        Opt::Send => args.send = Some(text.into()),
-        Opt::Expect => args.expect = Some(text.into()),
-        Opt::Regex => args.regex = true,
-        Opt::Suppress => args.suppress = true,
-        Opt::Quiesce => args.quiesce = true,
-        Opt::Udp => args.udp = true,
-        Opt::Verbose => args.verbose = true,
-        Opt::Virtual => args.virtual_address = Some(text.into()),
-        Opt::Fwmark => args.fwmark = int()?,
-        Opt::Weight => {
-            args.weight = int()?;
-            args.weight_given = true;
-        }
-        Opt::TestStart | Opt::Norun => args.test_start = true,
-        Opt::Version => args.version = true,
-        Opt::Fos => args.fos = true,
-        Opt::Lvs => args.lvs = true,
-        Opt::Shared => args.shared = true,
-        Opt::Help | Opt::Usage => {
-            special.get_or_insert(opt);
-        }
+fn popt(e: NumberError) -> PoptError {
+    match e {
+        NumberError::Bad => PoptError::BadNumber,
+        NumberError::Overflow => PoptError::Overflow,
     }
-    Ok(())
-}
-
-/// A number of seconds as milliseconds: what popt's integer parsing
-/// accepts (the original's form), or a decimal fraction (`0.5`, `2.25`) in
-/// the one timer syntax lvsd writes ([`values::Seconds`]), for a fractional
-/// lvs.cf timer. Zero stays zero (each option says what it means).
-pub fn seconds_ms(s: &str) -> Result<i64, PoptError> {
-    if !s.contains('.') {
-        return strtol_int(s)?.checked_mul(1000).ok_or(PoptError::Overflow);
-    }
-    match s.parse::<Seconds>() {
-        Ok(v) => i64::try_from(v.as_millis()).map_err(|_| PoptError::Overflow),
-        Err(SecondsError::Zero) => Ok(0),
-        Err(SecondsError::TooLarge) => Err(PoptError::Overflow),
-        Err(_) => Err(PoptError::BadNumber),
-    }
-}
-
-/// popt's `POPT_ARG_INT`: `strtol(s, &end, 0)`, the whole string consumed
-/// (an empty string is 0), the value within `int`.
-pub fn strtol_int(s: &str) -> Result<i64, PoptError> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (negative, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        (16, h)
-    } else if t.len() > 1 && t.starts_with('0') {
-        (8, &t[1..])
-    } else {
-        (10, t)
-    };
-    if s.is_empty() {
-        return Ok(0);
-    }
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return Err(PoptError::BadNumber);
-    }
-    let magnitude = u64::from_str_radix(digits, radix).map_err(|_| PoptError::Overflow)?;
-    let value = i64::try_from(magnitude).map_err(|_| PoptError::Overflow)?;
-    let value = if negative { -value } else { value };
-    if value > i64::from(i32::MAX) || value < i64::from(i32::MIN) {
-        return Err(PoptError::Overflow);
-    }
-    Ok(value)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
+    use proptest::prelude::*;
+    use values::Seconds;
+
     use super::*;
 
     fn run(argv: &[&str]) -> Args {
@@ -518,6 +452,14 @@ mod tests {
             Ok(Parsed::Run(a)) => *a,
             other => panic!("{other:?}"),
         }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    fn secs(s: &str) -> Option<Seconds> {
+        Some(s.parse().expect("seconds"))
     }
 
     #[test]
@@ -556,31 +498,46 @@ mod tests {
             "--lvs",
         ]);
         assert!(a.nofork && a.quiesce && a.regex && a.verbose && a.nodaemon && a.lvs);
-        assert_eq!(a.server.as_deref(), Some("192.0.2.11"));
+        assert_eq!(a.server, Some(ip("192.0.2.11")));
         assert_eq!(
-            (a.port, a.rport, a.reentry_ms, a.interval_ms),
-            (80, Some(8080), 15_000, 6_000)
+            (a.port, a.rport, a.reentry, a.interval),
+            (80, Some(8080), secs("15"), secs("6"))
         );
         assert_eq!(a.send.as_deref(), Some(r"GET / HTTP/1.0\r\n\r\n"));
-        assert_eq!(a.method, "g");
-        assert_eq!(a.loadcmd, "rup");
-        assert_eq!(a.virtual_address.as_deref(), Some("203.0.113.10"));
+        assert_eq!(a.method.as_deref(), Some("g"));
+        assert_eq!(a.loadcmd.as_deref(), Some("rup"));
+        assert_eq!(a.virtual_address, Some(ip("203.0.113.10")));
     }
 
     #[test]
     fn fractional_seconds() {
-        assert_eq!(seconds_ms("0.5"), Ok(500));
-        assert_eq!(seconds_ms("2.25"), Ok(2250));
-        assert_eq!(seconds_ms("0.001"), Ok(1));
-        // Finer than nanny's millisecond: refused, not rounded to `-t 0`.
-        assert_eq!(seconds_ms("0.0004"), Err(PoptError::BadNumber));
-        assert_eq!(seconds_ms("1.0005"), Err(PoptError::BadNumber));
-        assert_eq!(seconds_ms(".5"), Err(PoptError::BadNumber));
-        assert_eq!(seconds_ms("010"), Ok(8000), "integers stay popt's");
-        assert_eq!(seconds_ms("1.5s"), Err(PoptError::BadNumber));
-        assert_eq!(seconds_ms("-1.5"), Err(PoptError::BadNumber));
-        assert_eq!(seconds_ms("."), Err(PoptError::BadNumber));
-        assert_eq!(run(&["-t", "0.5", "-a", "2.5"]).interval_ms, 500);
+        let a = run(&["-t", "0.5", "-a", "2.5"]);
+        assert_eq!((a.interval, a.reentry), (secs("0.5"), secs("2.5")));
+        assert_eq!(run(&["-t", "0.001"]).interval, secs("0.001"));
+        assert_eq!(run(&["-t", "010"]).interval, secs("8"), "integers stay popt's");
+        assert_eq!(run(&["-a", "0"]).reentry, None, "0 = the default");
+        let err = |argv: &[&str]| parse(argv).unwrap_err().to_string();
+        // Finer than nanny's millisecond: refused, not read as `-t 0`.
+        assert_eq!(
+            err(&["-t", "0.0004"]),
+            "nanny: bad argument 0.0004: invalid numeric value"
+        );
+        assert_eq!(
+            err(&["-t", "1.5s"]),
+            "nanny: bad argument 1.5s: invalid numeric value"
+        );
+        assert_eq!(
+            err(&["-t", "0.0"]),
+            "nanny: bad interval -- 0 (must be more than 0)"
+        );
+        assert_eq!(
+            err(&["-t", "-5"]),
+            "nanny: bad interval -- -5 (must be more than 0)"
+        );
+        assert_eq!(
+            err(&["-a", "-5"]),
+            "nanny: bad reentry time -- -5 (must not be negative)"
+        );
     }
 
     #[test]
@@ -595,18 +552,20 @@ mod tests {
             "-f",
             "0x10",
         ]);
-        assert_eq!(a.interval_ms, 3000);
+        assert_eq!(a.interval, secs("3"));
         assert_eq!(a.port, 443);
         assert!(a.nofork && a.nodaemon && a.verbose);
-        assert_eq!(a.weight, 8);
-        assert_eq!(a.fwmark, 16);
+        assert_eq!(a.weight, Some(8));
+        assert_eq!(a.fwmark, Some(16));
         // A value may start with a dash.
         let a = run(&["-s", "-x", "-M", "-i"]);
         assert_eq!(a.send.as_deref(), Some("-x"));
-        assert_eq!(a.method, "-i");
+        assert_eq!(a.method.as_deref(), Some("-i"));
         assert!(run(&["--test-start"]).test_start);
         assert!(run(&["--norun"]).test_start);
         assert_eq!(run(&["-p", ""]).port, 0);
+        assert_eq!(run(&["-f", "0"]).fwmark, None);
+        assert_eq!(run(&["-h", "127.1"]).server, Some(ip("127.0.0.1")));
     }
 
     #[test]
@@ -645,11 +604,23 @@ mod tests {
             err(&["extra", "--bogus"]),
             "nanny: bad argument --bogus: unknown option"
         );
+        // ... and before a value nanny refuses.
+        assert_eq!(
+            err(&["-h", "web1", "--bogus"]),
+            "nanny: bad argument --bogus: unknown option"
+        );
         // The man page's names the code never accepted.
         assert_eq!(
             err(&["--quiesce-server"]),
             "nanny: bad argument --quiesce-server: unknown option"
         );
+        assert_eq!(err(&["-h", "web1"]), "nanny: bad IP address -- web1");
+        assert_eq!(err(&["-p", "99999"]), "nanny: bad port -- 99999");
+        assert_eq!(err(&["-r", "-1"]), "nanny: bad port -- -1");
+        assert_eq!(err(&["-f", "-1"]), "nanny: bad firewall mark -- -1");
+        // Any mark lvs.cf takes; popt's int stopped at 2^31 - 1.
+        assert_eq!(run(&["-f", "4294967295"]).fwmark, Some(u32::MAX));
+        assert_eq!(err(&["-V", "x"]), "nanny: bad virtual address -- x");
     }
 
     #[test]
@@ -657,18 +628,6 @@ mod tests {
         assert_eq!(parse(&["--help"]).unwrap(), Parsed::Help);
         assert_eq!(parse(&["-?"]).unwrap(), Parsed::Help);
         assert_eq!(parse(&["--usage"]).unwrap(), Parsed::Usage);
-    }
-
-    #[test]
-    fn strtol_rules() {
-        assert_eq!(strtol_int("42"), Ok(42));
-        assert_eq!(strtol_int(" -7"), Ok(-7));
-        assert_eq!(strtol_int("0"), Ok(0));
-        assert_eq!(strtol_int("017"), Ok(15));
-        assert_eq!(strtol_int("08"), Err(PoptError::BadNumber));
-        assert_eq!(strtol_int("0x"), Err(PoptError::BadNumber));
-        assert_eq!(strtol_int("2147483648"), Err(PoptError::Overflow));
-        assert_eq!(strtol_int("-2147483648"), Ok(-2147483648));
     }
 
     #[test]
@@ -696,24 +655,24 @@ mod tests {
             "192.0.2.13:80:0",
         ]);
         assert!(a.shared && a.nofork && a.nodaemon && a.lvs);
+        let entry = |addr: &str, port, weight| SharedServer {
+            addr: ip(addr),
+            port,
+            weight,
+        };
         assert_eq!(
             a.servers,
             [
-                "192.0.2.11:80:1",
-                "[2001:db8::11]:8080:3",
-                "192.0.2.13:80:0"
+                entry("192.0.2.11", 80, 1),
+                entry("2001:db8::11", 8080, 3),
+                entry("192.0.2.13", 80, 0)
             ]
         );
         assert_eq!(a.server, None);
-        assert_eq!(split_entry(&a.servers[0]), Some(("192.0.2.11", "80", "1")));
-        assert_eq!(
-            split_entry(&a.servers[1]),
-            Some(("2001:db8::11", "8080", "3"))
-        );
         // --shared may come last.
         let a = run(&["--server", "192.0.2.11:80:1", "--lvs", "--shared"]);
         assert!(a.shared);
-        assert_eq!(a.servers, ["192.0.2.11:80:1"]);
+        assert_eq!(a.servers, [entry("192.0.2.11", 80, 1)]);
     }
 
     #[test]
@@ -748,27 +707,118 @@ mod tests {
             err(&["--shared", "--server"]),
             "nanny: bad argument --server: missing argument"
         );
+        assert_eq!(
+            err(&["--shared", "--lvs", "--server", "192.0.2.1:99999:1"]),
+            "nanny: bad server -- 192.0.2.1:99999:1 (want RIP:RPORT:WEIGHT)"
+        );
+        assert_eq!(
+            err(&["--shared", "--lvs", "--server", "web1:80:1"]),
+            "nanny: bad IP address -- web1"
+        );
     }
 
     #[test]
     fn server_keeps_its_original_meaning_without_shared() {
         let a = run(&["--server=192.0.2.1", "--lvs"]);
-        assert_eq!(a.server.as_deref(), Some("192.0.2.1"));
+        assert_eq!(a.server, Some(ip("192.0.2.1")));
         assert!(a.servers.is_empty() && !a.shared);
         let a = run(&["--server", "2001:db8::1", "--lvs"]);
-        assert_eq!(a.server.as_deref(), Some("2001:db8::1"));
+        assert_eq!(a.server, Some(ip("2001:db8::1")));
     }
 
-    #[test]
-    fn entry_forms() {
-        assert_eq!(split_entry("10.0.0.1:80:5"), Some(("10.0.0.1", "80", "5")));
-        assert_eq!(split_entry("[::1]:80:5"), Some(("::1", "80", "5")));
-        assert_eq!(split_entry("192.0.2.1"), None);
-        assert_eq!(split_entry("2001:db8::1"), None);
-        assert_eq!(split_entry("::80:3"), None);
-        assert_eq!(split_entry("[::1:80:3"), None);
-        assert_eq!(split_entry("[10.0.0.1]:80:3"), None);
-        assert_eq!(split_entry(":80:3"), None);
-        assert_eq!(split_entry("10.0.0.1:80"), None);
+    fn seconds() -> impl Strategy<Value = Option<Seconds>> {
+        proptest::option::of(
+            (1u64..=Seconds::MAX.as_millis()).prop_map(|ms| Seconds::from_millis(ms).ok()),
+        )
+        .prop_map(Option::flatten)
+    }
+
+    fn addr() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(IpAddr::from),
+            any::<[u16; 8]>().prop_map(IpAddr::from),
+        ]
+    }
+
+    /// Option values as lvsd writes them: any text that is one argv word
+    /// (popt takes a word after an option whatever it starts with).
+    fn word() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of("[ -~]{0,12}")
+    }
+
+    fn monitor_args() -> impl Strategy<Value = MonitorArgs> {
+        let flags = proptest::collection::vec(any::<bool>(), 12);
+        let numbers = (
+            any::<u16>(),
+            proptest::option::of(any::<u16>()),
+            proptest::option::of(1u32..),  // every mark lvs.cf accepts
+            proptest::option::of(any::<i32>()),
+            proptest::option::of(any::<i32>()),
+            seconds(),
+            seconds(),
+        );
+        let texts = (word(), word(), word(), word(), word(), word());
+        let hosts = (
+            proptest::option::of(addr()),
+            proptest::option::of(addr()),
+            proptest::collection::vec((addr(), any::<u16>(), any::<i32>()), 1..4),
+        );
+        (flags, numbers, texts, hosts).prop_map(|(f, n, t, h)| {
+            let shared = f[0];
+            MonitorArgs {
+                shared,
+                nofork: f[1],
+                // -h, -r and -w belong to the per-server form only.
+                server: if shared { None } else { h.0 },
+                port: n.0,
+                rport: if shared { None } else { n.1 },
+                fwmark: n.2,
+                udp: f[2],
+                send_program: t.0,
+                send: t.1,
+                expect: t.2,
+                quiesce: f[3],
+                regex: f[4],
+                verbose: f[5],
+                reentry: n.5,
+                ipvsadm: t.3,
+                interval: n.6,
+                weight: if shared { None } else { n.3 },
+                virtual_address: h.1,
+                method: t.4,
+                loadcmd: t.5,
+                nodaemon: f[6],
+                scale: n.4,
+                suppress: f[7],
+                test_start: f[8],
+                version: f[9],
+                fos: f[10],
+                lvs: f[11],
+                servers: if shared {
+                    h.2.into_iter()
+                        .map(|(addr, port, weight)| SharedServer { addr, port, weight })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+    }
+
+    proptest! {
+        /// What lvsd writes (`MonitorArgs::to_argv`), nanny reads back
+        /// equal: the two ends of the command line cannot drift apart.
+        #[test]
+        fn what_lvsd_writes_nanny_reads(args in monitor_args()) {
+            let words: Vec<String> = args
+                .to_argv()
+                .into_iter()
+                .map(|w| w.into_string().expect("UTF-8"))
+                .collect();
+            match parse(&words) {
+                Ok(Parsed::Run(back)) => prop_assert_eq!(*back, args, "{:?}", words),
+                other => prop_assert!(false, "{:?} -> {:?}", words, other),
+            }
+        }
     }
 }

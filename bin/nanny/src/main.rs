@@ -102,12 +102,12 @@ fn run(args: &args::Args) -> Result<i32, String> {
     let output = match report_fd {
         Some(fd) => Output::Report(ReportWriter::new(fd)),
         None if args.test_start => Output::DryRun {
-            ipvsadm: args.ipvsadm.clone(),
+            ipvsadm: args.ipvsadm_path().to_owned(),
         },
         None => Output::Ipvs {
             // -I only names the program in log lines now.
             control: Box::new(Netlink),
-            ipvsadm: args.ipvsadm.clone(),
+            ipvsadm: args.ipvsadm_path().to_owned(),
         },
     };
     let monitors = setup.specs.into_iter().map(Monitor::new).collect();

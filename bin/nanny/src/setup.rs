@@ -1,16 +1,19 @@
 //! Turns parsed arguments into a [`MonitorSpec`], with the original's
 //! start-up checks and messages (piranha.md §3.3).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Duration;
+use std::net::{IpAddr, SocketAddr};
 
 use health::ipvs::{Method, Protocol, RealServer, Virtual};
 use health::load::load_argv;
 use health::monitor::MonitorSpec;
 use health::probe::{Probe, ProbeOptions, SetupNote};
 use health::state::{Kind, Params};
+use values::Seconds;
 
-use crate::args::{Args, split_entry, strtol_int};
+use crate::args::Args;
+
+/// `-a` when not given (or 0) for `--lvs`.
+const DEFAULT_REENTRY: Seconds = Seconds::whole(180);
 
 /// A validated configuration.
 pub struct Setup {
@@ -25,26 +28,28 @@ pub struct Setup {
 /// What every server of one nanny shares.
 struct Common {
     kind: Kind,
-    interval: u32,
-    interval_ms: i64,
+    /// Whole seconds, rounded up, for the state machine's ~20 s ramp count.
+    interval_secs: u32,
+    interval: Seconds,
     port: u16,
     count_thresh: u32,
     virt: Virtual,
 }
 
 /// Validates `args`; the error is the complete stderr line (exit status 1).
+/// The values themselves were checked by the parser (`args::parse`).
 pub fn build(args: &Args) -> Result<Setup, String> {
     if args.shared {
         return build_shared(args);
     }
-    let Some(server) = &args.server else {
+    let Some(rip) = args.server else {
         return Err("nanny: No address supplied. Use '--help' for help. ".into());
     };
-    let rip = parse_host(server).ok_or_else(|| format!("nanny: bad IP address -- {server}"))?;
     let common = common(args)?;
-    let rport = port_or(args.rport, common.port)?;
+    let rport = args.rport.unwrap_or(common.port);
     let mut notes = Vec::new();
-    let (spec, banner) = server_spec(args, &common, server, rip, rport, args.weight, &mut notes)?;
+    let weight = args.weight.unwrap_or(1);
+    let (spec, banner) = server_spec(args, &common, rip, rport, weight, &mut notes)?;
     Ok(Setup {
         specs: vec![spec],
         notes,
@@ -63,17 +68,15 @@ fn build_shared(args: &Args) -> Result<Setup, String> {
     let mut banners = Vec::with_capacity(args.servers.len());
     let mut notes = Vec::new();
     for entry in &args.servers {
-        let bad = || format!("nanny: bad server -- {entry} (want RIP:RPORT:WEIGHT)");
-        let (host, rport, weight) = split_entry(entry).ok_or_else(bad)?;
-        let rip = parse_host(host).ok_or_else(|| format!("nanny: bad IP address -- {host}"))?;
-        let rport = strtol_int(rport)
-            .ok()
-            .and_then(|p| u16::try_from(p).ok())
-            .ok_or_else(bad)?;
-        let weight = strtol_int(weight).map_err(|_| bad())?;
         let mut server_notes = Vec::new();
-        let (spec, banner) =
-            server_spec(args, &common, host, rip, rport, weight, &mut server_notes)?;
+        let (spec, banner) = server_spec(
+            args,
+            &common,
+            entry.addr,
+            entry.port,
+            entry.weight,
+            &mut server_notes,
+        )?;
         // The notes depend only on the shared options: log them once.
         if notes.is_empty() {
             notes = server_notes;
@@ -88,17 +91,6 @@ fn build_shared(args: &Args) -> Result<Setup, String> {
     })
 }
 
-/// Milliseconds as seconds, the way the admin wrote them.
-fn seconds_text(ms: i64) -> String {
-    if ms % 1000 == 0 {
-        (ms / 1000).to_string()
-    } else {
-        format!("{}.{:03}", ms / 1000, (ms % 1000).abs())
-            .trim_end_matches('0')
-            .to_owned()
-    }
-}
-
 fn common(args: &Args) -> Result<Common, String> {
     let kind = if args.fos {
         Kind::Fos
@@ -107,62 +99,47 @@ fn common(args: &Args) -> Result<Common, String> {
     } else {
         return Err("nanny: unknown service type".into());
     };
-    // The original divided by the interval (crash on 0).
-    if args.interval_ms <= 0 {
-        return Err(format!(
-            "nanny: bad interval -- {} (must be more than 0)",
-            seconds_text(args.interval_ms)
-        ));
-    }
-    let interval_ms = args.interval_ms;
-    let port = port(args.port)?;
-    let reentry_ms = match args.reentry_ms {
-        0 if kind == Kind::Lvs => 180_000,
-        0 => interval_ms,
-        r => r,
+    let interval = args.interval();
+    let reentry = match (args.reentry, kind) {
+        (Some(r), _) => r,
+        (None, Kind::Lvs) => DEFAULT_REENTRY,
+        (None, Kind::Fos) => interval,
     };
-    let count_thresh = u32::try_from(reentry_ms.max(0) / interval_ms).unwrap_or(u32::MAX);
+    let count_thresh =
+        u32::try_from(reentry.as_millis() / interval.as_millis()).unwrap_or(u32::MAX);
     // The state machine re-weighs every ~20 s counted in checks of whole
     // seconds; a fractional interval counts as the next whole second there.
-    let interval = u32::try_from((interval_ms + 999) / 1000).unwrap_or(u32::MAX);
-    let vip = match &args.virtual_address {
-        None => None,
-        Some(v) => Some(parse_host(v).ok_or_else(|| format!("nanny: bad virtual address -- {v}"))?),
-    };
-    let fwmark = u32::try_from(args.fwmark)
-        .map_err(|_| format!("nanny: bad firewall mark -- {}", args.fwmark))?;
+    let interval_secs = u32::try_from(interval.whole_secs_ceil()).unwrap_or(u32::MAX);
     let protocol = if args.udp {
         Protocol::Udp
     } else {
         Protocol::Tcp
     };
-    let virt = if fwmark != 0 {
-        Virtual::Fwmark(fwmark)
-    } else {
-        Virtual::Addr {
+    let virt = match args.fwmark {
+        Some(mark) => Virtual::Fwmark(mark),
+        None => Virtual::Addr {
             protocol,
-            vip,
-            port,
-        }
+            vip: args.virtual_address,
+            port: args.port,
+        },
     };
     Ok(Common {
         kind,
+        interval_secs,
         interval,
-        interval_ms,
-        port,
+        port: args.port,
         count_thresh,
         virt,
     })
 }
 
-/// One server's spec and start-up line; `host` is the address as given.
+/// One server's spec and start-up line.
 fn server_spec(
     args: &Args,
     common: &Common,
-    host: &str,
     rip: IpAddr,
     rport: u16,
-    weight: i64,
+    weight: i32,
     notes: &mut Vec<SetupNote>,
 ) -> Result<(MonitorSpec, String), String> {
     let port = common.port;
@@ -181,20 +158,22 @@ fn server_spec(
     )
     .map_err(|e| format!("nanny: {e}"))?;
     *notes = probe_notes;
-    let load_argv = load_argv(&args.loadcmd, rip);
+    let load_argv = load_argv(args.loadcmd.as_deref().unwrap_or("none"), rip);
     let params = Params {
         kind: common.kind,
-        weight: i32::try_from(weight).unwrap_or(i32::MAX),
+        weight,
         count_thresh: common.count_thresh,
-        interval: common.interval,
-        scale: i32::try_from(args.scale).unwrap_or(i32::MAX),
+        interval: common.interval_secs,
+        scale: args.scale.unwrap_or(10),
         quiesce: args.quiesce,
         load_monitor: load_argv.is_some(),
     };
-    let vip_text = args.virtual_address.as_deref().unwrap_or("(null)");
+    let vip_text = args
+        .virtual_address
+        .map_or_else(|| "(null)".to_owned(), |v| v.to_string());
     let banner = match common.kind {
         Kind::Lvs => {
-            format!("starting LVS client monitor for {vip_text}:{port} -> {host}:{rport}")
+            format!("starting LVS client monitor for {vip_text}:{port} -> {rip}:{rport}")
         }
         Kind::Fos => format!("Failover service monitor for {vip_text}:{port} started"),
     };
@@ -203,79 +182,20 @@ fn server_spec(
         server: RealServer {
             virt: common.virt,
             addr: target,
-            method: Method::from_arg(&args.method),
+            method: Method::from_arg(args.method.as_deref().unwrap_or("m")),
         },
         probe,
-        interval: Duration::from_millis(u64::try_from(common.interval_ms).unwrap_or(u64::MAX)),
+        interval: common.interval.as_duration(),
         load_argv,
     };
     Ok((spec, banner))
 }
 
-fn port(p: i64) -> Result<u16, String> {
-    u16::try_from(p).map_err(|_| format!("nanny: bad port -- {p}"))
-}
-
-fn port_or(p: Option<i64>, default: u16) -> Result<u16, String> {
-    p.map_or(Ok(default), port)
-}
-
-/// An address as `inet_aton` reads it (`a.b.c.d`, `a.b.c`, `a.b`, `a`, each
-/// part decimal, octal or hex), or an IPv6 literal (an extension).
-pub fn parse_host(s: &str) -> Option<IpAddr> {
-    if s.contains(':') {
-        return s.parse().ok();
-    }
-    inet_aton(s).map(IpAddr::V4)
-}
-
-fn inet_aton(s: &str) -> Option<Ipv4Addr> {
-    let parts: Vec<u32> = s.split('.').map(aton_part).collect::<Option<_>>()?;
-    let value = match parts.as_slice() {
-        [a] => *a,
-        [a, b] if *a <= 0xff && *b <= 0xff_ffff => a << 24 | b,
-        [a, b, c] if *a <= 0xff && *b <= 0xff && *c <= 0xffff => a << 24 | b << 16 | c,
-        [a, b, c, d] if [a, b, c, d].iter().all(|x| **x <= 0xff) => a << 24 | b << 16 | c << 8 | d,
-        _ => return None,
-    };
-    Some(Ipv4Addr::from(value))
-}
-
-fn aton_part(p: &str) -> Option<u32> {
-    if p.is_empty() {
-        return None;
-    }
-    let (radix, digits) = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
-        (16, h)
-    } else if p.len() > 1 && p.starts_with('0') {
-        (8, &p[1..])
-    } else {
-        (10, p)
-    };
-    if digits.is_empty() && radix == 16 {
-        return Some(0);
-    }
-    u32::from_str_radix(digits, radix).ok()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
 
-    #[test]
-    fn inet_aton_forms() {
-        assert_eq!(parse_host("192.0.2.1"), Some("192.0.2.1".parse().unwrap()));
-        assert_eq!(parse_host("127.1"), Some("127.0.0.1".parse().unwrap()));
-        assert_eq!(
-            parse_host("0x7f.0.0.01"),
-            Some("127.0.0.1".parse().unwrap())
-        );
-        assert_eq!(parse_host("::1"), Some("::1".parse().unwrap()));
-        assert_eq!(parse_host("256.0.0.1"), None);
-        assert_eq!(parse_host("web1"), None);
-        assert_eq!(parse_host("1.2.3.4.5"), None);
-        assert_eq!(parse_host(""), None);
-    }
+    use super::*;
 
     fn args(extra: &[&str]) -> Args {
         match crate::args::parse(extra).unwrap() {
@@ -284,9 +204,17 @@ mod tests {
         }
     }
 
+    /// The stderr line for `argv`, from the parser or from set-up.
+    fn err(argv: &[&str]) -> String {
+        match crate::args::parse(argv) {
+            Ok(crate::args::Parsed::Run(a)) => build(&a).err().expect("an error"),
+            Ok(_) => panic!("help or usage"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     #[test]
     fn startup_errors_as_the_original() {
-        let err = |a: &[&str]| build(&args(a)).err().unwrap();
         assert_eq!(
             err(&["--lvs"]),
             "nanny: No address supplied. Use '--help' for help. "
@@ -356,7 +284,6 @@ mod tests {
             s.banners[1],
             "starting LVS client monitor for 203.0.113.1:80 -> 2001:db8::11:80"
         );
-        let err = |a: &[&str]| build(&args(a)).err().unwrap();
         assert_eq!(
             err(&["--shared", "--lvs", "--server", "192.0.2.1:99999:1"]),
             "nanny: bad server -- 192.0.2.1:99999:1 (want RIP:RPORT:WEIGHT)"

@@ -7,8 +7,8 @@
 //! nanny reject options they do not know.
 
 use std::ffi::OsString;
-use std::net::IpAddr;
 
+use health::argv::{MonitorArgs, SharedServer};
 use lvscf::{Config, LoadMonitor, Protocol, RealServer, VirtualServer};
 
 /// How lvsd itself runs, as far as the monitor's argv is concerned.
@@ -30,7 +30,13 @@ pub fn monitor_argv(
     rs: &RealServer,
     opts: MonitorOptions,
 ) -> Vec<OsString> {
-    build(config, vs, Target::One(rs), opts)
+    let args = MonitorArgs {
+        server: Some(rs.address),
+        rport: Some(rs.port),
+        weight: Some(i32::try_from(rs.weight).unwrap_or(i32::MAX)),
+        ..monitor_args(config, vs, opts)
+    };
+    with_program(vs, &args)
 }
 
 /// The command line of one shared nanny watching every server in `servers`
@@ -43,115 +49,58 @@ pub fn shared_monitor_argv(
     servers: &[&RealServer],
     opts: MonitorOptions,
 ) -> Vec<OsString> {
-    build(config, vs, Target::Shared(servers), opts)
+    let args = MonitorArgs {
+        shared: true,
+        servers: servers
+            .iter()
+            .map(|rs| SharedServer {
+                addr: rs.address,
+                port: rs.port,
+                weight: i32::try_from(rs.weight).unwrap_or(i32::MAX),
+            })
+            .collect(),
+        ..monitor_args(config, vs, opts)
+    };
+    with_program(vs, &args)
 }
 
-enum Target<'a> {
-    One(&'a RealServer),
-    Shared(&'a [&'a RealServer]),
-}
-
-fn build(
-    config: &Config,
-    vs: &VirtualServer,
-    target: Target<'_>,
-    opts: MonitorOptions,
-) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = Vec::with_capacity(32);
-    let mut push = |s: &str| argv.push(OsString::from(s));
-    push(&vs.client_monitor);
-    if matches!(target, Target::Shared(_)) {
-        push("--shared");
-    }
-    push("-c");
-    match target {
-        Target::One(rs) => {
-            push("-h");
-            push(&addr(rs.address));
-            push("-p");
-            push(&vs.port.to_string());
-            push("-r");
-            push(&rs.port.to_string());
-        }
-        Target::Shared(_) => {
-            push("-p");
-            push(&vs.port.to_string());
-        }
-    }
-    if let Some(mark) = vs.fwmark {
-        push("-f");
-        push(&mark.to_string());
-    }
-    if vs.protocol == Protocol::Udp {
-        push("-u");
-    }
-    if let Some(program) = &vs.send_program {
-        push("-e");
-        push(program);
-    }
-    if let Some(send) = &vs.send {
-        push("-s");
-        push(send.nanny_arg());
-    }
-    if let Some(expect) = &vs.expect {
-        push("-x");
-        push(expect.nanny_arg());
-    }
-    if vs.quiesce_server {
-        push("-q");
-    }
-    if vs.use_regex {
-        push("--regex");
-    }
-    if opts.verbose {
-        push("-v");
-    }
-    push("-a");
-    push(&vs.reentry.to_string());
-    push("-I");
-    push(&config.ipvsadm);
-    push("-t");
-    push(&vs.timeout.to_string());
-    if let Target::One(rs) = target {
-        push("-w");
-        push(&rs.weight.to_string());
-    }
-    push("-V");
-    push(
-        &vs.address
-            .as_ref()
-            .map_or_else(String::new, |a| addr(a.addr)),
-    );
-    push("-M");
-    push(&config.network.method_letter().to_string());
-    if let Some(load) = &vs.load_monitor {
-        push("-U");
-        match load {
-            LoadMonitor::Uptime => push(&config.rsh_command),
-            other => push(other.as_str()),
-        }
-    }
-    // The original ran a sorry-server virtual's nannies in the foreground
-    // so their `[ active ]`/`[inactive]` lines reached its pipe.
-    if opts.nodaemon || vs.sorry_server.is_some() {
-        push("--nodaemon");
-    }
-    push("--lvs");
-    if let Target::Shared(servers) = target {
-        for rs in servers {
-            push("--server");
-            push(&format!(
-                "{}:{}",
-                ipvs::save::sockaddr(rs.address, rs.port),
-                rs.weight
-            ));
-        }
-    }
+fn with_program(vs: &VirtualServer, args: &MonitorArgs) -> Vec<OsString> {
+    let mut argv = vec![OsString::from(&vs.client_monitor)];
+    argv.extend(args.to_argv());
     argv
 }
 
-fn addr(a: IpAddr) -> String {
-    a.to_string()
+/// What every monitor of `vs` is told, whatever its servers: the options
+/// piranha 0.8.6's lvsd wrote (in the order [`MonitorArgs::to_argv`]
+/// keeps).
+pub fn monitor_args(config: &Config, vs: &VirtualServer, opts: MonitorOptions) -> MonitorArgs {
+    MonitorArgs {
+        nofork: true,
+        port: vs.port,
+        fwmark: vs.fwmark,
+        udp: vs.protocol == Protocol::Udp,
+        send_program: vs.send_program.clone(),
+        send: vs.send.as_ref().map(|s| s.nanny_arg().to_owned()),
+        expect: vs.expect.as_ref().map(|s| s.nanny_arg().to_owned()),
+        quiesce: vs.quiesce_server,
+        regex: vs.use_regex,
+        verbose: opts.verbose,
+        reentry: Some(vs.reentry),
+        ipvsadm: Some(config.ipvsadm.clone()),
+        interval: Some(vs.timeout),
+        virtual_address: vs.address.as_ref().map(|a| a.addr),
+        method: Some(config.network.method_letter().to_string()),
+        loadcmd: vs.load_monitor.as_ref().map(|load| match load {
+            LoadMonitor::Uptime => config.rsh_command.clone(),
+            other => other.as_str().to_owned(),
+        }),
+        // The original ran a sorry-server virtual's nannies in the
+        // foreground so their `[ active ]`/`[inactive]` lines reached its
+        // pipe.
+        nodaemon: opts.nodaemon || vs.sorry_server.is_some(),
+        lvs: true,
+        ..MonitorArgs::default()
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::check::{Checker, Step, Wait};
+use crate::control::{Command, ControlLine};
 use crate::ipvs::{IpvsControl, IpvsOp, IpvsadmLine, RealServer, Virtual};
 use crate::load::parse_load;
 use crate::log::Logger;
@@ -592,8 +593,15 @@ impl Engine {
     /// One control line: `down N`, `up N` or `normal N`, as SIGUSR1, SIGUSR2
     /// or SIGHUP for server N alone.
     fn on_control(&mut self, line: &str, now: Instant) -> Result<(), i32> {
-        match parse_control(line, self.monitors.len()) {
-            Some((event, i)) => self.apply(i, event, now),
+        match ControlLine::parse(line, self.monitors.len()) {
+            Some(c) => {
+                let event = match c.command {
+                    Command::Down => Event::ForceDown,
+                    Command::Up => Event::ForceUp,
+                    Command::Normal => Event::Resume,
+                };
+                self.apply(c.index, event, now)
+            }
             None => {
                 self.log
                     .info(format_args!("ignoring control line from lvsd: {line:?}"));
@@ -806,23 +814,6 @@ fn next_slot(slot: Instant, took: Duration, interval: Duration, now: Instant) ->
         .unwrap_or(now + interval)
 }
 
-/// Parses a control line for a shared nanny of `servers` servers:
-/// (event, server index), `None` if it is not a known line.
-fn parse_control(line: &str, servers: usize) -> Option<(Event, usize)> {
-    let (verb, index) = line.split_once(' ')?;
-    let event = match verb {
-        "down" => Event::ForceDown,
-        "up" => Event::ForceUp,
-        "normal" => Event::Resume,
-        _ => return None,
-    };
-    let canonical = !index.is_empty()
-        && index.bytes().all(|b| b.is_ascii_digit())
-        && (index == "0" || !index.starts_with('0'));
-    let i: usize = index.parse().ok().filter(|_| canonical)?;
-    (i < servers).then_some((event, i))
-}
-
 /// A [`Log`] line's text; verbatim from the original (piranha.md §3.7).
 struct LogText {
     log: Log,
@@ -873,26 +864,5 @@ mod tests {
         // A 2.5 s stall: same phase, next period after now.
         assert_eq!(next_slot(t0, ms(20), s, t0 + ms(2500)), t0 + ms(3020));
         assert_eq!(next_slot(t0, ms(20), s, t0 + ms(1020)), t0 + ms(2020));
-    }
-
-    #[test]
-    fn control_lines() {
-        assert_eq!(parse_control("down 1", 3), Some((Event::ForceDown, 1)));
-        assert_eq!(parse_control("up 0", 3), Some((Event::ForceUp, 0)));
-        assert_eq!(parse_control("normal 2", 3), Some((Event::Resume, 2)));
-        for bad in [
-            "down 3",
-            "down",
-            "down ",
-            "down -1",
-            "down 01",
-            "down +1",
-            "down 1 ",
-            "sideways 1",
-            "",
-            "DOWN 1",
-        ] {
-            assert_eq!(parse_control(bad, 3), None, "{bad:?}");
-        }
     }
 }
