@@ -81,6 +81,9 @@ struct Engine {
     sync: Kernel,
     link_watch: Option<AsyncFd<rtnl::LinkWatch>>,
     failed_links: Vec<Path>,
+    /// Links are back but the machine is not told yet (see `check_links`):
+    /// until a heartbeat arrives or this deadline passes.
+    restore_at: Option<Instant>,
     last_drop_log: Option<Instant>,
     dropped: u64,
     exit: Option<i32>,
@@ -331,6 +334,7 @@ impl Engine {
             sync,
             link_watch,
             failed_links: Vec::new(),
+            restore_at: None,
             last_drop_log: None,
             dropped: 0,
             exit: None,
@@ -338,11 +342,14 @@ impl Engine {
     }
 
     fn next_wakeup(&self) -> Instant {
-        let t = self.machine.next_wakeup();
-        match self.announce.as_ref().and_then(|a| a.announcer.next_due()) {
-            Some(a) => t.min(a),
-            None => t,
+        let mut t = self.machine.next_wakeup();
+        if let Some(a) = self.announce.as_ref().and_then(|a| a.announcer.next_due()) {
+            t = t.min(a);
         }
+        if let Some(r) = self.restore_at {
+            t = t.min(r);
+        }
+        t
     }
 
     async fn feed(&mut self, event: Event) {
@@ -371,8 +378,19 @@ impl Engine {
                 }
             }
         }
+        if self.restore_at.is_some_and(|r| now >= r) {
+            self.links_restored().await;
+        }
         if now >= self.machine.next_wakeup() {
             self.feed(Event::Tick).await;
+        }
+    }
+
+    /// Tell the machine the links are back (held back by `check_links`).
+    async fn links_restored(&mut self) {
+        if self.restore_at.take().is_some() {
+            self.failed_links.clear();
+            self.feed(Event::Links { failed: Vec::new() }).await;
         }
     }
 
@@ -397,6 +415,9 @@ impl Engine {
         path.last = Some((Instant::now(), beat));
         let which = path.which;
         self.feed(Event::Heartbeat { path: which, beat }).await;
+        // The partner is heard again: the dead timer is fresh, links may
+        // count as restored now.
+        self.links_restored().await;
     }
 
     /// Log a dropped heartbeat, at most once per [`DROP_LOG_EVERY`].
@@ -459,6 +480,18 @@ impl Engine {
                 failed.push(p.which);
             }
         }
+        if failed.is_empty() && !self.failed_links.is_empty() {
+            // Back up. While the link was down no heartbeat came, so the
+            // dead timer may expire any moment: told now, the machine would
+            // activate ("partner dead") before the active partner's next
+            // heartbeat arrives, and as master stay active (a failback).
+            // Hold the news until the partner is heard or a deadtime passed.
+            if self.restore_at.is_none() {
+                self.restore_at = Some(Instant::now() + self.machine.params().deadtime);
+            }
+            return;
+        }
+        self.restore_at = None;
         if failed != self.failed_links {
             self.failed_links = failed.clone();
             self.feed(Event::Links { failed }).await;

@@ -504,3 +504,265 @@ fn status_shows_role_activity_paths_and_addresses() {
     assert_eq!(j["active"], true);
     assert!(j["paths"][0]["last_heartbeat_age"].as_f64().expect("age") >= 0.3);
 }
+
+/// lvsd (a stand-in) is started on activation with the original's
+/// arguments and `PULSE_READY_FD`; the addresses wait for its readiness;
+/// `inactive_cmd`/`active_cmd` run without a shell; SIGTERM stops lvsd.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn lvsd_runs_while_active_and_the_addresses_wait_for_its_readiness() {
+    let mut rig = Rig::new("lvsd");
+    let stub = rig.stub_lvsd("r1");
+    std::fs::write(rig.dir.join("lvsd-r1.delay"), "0.5").expect("delay");
+    let active = rig.dir.join("active-ran");
+    let inactive = rig.dir.join("inactive-ran");
+    let mut cf = Cf::fast();
+    cf.extra = format!(
+        "active_cmd = \"/usr/bin/touch {}\"\ninactive_cmd = \"/usr/bin/touch {}\"",
+        active.display(),
+        inactive.display()
+    );
+    let lvsd = format!("--lvsd={}", stub.display());
+    let p1 = rig.start_with("r1", &cf, &[&lvsd]);
+    poll(Duration::from_secs(2), POLL, || inactive.exists())
+        .unwrap_or_else(|| panic!("inactive_cmd did not run at start\n{}", rig.logs()));
+    // Alone, r1 activates after deadtime and starts lvsd; the VIP must not
+    // come before lvsd's ready line.
+    poll(Duration::from_secs(3), POLL, || {
+        let up = rig.has_vip("r1");
+        assert!(
+            !up || rig.stub_log("r1").contains("ready "),
+            "VIP before lvsd was ready"
+        );
+        up
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "r1 never brought the VIP up\n{}{}",
+            rig.logs(),
+            rig.stub_log("r1")
+        )
+    });
+    assert!(active.exists(), "active_cmd did not run");
+    let cfg = rig.dir.join("r1.cf");
+    let args = rig.stub_log("r1");
+    assert!(
+        args.starts_with(&format!("args --nodaemon -c {} -v\n", cfg.display())),
+        "{args}"
+    );
+    let out = std::process::Command::new(rig::PULSE)
+        .args(["--status", "--json", "--socket"])
+        .arg(rig.socket("r1"))
+        .output()
+        .expect("status");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        j["lvsd_pid"].as_i64(),
+        rig.stub_pid("r1").map(i64::from),
+        "{j}"
+    );
+    rig.signal(p1, Signal::SIGTERM);
+    assert_eq!(
+        rig.wait_exit(p1, Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        rig.logs()
+    );
+    assert!(rig.stub_log("r1").contains("TERM"), "lvsd not stopped");
+    assert!(!rig.has_vip("r1"));
+}
+
+/// lvsd dies on the active router: it deactivates (CHILDFAIL), its STOPPED
+/// makes the partner take over at once.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn lvsd_death_hands_over_to_the_partner() {
+    let mut rig = Rig::new("lvsdie");
+    let s1 = rig.stub_lvsd("r1");
+    let s2 = rig.stub_lvsd("r2");
+    let cf = Cf::fast();
+    let (l1, l2) = (
+        format!("--lvsd={}", s1.display()),
+        format!("--lvsd={}", s2.display()),
+    );
+    let p1 = rig.start_with("r1", &cf, &[&l1]);
+    wait_sole(&rig, "r1", Duration::from_secs(3));
+    let _p2 = rig.start_with("r2", &cf, &[&l2]);
+    stays_sole(&rig, "r1", secs(cf.deadtime) * 2);
+    assert_eq!(rig.stub_log("r2"), "", "the passive backup started lvsd");
+    let pid = rig.stub_pid("r1").expect("lvsd pid");
+    let t0 = Instant::now();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).expect("kill lvsd");
+    let took = wait_sole(&rig, "r2", Duration::from_secs(2)).min(t0.elapsed());
+    eprintln!("lvsd death: partner active after {} ms", took.as_millis());
+    assert!(
+        took < secs(cf.deadtime),
+        "took {took:?}: by the dead timer, not STOPPED"
+    );
+    let log = rig.log(p1);
+    assert!(
+        log.contains(&format!("Child process {pid} terminated with signal 9")),
+        "{log}"
+    );
+    // The partner's RUNNING clears CHILDFAIL (the original's rule); no
+    // failback.
+    stays_sole(&rig, "r2", secs(cf.deadtime) * 3);
+}
+
+/// lvsd dies on a router without a live partner: CHILDFAIL, then lvsd is
+/// started again after the backoff (1 s) and the addresses come back.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn lvsd_death_without_a_partner_restarts_it() {
+    let mut rig = Rig::new("lvsre");
+    let s1 = rig.stub_lvsd("r1");
+    let cf = Cf::fast();
+    let l1 = format!("--lvsd={}", s1.display());
+    let p1 = rig.start_with("r1", &cf, &[&l1]);
+    wait_sole(&rig, "r1", Duration::from_secs(3));
+    let pid = rig.stub_pid("r1").expect("lvsd pid");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).expect("kill lvsd");
+    poll(Duration::from_secs(1), POLL, || !rig.has_vip("r1"))
+        .unwrap_or_else(|| panic!("VIP kept after lvsd died\n{}", rig.logs()));
+    let out = std::process::Command::new(rig::PULSE)
+        .args(["--status", "--socket"])
+        .arg(rig.socket("r1"))
+        .output()
+        .expect("status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("master inactive CHILDFAIL"), "{text}");
+    poll(Duration::from_secs(3), POLL, || rig.has_vip("r1"))
+        .unwrap_or_else(|| panic!("lvsd not restarted\n{}", rig.logs()));
+    assert!(rig.stub_pid("r1").is_some_and(|p| p != pid));
+    assert!(rig.log(p1).contains("no live partner: restarting lvs"));
+}
+
+/// SIGHUP reaches lvsd only while it runs; an inactive pulse survives any
+/// number of them (the original's `kill(0, SIGHUP)` storm).
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn sighup_reaches_lvsd_only_while_it_runs() {
+    let mut rig = Rig::new("hup");
+    let s1 = rig.stub_lvsd("r1");
+    let s2 = rig.stub_lvsd("r2");
+    let cf = Cf::fast();
+    let (l1, l2) = (
+        format!("--lvsd={}", s1.display()),
+        format!("--lvsd={}", s2.display()),
+    );
+    let p1 = rig.start_with("r1", &cf, &[&l1]);
+    wait_sole(&rig, "r1", Duration::from_secs(3));
+    let p2 = rig.start_with("r2", &cf, &[&l2]);
+    stays_sole(&rig, "r1", secs(cf.deadtime));
+    for _ in 0..3 {
+        rig.signal(p2, Signal::SIGHUP);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rig.signal(p1, Signal::SIGHUP);
+    poll(Duration::from_secs(2), POLL, || {
+        rig.stub_log("r1").contains("HUP")
+    })
+    .unwrap_or_else(|| panic!("lvsd did not get SIGHUP\n{}", rig.logs()));
+    stays_sole(&rig, "r1", secs(cf.deadtime) * 2);
+    assert_eq!(
+        rig.wait_exit(p2, Duration::ZERO),
+        None,
+        "the backup's pulse died"
+    );
+    assert_eq!(rig.stub_log("r2"), "", "an lvsd was started on the backup");
+    assert!(rig.log(p2).contains("rereading configuration file"));
+}
+
+/// SIGHUP applies a new floating address (announced) and the removal of
+/// one live; a file with errors keeps the running configuration.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn sighup_applies_floating_address_changes_live() {
+    let mut rig = Rig::new("reload");
+    let mut cf = Cf::fast();
+    let p1 = rig.start("r1", &cf, &[]);
+    wait_sole(&rig, "r1", Duration::from_secs(3));
+    let has = |a: &str| {
+        rig::run(&[
+            "ip",
+            "-n",
+            &rig.ns("r1"),
+            "-o",
+            "addr",
+            "show",
+            "dev",
+            "eth0",
+        ])
+        .lines()
+        .any(|l| l.contains(&format!(" {a}/24 ")) && l.contains("eth0:2"))
+    };
+    cf.more = "virtual mail {\n active = 1\n address = 203.0.113.11 eth0:2\n \
+               vip_nmask = 255.255.255.0\n port = 25\n \
+               server one {\n address = 198.51.100.12\n active = 1\n }\n}\n"
+        .to_owned();
+    rig.write_cf("r1", &cf);
+    let cap = Capture::open(&rig, "cl");
+    rig.signal(p1, Signal::SIGHUP);
+    poll(Duration::from_secs(2), POLL, || has("203.0.113.11"))
+        .unwrap_or_else(|| panic!("new VIP not added on SIGHUP\n{}", rig.logs()));
+    let r1mac = mac_bytes(&rig.mac("r1"));
+    let arps = cap.arps(&r1mac, 1, Duration::from_secs(2));
+    assert!(
+        arps.first()
+            .is_some_and(|f| f.bytes[28..32] == [203, 0, 113, 11]),
+        "no ARP for the new VIP"
+    );
+    // A broken file: nothing changes.
+    std::fs::write(rig.dir.join("r1.cf"), "keepalive = soon\n").expect("write");
+    rig.signal(p1, Signal::SIGHUP);
+    poll(Duration::from_secs(3), POLL, || {
+        rig.log(p1).contains("keeping the running configuration")
+    })
+    .unwrap_or_else(|| panic!("bad file not reported\n{}", rig.logs()));
+    assert!(has("203.0.113.11") && rig.has_vip("r1"));
+    // The second virtual gone: its address goes, the first stays.
+    cf.more.clear();
+    rig.write_cf("r1", &cf);
+    rig.signal(p1, Signal::SIGHUP);
+    poll(Duration::from_secs(2), POLL, || !has("203.0.113.11"))
+        .unwrap_or_else(|| panic!("removed VIP still up\n{}", rig.logs()));
+    assert!(rig.has_vip("r1"));
+}
+
+/// `monitor_links = 1`: the active router whose link loses its carrier
+/// deactivates (LINKFAIL), the partner takes over, and after the link is
+/// back the router stays passive.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn monitor_links_deactivates_on_carrier_loss() {
+    let mut rig = Rig::new("links");
+    let mut cf = Cf::fast();
+    cf.extra = "monitor_links = 1".to_owned();
+    let (p1, _p2) = steady_pair(&mut rig, &cf);
+    rig.port("r1", false);
+    poll(Duration::from_secs(1), POLL, || !rig.has_vip("r1"))
+        .unwrap_or_else(|| panic!("r1 kept its VIP without carrier\n{}", rig.logs()));
+    wait_sole(&rig, "r2", Duration::from_secs(2));
+    let log = rig.log(p1);
+    assert!(
+        log.contains("Local NIC link failure: Pulse disabled"),
+        "{log}"
+    );
+    assert!(
+        log.contains("local link failure: deactivating LVS"),
+        "{log}"
+    );
+    let out = std::process::Command::new(rig::PULSE)
+        .args(["--status", "--socket"])
+        .arg(rig.socket("r1"))
+        .output()
+        .expect("status");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("master inactive LINKFAIL"));
+    rig.port("r1", true);
+    poll(Duration::from_secs(2), POLL, || {
+        rig.log(p1)
+            .contains("Local NIC link(s) restored: Pulse enabled")
+    })
+    .unwrap_or_else(|| panic!("link restore not seen\n{}", rig.logs()));
+    stays_sole(&rig, "r2", secs(cf.deadtime) * 3);
+}

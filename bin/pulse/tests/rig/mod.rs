@@ -59,6 +59,8 @@ pub struct Cf {
     pub deadtime: &'static str,
     /// Extra global lines (e.g. `heartbeat_key_file = …`).
     pub extra: String,
+    /// Extra blocks after the `web` virtual.
+    pub more: String,
 }
 
 impl Cf {
@@ -67,6 +69,7 @@ impl Cf {
             keepalive: "0.1",
             deadtime: "0.3",
             extra: String::new(),
+            more: String::new(),
         }
     }
     pub fn original() -> Cf {
@@ -74,6 +77,7 @@ impl Cf {
             keepalive: "1",
             deadtime: "3",
             extra: String::new(),
+            more: String::new(),
         }
     }
     pub fn text(&self) -> String {
@@ -100,8 +104,9 @@ impl Cf {
              \x20        address = 198.51.100.11\n\
              \x20        active = 1\n\
              \x20    }}\n\
-             }}\n",
-            self.keepalive, self.deadtime, self.extra
+             }}\n\
+             {}",
+            self.keepalive, self.deadtime, self.extra, self.more
         )
     }
 }
@@ -209,6 +214,13 @@ impl Rig {
     /// Start `pulse -n -t` with `cf` in router `r` (plus `extra` options);
     /// the pulse's index for [`Rig::kill`] and friends.
     pub fn start(&mut self, r: &'static str, cf: &Cf, extra: &[&str]) -> usize {
+        let mut args = vec!["-t"];
+        args.extend_from_slice(extra);
+        self.start_with(r, cf, &args)
+    }
+
+    /// Start `pulse -n -v` (without `-t`) with `cf` in router `r`, plus `extra`.
+    pub fn start_with(&mut self, r: &'static str, cf: &Cf, extra: &[&str]) -> usize {
         let cfg = self.write_cf(r, cf);
         self.runs += 1;
         let log = self.dir.join(format!("{r}.{}.log", self.runs));
@@ -217,7 +229,7 @@ impl Rig {
         let pidfile = self.dir.join(format!("{r}.pid"));
         let socket = self.socket(r);
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns(r), PULSE, "-n", "-t", "-v", "-c"])
+            .args(["netns", "exec", &self.ns(r), PULSE, "-n", "-v", "-c"])
             .arg(&cfg)
             .arg("--pidfile")
             .arg(&pidfile)
@@ -235,6 +247,49 @@ impl Rig {
         });
         self.routers.push(r);
         self.pulses.len() - 1
+    }
+
+    /// A stand-in lvsd for router `r` (a shell script in the rig's
+    /// directory): it appends `args …`, `ready`, `HUP` and `TERM` lines to
+    /// `lvsd-R.log`; it writes `ready PID` to `PULSE_READY_FD` unless the
+    /// file `lvsd-R.noready` exists, after sleeping the seconds in
+    /// `lvsd-R.delay` if that exists. Its path.
+    pub fn stub_lvsd(&self, r: &str) -> PathBuf {
+        let path = self.dir.join(format!("lvsd-{r}"));
+        let log = self.dir.join(format!("lvsd-{r}.log"));
+        let base = self.dir.join(format!("lvsd-{r}"));
+        let script = format!(
+            "#!/bin/sh\n\
+             log={log}\n\
+             echo \"args $*\" >> $log\n\
+             trap 'echo HUP >> $log' HUP\n\
+             trap 'echo TERM >> $log; exit 0' TERM\n\
+             [ -f {base}.delay ] && sleep $(cat {base}.delay)\n\
+             if [ -n \"$PULSE_READY_FD\" ] && [ ! -f {base}.noready ]; then\n\
+             \x20 echo \"ready $$\" >> $log\n\
+             \x20 eval \"echo ready $$ >&$PULSE_READY_FD\"\n\
+             \x20 eval \"exec $PULSE_READY_FD>&-\"\n\
+             fi\n\
+             while :; do sleep 1 & wait $!; done\n",
+            log = log.display(),
+            base = base.display()
+        );
+        fs::write(&path, script).expect("stub lvsd");
+        run(&["chmod", "755", &path.display().to_string()]);
+        path
+    }
+
+    /// The stand-in lvsd's log for router `r`.
+    pub fn stub_log(&self, r: &str) -> String {
+        fs::read_to_string(self.dir.join(format!("lvsd-{r}.log"))).unwrap_or_default()
+    }
+
+    /// The pid of router `r`'s stand-in lvsd from its `ready PID` line.
+    pub fn stub_pid(&self, r: &str) -> Option<i32> {
+        self.stub_log(r)
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("ready ")?.parse().ok())
     }
 
     /// The log of pulse `i` so far.
