@@ -766,3 +766,162 @@ fn monitor_links_deactivates_on_carrier_loss() {
     .unwrap_or_else(|| panic!("link restore not seen\n{}", rig.logs()));
     stays_sole(&rig, "r2", secs(cf.deadtime) * 3);
 }
+
+/// Without `-n` pulse detaches: the command returns at once with 0, the
+/// daemon's pid is in the pid file, it answers `--status`, and SIGTERM ends
+/// it and removes the pid file.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn without_nodaemon_pulse_detaches_and_keeps_a_pid_file() {
+    let rig = Rig::new("dmn");
+    let cfg = rig.write_cf("r1", &Cf::fast());
+    let pidfile = rig.dir.join("r1.pid");
+    let socket = rig.socket("r1");
+    let start = Instant::now();
+    let st = std::process::Command::new("ip")
+        .args(["netns", "exec", &rig.ns("r1"), rig::PULSE, "-t", "-c"])
+        .arg(&cfg)
+        .arg("--pidfile")
+        .arg(&pidfile)
+        .arg("--socket")
+        .arg(&socket)
+        .status()
+        .expect("pulse");
+    assert!(
+        st.success() && start.elapsed() < Duration::from_secs(5),
+        "{st:?}"
+    );
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    let daemon = nix::unistd::Pid::from_raw(pid);
+    // Killed whatever happens below.
+    struct Kill(nix::unistd::Pid);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(self.0, Signal::SIGKILL);
+        }
+    }
+    let _guard = Kill(daemon);
+    assert!(
+        nix::sys::signal::kill(daemon, None).is_ok(),
+        "daemon not running"
+    );
+    wait_sole_one(&rig, "r1");
+    let out = std::process::Command::new(rig::PULSE)
+        .args(["--status", "--socket"])
+        .arg(&socket)
+        .output()
+        .expect("status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(&format!("pulse pid {pid}: master active")),
+        "{text}"
+    );
+    // A second one on the same pid file is refused.
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &rig.ns("r2"), rig::PULSE, "-n", "-t", "-c"])
+        .arg(rig.write_cf("r2", &Cf::fast()))
+        .arg("--pidfile")
+        .arg(&pidfile)
+        .output()
+        .expect("second pulse");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another pulse is running"));
+    nix::sys::signal::kill(daemon, Signal::SIGTERM).expect("SIGTERM");
+    poll(Duration::from_secs(5), POLL, || {
+        nix::sys::signal::kill(daemon, None).is_err()
+    })
+    .expect("daemon did not exit");
+    assert!(!pidfile.exists(), "pid file left behind");
+    assert!(!rig.has_vip("r1"));
+}
+
+fn wait_sole_one(rig: &Rig, r: &str) {
+    poll(Duration::from_secs(3), POLL, || rig.has_vip(r))
+        .unwrap_or_else(|| panic!("{r} never held the VIP"));
+}
+
+/// An IPv6 VIP is added without DAD and announced with unsolicited
+/// neighbour advertisements.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn an_ipv6_vip_is_added_and_announced() {
+    let mut rig = Rig::new("v6");
+    let mut cf = Cf::fast();
+    cf.more = "virtual web6 {\n active = 1\n address = 2001:db8::10 eth0\n \
+               vip_nmask = 64\n port = 80\n \
+               server one {\n address = 2001:db8::11\n active = 1\n }\n}\n"
+        .to_owned();
+    let cap = Capture::open(&rig, "cl");
+    let _p1 = rig.start("r1", &cf, &[]);
+    let has6 = || {
+        rig::run(&[
+            "ip",
+            "-n",
+            &rig.ns("r1"),
+            "-o",
+            "-6",
+            "addr",
+            "show",
+            "dev",
+            "eth0",
+        ])
+        .lines()
+        .any(|l| l.contains(" 2001:db8::10/64 ") && !l.contains("tentative"))
+    };
+    poll(Duration::from_secs(3), POLL, has6)
+        .unwrap_or_else(|| panic!("no usable IPv6 VIP on r1\n{}", rig.logs()));
+    let r1mac = mac_bytes(&rig.mac("r1"));
+    // ICMPv6 type 136 (neighbour advertisement) for 2001:db8::10.
+    let target: [u8; 16] = "2001:db8::10"
+        .parse::<std::net::Ipv6Addr>()
+        .expect("v6")
+        .octets();
+    let na = cap.frames(1, Duration::from_secs(2), |f| {
+        f.bytes.len() >= 78
+            && f.bytes[12..14] == [0x86, 0xdd]
+            && f.bytes[6..12] == r1mac[..]
+            && f.bytes[20] == 58
+            && f.bytes[54] == 136
+            && f.bytes[62..78] == target
+    });
+    assert_eq!(
+        na.len(),
+        1,
+        "no unsolicited NA for the IPv6 VIP\n{}",
+        rig.logs()
+    );
+}
+
+/// With a private network, the partner stays alive through it when the
+/// public path fails: no takeover; both paths fail: takeover.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn the_private_path_keeps_the_partner_alive() {
+    let mut rig = Rig::new("priv");
+    rig.add_private();
+    let mut cf = Cf::fast();
+    cf.extra = "primary_private = 198.51.100.2\nbackup_private = 198.51.100.3".to_owned();
+    let (_p1, _p2) = steady_pair(&mut rig, &cf);
+    let out = std::process::Command::new(rig::PULSE)
+        .args(["--status", "--json", "--socket"])
+        .arg(rig.socket("r2"))
+        .output()
+        .expect("status");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(j["paths"][1]["name"], "private", "{j}");
+    assert_eq!(j["paths"][1]["partner"], "198.51.100.2:539", "{j}");
+    assert_eq!(j["paths"][1]["last_heartbeat"], "RUNNING", "{j}");
+    rig.port("r2", false);
+    stays_sole(&rig, "r1", secs(cf.deadtime) * 4);
+    rig::run(&["ip", "-n", &rig.ns("sw"), "link", "set", "r2p", "down"]);
+    poll(
+        secs(cf.deadtime) + secs(cf.keepalive) + Duration::from_millis(400),
+        POLL,
+        || rig.has_vip("r2"),
+    )
+    .unwrap_or_else(|| panic!("no takeover with both paths cut\n{}", rig.logs()));
+}

@@ -199,6 +199,37 @@ impl Rig {
         format!("{}-{n}", self.tag)
     }
 
+    /// A second network for the private heartbeat path: bridge `br1` in the
+    /// switch namespace, `eth1` in each router, r1 198.51.100.2/24 and r2
+    /// 198.51.100.3/24.
+    pub fn add_private(&self) {
+        let sw = self.ns("sw");
+        run(&[
+            "ip",
+            "-n",
+            &sw,
+            "link",
+            "add",
+            "br1",
+            "type",
+            "bridge",
+            "forward_delay",
+            "0",
+        ]);
+        run(&["ip", "-n", &sw, "link", "set", "br1", "up"]);
+        for (n, addr) in [("r1", "198.51.100.2/24"), ("r2", "198.51.100.3/24")] {
+            let ns = self.ns(n);
+            let port = format!("{n}p");
+            run(&[
+                "ip", "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth1",
+                "netns", &ns,
+            ]);
+            run(&["ip", "-n", &sw, "link", "set", &port, "master", "br1", "up"]);
+            run(&["ip", "-n", &ns, "link", "set", "eth1", "up"]);
+            run(&["ip", "-n", &ns, "addr", "add", addr, "dev", "eth1"]);
+        }
+    }
+
     /// Write `cf` as router `r`'s lvs.cf; its path.
     pub fn write_cf(&self, r: &str, cf: &Cf) -> PathBuf {
         let path = self.dir.join(format!("{r}.cf"));
