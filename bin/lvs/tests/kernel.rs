@@ -286,20 +286,35 @@ fn reload_with_one_weight_changed_is_one_write() {
         "-e -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 4\n"
     );
     assert_eq!(kernel_table(), before);
+    let old_pid = monitor_pid(&rig, "c").expect("c's monitor");
+    let writes = rig.status()["total_writes"].as_u64().expect("writes");
     rig.signal("HUP");
     wait_for("the reload", Duration::from_secs(10), || {
         rig.status()["reloads"] == 1
     });
     let st = rig.status();
-    assert_eq!(st["last_reload_writes"], 1, "{st}");
     assert_eq!(st["last_reload_failed"], false);
+    // A raise waits for the new monitor's first verdict (the server may
+    // have died just before the reload), then is one write.
+    wait_for("c's new monitor to check", Duration::from_secs(10), || {
+        server_status(&rig, "c")
+            .is_some_and(|s| s["monitor_pid"].as_i64() != Some(old_pid) && s["health"] == "up")
+    });
+    wait_for("the raised weight", Duration::from_secs(5), || {
+        kernel_table().contains("-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 4")
+    });
     let after = kernel_table();
     let removed: Vec<_> = before.difference(&after).collect();
     let added: Vec<_> = after.difference(&before).collect();
     assert_eq!(removed, ["-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 1"]);
     assert_eq!(added, ["-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 4"]);
-    // The restarted nanny ramps up from 1; the entry must not follow it down.
-    thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        rig.status()["total_writes"].as_u64(),
+        Some(writes + 1),
+        "one write in all"
+    );
+    // The new nanny's first verdict was `want 1` (it ramps from 4/32): the
+    // entry did not follow it down, and stays.
     assert_eq!(kernel_table(), after);
 
     // An unchanged file: zero writes.
@@ -330,39 +345,6 @@ fn a_broken_file_on_reload_keeps_the_table() {
     thread::sleep(Duration::from_secs(2));
     assert_eq!(kernel_table(), before);
     assert!(rig.log().contains("error parsing"), "{}", rig.log());
-}
-
-#[test]
-#[cfg_attr(not(feature = "kernel-tests"), ignore)]
-fn restart_after_kill_9_adopts_the_table_without_a_write() {
-    let mut rig = Rig::new("adopt");
-    let _servers = rig.net.listen_all();
-    rig.write_config(1);
-    rig.start();
-    rig.converge();
-    let before = kernel_table();
-    rig.signal("KILL");
-    if let Some(mut c) = rig.lvsd.take() {
-        let _ = c.wait();
-    }
-    // Its nannies follow it (PR_SET_PDEATHSIG) and write nothing.
-    wait_for("the nannies to exit", Duration::from_secs(10), || {
-        sh("ps -eo comm").lines().all(|l| l.trim() != "nanny")
-    });
-    assert_eq!(kernel_table(), before, "a dead lvsd must leave the table");
-    fs::remove_file(&rig.socket).ok();
-    rig.start();
-    wait_for("every server checked", Duration::from_secs(15), || {
-        rig.status()["virtuals"]
-            .as_array()
-            .expect("virtuals")
-            .iter()
-            .flat_map(|v| v["servers"].as_array().expect("servers").clone())
-            .all(|s| s["health"] == "up")
-    });
-    let st = rig.status();
-    assert_eq!(st["total_writes"], 0, "{st}");
-    assert_eq!(kernel_table(), before);
 }
 
 #[test]
@@ -496,12 +478,16 @@ fn readiness_line_on_pulse_ready_fd() {
 }
 
 fn monitor_pid(rig: &Rig, server: &str) -> Option<i64> {
+    server_status(rig, server)?["monitor_pid"].as_i64()
+}
+
+/// The `--status` entry of the first server named `server`.
+fn server_status(rig: &Rig, server: &str) -> Option<serde_json::Value> {
     rig.status()["virtuals"]
         .as_array()?
         .iter()
         .flat_map(|v| v["servers"].as_array().cloned().unwrap_or_default())
-        .find(|s| s["name"] == server)?["monitor_pid"]
-        .as_i64()
+        .find(|s| s["name"] == server)
 }
 
 #[test]
@@ -694,12 +680,391 @@ fn shared_nannies_one_process_per_virtual() {
         has_server("192.0.2.13")
     });
 
-    // A reload with one weight changed: still one write.
+    // A reload with one weight changed: still one write, made at the
+    // restarted shared monitor's first verdict.
+    let writes = rig.status()["total_writes"].as_u64().expect("writes");
     fs::write(&rig.config, shared(4)).expect("write");
     rig.signal("HUP");
     wait_for("the reload", Duration::from_secs(10), || {
         rig.status()["reloads"] == 1
     });
-    assert_eq!(rig.status()["last_reload_writes"], 1);
+    wait_for("the raised weight", Duration::from_secs(10), || {
+        kernel_table().contains("-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 4")
+    });
+    assert_eq!(rig.status()["total_writes"].as_u64(), Some(writes + 1));
     assert_eq!(rig.stop().map(|s| s.code()), Some(Some(0)));
+}
+
+// ---------------------------------------------------------------------------
+// One real server in several virtuals, weights above 1, literal tables.
+//
+// r1 (192.0.2.11) serves a VIP service on port 80, a fwmark service and a
+// second port (8080); r2 (192.0.2.12) the first two. Expected tables are
+// written out as `ipvsadm -S -n` prints them, not taken from lvsd.
+
+/// Weights of web/r1, web/r2, marked/r1, marked/r2, alt/r1.
+type Weights = [u32; 5];
+
+/// The weights lvsd starts with: r1 enters web at 64 / 32 = 2, the others
+/// at 1.
+const START: Weights = [64, 3, 6, 2, 7];
+/// The weights of the reload.
+const RELOADED: Weights = [40, 5, 12, 4, 9];
+
+fn three_virtuals(w: Weights, extra: &str) -> String {
+    let nanny = nanny_exe();
+    let nanny = nanny.display();
+    let common = format!("timeout = 1\n    reentry = 2\n    client_monitor = {nanny}");
+    format!(
+        "network = nat
+hard_shutdown = 0
+virtual web {{
+    active = 1
+    address = 203.0.113.10 eth0:1
+    port = 80
+    {common}
+{extra}    server r1 {{
+        address = 192.0.2.11
+        active = 1
+        weight = {}
+    }}
+    server r2 {{
+        address = 192.0.2.12
+        active = 1
+        weight = {}
+    }}
+}}
+virtual marked {{
+    active = 1
+    address = 203.0.113.10 eth0:1
+    fwmark = 7
+    port = 80
+    {common}
+    server r1 {{
+        address = 192.0.2.11
+        active = 1
+        weight = {}
+    }}
+    server r2 {{
+        address = 192.0.2.12
+        active = 1
+        weight = {}
+    }}
+}}
+virtual alt {{
+    active = 1
+    address = 203.0.113.11 eth0:2
+    port = 8080
+    {common}
+    server r1 {{
+        address = 192.0.2.11
+        port = 8080
+        active = 1
+        weight = {}
+    }}
+}}
+",
+        w[0], w[1], w[2], w[3], w[4]
+    )
+}
+
+/// The table with these weights; `None` leaves that entry out.
+fn table_of(w: [Option<u32>; 5]) -> BTreeSet<String> {
+    let mut t: BTreeSet<String> = [
+        "-A -t 203.0.113.10:80 -s wlc",
+        "-A -f 7 -s wlc",
+        "-A -t 203.0.113.11:8080 -s wlc",
+    ]
+    .iter()
+    .map(|l| (*l).to_owned())
+    .collect();
+    let lines = [
+        "-a -t 203.0.113.10:80 -r 192.0.2.11:80 -m -w",
+        "-a -t 203.0.113.10:80 -r 192.0.2.12:80 -m -w",
+        "-a -f 7 -r 192.0.2.11:80 -m -w",
+        "-a -f 7 -r 192.0.2.12:80 -m -w",
+        "-a -t 203.0.113.11:8080 -r 192.0.2.11:8080 -m -w",
+    ];
+    for (line, w) in lines.iter().zip(w) {
+        if let Some(w) = w {
+            t.insert(format!("{line} {w}"));
+        }
+    }
+    t
+}
+
+fn all(w: Weights) -> [Option<u32>; 5] {
+    w.map(Some)
+}
+
+/// Each server's status entry, as (virtual, server, entry).
+fn servers(rig: &Rig) -> Vec<(String, String, serde_json::Value)> {
+    let st = rig.status();
+    let mut out = Vec::new();
+    for v in st["virtuals"].as_array().expect("virtuals") {
+        for s in v["servers"].as_array().expect("servers") {
+            out.push((
+                v["name"].as_str().unwrap_or_default().to_owned(),
+                s["name"].as_str().unwrap_or_default().to_owned(),
+                s.clone(),
+            ));
+        }
+    }
+    out
+}
+
+/// r1's listeners (ports 80 and 8080) and r2's.
+fn listen_r1(rig: &Rig) -> Vec<testrig::Listener> {
+    vec![
+        rig.net.listen("192.0.2.11"),
+        rig.net.listen_on("192.0.2.11", 8080),
+    ]
+}
+
+fn kill_9(rig: &mut Rig) {
+    rig.signal("KILL");
+    if let Some(mut c) = rig.lvsd.take() {
+        let _ = c.wait();
+    }
+    // Its nannies follow it (PR_SET_PDEATHSIG) and write nothing.
+    wait_for("the nannies to exit", Duration::from_secs(10), || {
+        sh("ps -eo comm").lines().all(|l| l.trim() != "nanny")
+    });
+    fs::remove_file(&rig.socket).ok();
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn one_server_in_three_virtuals_through_ramp_reload_kill_9_death_and_return() {
+    let mut rig = Rig::new("multi");
+    let _r1 = listen_r1(&rig);
+    let r2 = rig.net.listen("192.0.2.12");
+    fs::write(&rig.config, three_virtuals(START, "")).expect("config");
+
+    // Start: every server enters with slow start, weight / 32 (at least 1).
+    rig.start();
+    let entered = table_of([Some(2), Some(1), Some(1), Some(1), Some(1)]);
+    let took = wait_for("every server to enter", Duration::from_secs(15), || {
+        kernel_table() == entered
+    });
+    eprintln!("entered after {took:?}");
+    // The ramp doubles about every 20 s (20 checks at a 1 s interval).
+    let entered_at = Instant::now();
+    wait_for("web/r1 at 4", Duration::from_secs(40), || {
+        kernel_table().contains("-a -t 203.0.113.10:80 -r 192.0.2.11:80 -m -w 4")
+    });
+    let doubled = entered_at.elapsed();
+    eprintln!("first doubling after {doubled:?}");
+    assert!(doubled >= Duration::from_secs(12), "{doubled:?}");
+
+    // Reload with every weight changed: serving servers take their new
+    // weight at their new monitor's first verdict, one write each, and no
+    // ramp from the new monitors pulls them down.
+    let writes = rig.status()["total_writes"].as_u64().expect("writes");
+    fs::write(&rig.config, three_virtuals(RELOADED, "")).expect("config");
+    rig.signal("HUP");
+    let reloaded = table_of(all(RELOADED));
+    wait_for("the reloaded weights", Duration::from_secs(15), || {
+        kernel_table() == reloaded
+    });
+    assert_eq!(rig.status()["total_writes"].as_u64(), Some(writes + 5));
+
+    // kill -9 and restart: the table is adopted as it is, weights and all.
+    kill_9(&mut rig);
+    assert_eq!(kernel_table(), reloaded, "a dead lvsd must leave the table");
+    rig.start();
+    wait_for(
+        "every server's first verdict",
+        Duration::from_secs(15),
+        || {
+            servers(&rig)
+                .iter()
+                .all(|(_, _, s)| s["health"] == "up" && s["last_check_ok"] == true)
+        },
+    );
+    let st = rig.status();
+    assert_eq!(st["total_writes"], 0, "{st}");
+    assert_eq!(kernel_table(), reloaded);
+
+    // r2 dies (refused): out of both its virtuals within the timeout.
+    drop(r2);
+    let without_r2 = table_of([Some(40), None, Some(12), None, Some(9)]);
+    let gone = wait_for("r2 to leave", Duration::from_secs(10), || {
+        kernel_table() == without_r2
+    });
+    eprintln!("r2 left after {gone:?}");
+    assert!(gone <= Duration::from_millis(2000 + 1500), "{gone:?}");
+
+    // r2 returns: after reentry (2 s of passing checks) it re-enters with
+    // slow start (5 / 32 and 4 / 32: weight 1).
+    let _r2 = rig.net.listen("192.0.2.12");
+    let back = wait_for("r2 to return", Duration::from_secs(15), || {
+        kernel_table() == table_of([Some(40), Some(1), Some(12), Some(1), Some(9)])
+    });
+    eprintln!("r2 back after {back:?}");
+    assert!(back >= Duration::from_millis(1500), "{back:?}");
+    assert_eq!(rig.stop().map(|s| s.code()), Some(Some(0)));
+    assert!(kernel_table().is_empty(), "{:?}", kernel_table());
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn a_server_that_dies_while_lvsd_is_down_is_removed_after_the_restart() {
+    let mut rig = Rig::new("deadwhiledown");
+    let _r1 = listen_r1(&rig);
+    let r2 = rig.net.listen("192.0.2.12");
+    fs::write(&rig.config, three_virtuals(START, "")).expect("config");
+    rig.start();
+    // Full weights by a reload (see the scenario test).
+    wait_for("every server to enter", Duration::from_secs(15), || {
+        kernel_table() == table_of([Some(2), Some(1), Some(1), Some(1), Some(1)])
+    });
+    fs::write(&rig.config, three_virtuals(RELOADED, "")).expect("config");
+    rig.signal("HUP");
+    wait_for("the reloaded weights", Duration::from_secs(15), || {
+        kernel_table() == table_of(all(RELOADED))
+    });
+    kill_9(&mut rig);
+    drop(r2);
+    let restarted = Instant::now();
+    rig.start();
+    // The new nanny's first check fails: that is its verdict.
+    let without_r2 = table_of([Some(40), None, Some(12), None, Some(9)]);
+    wait_for("r2 to leave", Duration::from_secs(15), || {
+        kernel_table() == without_r2
+    });
+    let took = restarted.elapsed();
+    eprintln!("r2 removed {took:?} after the restart");
+    // Start-up, then at most one interval (1 s) and one timeout (1 s).
+    assert!(took <= Duration::from_secs(2 + 3), "{took:?}");
+    for (v, s, st) in servers(&rig) {
+        if s == "r2" {
+            assert_eq!(st["health"], "down", "{v}/{s}: {st}");
+            assert_eq!(st["last_check_ok"], false, "{v}/{s}: {st}");
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn a_server_whose_packets_are_dropped_leaves_within_interval_and_timeout() {
+    let mut rig = Rig::new("dropped");
+    let _r1 = listen_r1(&rig);
+    let _r2 = rig.net.listen("192.0.2.12");
+    fs::write(&rig.config, three_virtuals(START, "")).expect("config");
+    rig.start();
+    let entered = table_of([Some(2), Some(1), Some(1), Some(1), Some(1)]);
+    wait_for("every server to enter", Duration::from_secs(15), || {
+        kernel_table() == entered
+    });
+    // The listener still runs; r2's answers never leave its namespace.
+    rig.net.drop_replies("192.0.2.12");
+    let gone = wait_for("r2 to leave", Duration::from_secs(10), || {
+        kernel_table() == table_of([Some(2), None, Some(1), None, Some(1)])
+    });
+    eprintln!("silent r2 left after {gone:?}");
+    // The next check (at most 1 s away) gives up after the 1 s timeout.
+    assert!(gone <= Duration::from_millis(2000 + 1500), "{gone:?}");
+    for (v, s, st) in servers(&rig) {
+        if s == "r2" {
+            let reason = st["last_check"].as_str().unwrap_or_default();
+            assert!(reason.contains("timed out"), "{v}/{s}: {st}");
+        }
+    }
+    rig.net.answer("192.0.2.12");
+    wait_for("r2 to return", Duration::from_secs(15), || {
+        kernel_table() == entered
+    });
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn quiesce_through_lvsd_keeps_weight_zero_until_forced_up_and_sigterm_removes_it() {
+    let mut rig = Rig::new("quiesce");
+    let _r1 = listen_r1(&rig);
+    let r2 = rig.net.listen("192.0.2.12");
+    fs::write(
+        &rig.config,
+        three_virtuals(START, "    quiesce_server = 1\n"),
+    )
+    .expect("config");
+    rig.start();
+    wait_for("every server to enter", Duration::from_secs(15), || {
+        kernel_table() == table_of([Some(2), Some(1), Some(1), Some(1), Some(1)])
+    });
+    drop(r2);
+    // web quiesces r2 (weight 0, its connections finish); marked removes it.
+    let quiesced = table_of([Some(2), Some(0), Some(1), None, Some(1)]);
+    wait_for("r2 quiesced in web", Duration::from_secs(10), || {
+        kernel_table() == quiesced
+    });
+    // It stays at 0 through later failed checks.
+    let web_r2 = |rig: &Rig| {
+        servers(rig)
+            .into_iter()
+            .find(|(v, s, _)| v == "web" && s == "r2")
+            .map(|(_, _, st)| st)
+            .expect("web/r2")
+    };
+    let first = web_r2(&rig)["last_check_at"].as_u64().expect("a check");
+    wait_for("three more failed checks", Duration::from_secs(10), || {
+        assert_eq!(kernel_table(), quiesced);
+        web_r2(&rig)["last_check_at"]
+            .as_u64()
+            .is_some_and(|t| t >= first + 3)
+    });
+    assert_eq!(web_r2(&rig)["health"], "quiesced");
+    // Forced up over the quiesced entry: edited to its full weight.
+    lvsd_control(&rig, "up", "web/r2");
+    wait_for("r2 forced up", Duration::from_secs(10), || {
+        kernel_table() == table_of([Some(2), Some(3), Some(1), None, Some(1)])
+    });
+    lvsd_control(&rig, "normal", "web/r2");
+    wait_for("r2 quiesced again", Duration::from_secs(10), || {
+        kernel_table() == quiesced
+    });
+    assert_eq!(rig.stop().map(|s| s.code()), Some(Some(0)));
+    assert!(kernel_table().is_empty(), "{:?}", kernel_table());
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn checks_leave_no_time_wait_and_open_no_raw_socket() {
+    let mut rig = Rig::new("footprint");
+    let _r1 = listen_r1(&rig);
+    let _r2 = rig.net.listen("192.0.2.12");
+    fs::write(&rig.config, three_virtuals(START, "")).expect("config");
+    rig.start();
+    wait_for("every server to enter", Duration::from_secs(15), || {
+        kernel_table() == table_of([Some(2), Some(1), Some(1), Some(1), Some(1)])
+    });
+    // Connect-only checks: nanny closes first, so a plain close would leave
+    // each check's socket in TIME_WAIT here for a minute.
+    let first = servers(&rig)[0].2["last_check_at"]
+        .as_u64()
+        .expect("a check");
+    wait_for(
+        "five more rounds of checks",
+        Duration::from_secs(15),
+        || {
+            servers(&rig)[0].2["last_check_at"]
+                .as_u64()
+                .is_some_and(|t| t >= first + 5)
+        },
+    );
+    let nannies = sh("ps -eo comm")
+        .lines()
+        .filter(|l| l.trim() == "nanny")
+        .count();
+    assert_eq!(nannies, 5);
+    let time_wait: Vec<String> = sh("ss -Htan state time-wait")
+        .lines()
+        .filter(|l| l.contains("192.0.2."))
+        .map(str::to_owned)
+        .collect();
+    assert!(time_wait.is_empty(), "{time_wait:#?}");
+    for file in ["/proc/net/raw", "/proc/net/raw6"] {
+        let raw = fs::read_to_string(file).unwrap_or_default();
+        assert_eq!(raw.lines().count(), 1, "{file}:\n{raw}");
+    }
 }

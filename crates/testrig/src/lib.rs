@@ -100,7 +100,36 @@ impl Network {
 
     /// An HTTP listener on `addr:80` inside the namespace.
     pub fn listen(&self, addr: &str) -> Listener {
-        Listener::start(&self.name, addr)
+        Listener::start(&self.name, addr, 80)
+    }
+
+    /// An HTTP listener on `addr:port` inside the namespace.
+    pub fn listen_on(&self, addr: &str, port: u16) -> Listener {
+        Listener::start(&self.name, addr, port)
+    }
+
+    /// Make `addr` stop answering without refusing: every packet it would
+    /// send (a SYN-ACK, a reset) is dropped inside the namespace by a
+    /// blackhole route for its source address, so the director's
+    /// connections time out as with a hung host or a dropping firewall.
+    /// Needs no netfilter. Undone by [`Network::answer`].
+    pub fn drop_replies(&self, addr: &str) {
+        let name = &self.name;
+        let table = blackhole_table(addr);
+        sh(&format!(
+            "ip -n {name} route add blackhole default table {table} && \
+             ip -n {name} rule add from {addr} table {table} priority {table}"
+        ));
+    }
+
+    /// Undo [`Network::drop_replies`].
+    pub fn answer(&self, addr: &str) {
+        let name = &self.name;
+        let table = blackhole_table(addr);
+        sh(&format!(
+            "ip -n {name} rule del from {addr} table {table} priority {table} && \
+             ip -n {name} route flush table {table}"
+        ));
     }
 
     /// A listener on every address of [`SERVERS`].
@@ -123,6 +152,17 @@ impl Drop for Network {
     }
 }
 
+/// A routing table (and rule priority) per address for
+/// [`Network::drop_replies`]: 100 + the address's last byte.
+fn blackhole_table(addr: &str) -> u32 {
+    let last: u32 = addr
+        .rsplit('.')
+        .next()
+        .and_then(|b| b.parse().ok())
+        .expect("an IPv4 address");
+    100 + last
+}
+
 /// An HTTP server in the namespace, answering every connection with a status
 /// line and closing; stopped (connections refused) when dropped.
 pub struct Listener {
@@ -131,8 +171,8 @@ pub struct Listener {
 }
 
 impl Listener {
-    fn start(netns: &str, addr: &str) -> Self {
-        let addr: SocketAddr = format!("{addr}:80").parse().expect("addr");
+    fn start(netns: &str, addr: &str, port: u16) -> Self {
+        let addr: SocketAddr = format!("{addr}:{port}").parse().expect("addr");
         let path = format!("/run/netns/{netns}");
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
