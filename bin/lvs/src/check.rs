@@ -104,6 +104,14 @@ pub fn check(path: &Path) -> Result<ExitCode> {
         writeln!(err, "{}: warning: {w}", loaded.name)?;
         extra_warnings += 1;
     }
+    // The monitors lvsd would run must fit under the hard open-file limit
+    // (it raises only the soft one).
+    if let Ok(hard) = ::daemon::rlimit::nofile_hard_limit()
+        && let Some(e) = crate::fdlimit::check(config, hard)
+    {
+        writeln!(err, "{}: error: {e}", loaded.name)?;
+        return Ok(ExitCode::from(1));
+    }
     let notes = count(&loaded, Severity::Note);
     if notes > 0 {
         writeln!(

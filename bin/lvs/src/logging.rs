@@ -2,59 +2,36 @@
 //! `lvsd`, facility daemon, level info, when it runs as a daemon; stdout as
 //! `lvs: <message>` with `--nodaemon`. Monitoring scripts grep these lines,
 //! so the message text is all there is: no timestamps or levels of ours.
+//! The sink itself (one prefix, non-blocking syslog, repeated warnings
+//! rate-limited) is [`::daemon::log::Logger`]; this module only feeds it
+//! tracing events.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::os::unix::net::UnixDatagram;
 use std::sync::Mutex;
 
+use ::daemon::log::{Level as LogLevel, Logger};
+use ::daemon::syslog::Syslog;
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::Registry;
 use tracing_subscriber::{Layer, filter::LevelFilter};
+
+/// The syslog ident, as the original's `openlog("lvsd")`.
+const IDENT: &str = "lvsd";
+/// The name on stdout lines, as the original's `piranha_log` ("lvs").
+const STDOUT_NAME: &str = "lvs";
 
 /// Where log lines go.
 pub enum Sink {
     /// `lvs: message` on stdout (`--nodaemon`).
     Stdout,
     /// The local syslog socket.
-    Syslog(Syslog),
-}
-
-/// A connection to the local syslog daemon (`/dev/log`).
-pub struct Syslog {
-    socket: Option<UnixDatagram>,
-    pid: u32,
-}
-
-/// syslog facility daemon (3) × 8 + level info (6), as the original's
-/// `openlog(ident, LOG_PID, LOG_DAEMON)` + `LOG_INFO` for every message.
-const PRI_DAEMON_INFO: u8 = 3 * 8 + 6;
-
-impl Syslog {
-    /// Connect to `/dev/log`; if there is no syslog daemon, lines are
-    /// dropped (as syslog(3) does) rather than failing the daemon.
-    pub fn connect() -> Self {
-        let socket = UnixDatagram::unbound()
-            .ok()
-            .filter(|s| s.connect("/dev/log").is_ok());
-        Syslog {
-            socket,
-            pid: std::process::id(),
-        }
-    }
-
-    fn send(&self, message: &str) {
-        if let Some(socket) = &self.socket {
-            let line = format!("<{PRI_DAEMON_INFO}>lvsd[{}]: {message}", self.pid);
-            let _ = socket.send(line.as_bytes());
-        }
-    }
+    Syslog,
 }
 
 struct LineLayer {
-    sink: Mutex<Sink>,
+    logger: Mutex<Logger>,
 }
 
 #[derive(Default)]
@@ -78,34 +55,43 @@ impl Visit for Message {
     }
 }
 
+fn level(l: &Level) -> LogLevel {
+    match *l {
+        Level::ERROR => LogLevel::Error,
+        Level::WARN => LogLevel::Warn,
+        Level::INFO => LogLevel::Info,
+        _ => LogLevel::Debug,
+    }
+}
+
 impl<S: Subscriber> Layer<S> for LineLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut msg = Message::default();
         event.record(&mut msg);
-        let Ok(sink) = self.sink.lock() else {
+        let Ok(mut logger) = self.logger.lock() else {
             return;
         };
-        match &*sink {
-            Sink::Stdout => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "lvs: {}", msg.0);
-                let _ = out.flush();
-            }
-            Sink::Syslog(s) => s.send(&msg.0),
-        }
+        let meta = event.metadata();
+        logger.log(level(meta.level()), meta.target(), &msg.0);
     }
 }
 
 /// Install the process's log subscriber. `verbose` lets the original's
-/// `DEBUG --` lines (our `debug!`) through.
+/// `DEBUG --` lines (our `debug!`) through. Call after detaching (syslog
+/// lines carry the pid of the process that calls this).
 pub fn init(sink: Sink, verbose: bool) {
     let level = if verbose {
         LevelFilter::DEBUG
     } else {
         LevelFilter::INFO
     };
+    let logger = Logger::new(IDENT, STDOUT_NAME).with_debug(verbose);
+    let logger = match sink {
+        Sink::Stdout => logger.with_stdout(),
+        Sink::Syslog => logger.with_syslog(Syslog::new(IDENT)),
+    };
     let layer = LineLayer {
-        sink: Mutex::new(sink),
+        logger: Mutex::new(logger),
     }
     .with_filter(level);
     let subscriber = Registry::default().with(layer);

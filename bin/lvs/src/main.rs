@@ -6,6 +6,7 @@
 mod check;
 mod cli;
 mod daemon;
+mod fdlimit;
 mod logging;
 
 use std::io::Write;
@@ -20,10 +21,18 @@ use ipvs::IpvsTable;
 const EXIT_FAILURE: u8 = 1;
 
 fn main() -> ExitCode {
+    // First: a SIGHUP from pulse or `systemctl reload` while lvs.cf is read
+    // (a DNS lookup may take seconds) must wait for the handler, not kill
+    // us. The event loop unblocks once its handlers exist.
+    let _ = ::daemon::signals::block_daemon_signals();
     let args = match Args::parse_args() {
         Ok(args) => args,
         Err(code) => return code,
     };
+    if args.mode() != Mode::Daemon {
+        // One-shot commands keep the default actions (Ctrl-C ends them).
+        let _ = ::daemon::signals::unblock_after_handlers();
+    }
     let result = match args.mode() {
         Mode::Check => check::check(&args.configfile),
         Mode::DryRun => check::dry_run(&args.configfile),
@@ -72,6 +81,17 @@ fn control(args: &Args) -> Result<ExitCode> {
 }
 
 fn run_daemon(args: &Args) -> Result<ExitCode> {
+    // While there is one thread: the environment is changed here.
+    // SAFETY: no thread has been started yet, and PULSE_READY_FD names a
+    // descriptor pulse passed to us alone.
+    let ready = match unsafe { ::daemon::inherited_fd::ReadyWriter::from_env() } {
+        Ok(ready) => ready,
+        Err(e) => {
+            // Not fatal: nobody can be waiting on a descriptor we do not have.
+            let _ = writeln!(std::io::stderr(), "lvsd: {e}");
+            ::daemon::inherited_fd::ReadyWriter::none()
+        }
+    };
     let file = lvscf::parse_file(&args.configfile)
         .map_err(|e| anyhow!("failed to open {}: {}", e.path.display(), e.source))?;
     let Some(config) = file.parsed.config.clone() else {
@@ -102,13 +122,20 @@ fn run_daemon(args: &Args) -> Result<ExitCode> {
         logging::init(logging::Sink::Stdout, args.verbose);
         None
     } else {
-        detach(!args.nofork)?;
-        logging::init(
-            logging::Sink::Syslog(logging::Syslog::connect()),
-            args.verbose,
-        );
-        Some(daemon::PidFile::create(&args.pidfile)?)
+        // The lock before detaching, so that a second lvsd says why on the
+        // terminal and touches nothing (not the table, the pid file or the
+        // status socket of the one running). The detached process inherits
+        // the lock.
+        let mut pidfile = ::daemon::pidfile::PidFile::acquire(&args.pidfile, "lvsd")?;
+        ::daemon::detach::detach(::daemon::detach::Detach {
+            fork: !args.nofork,
+            chdir_root: true,
+        })?;
+        pidfile.rewrite()?;
+        logging::init(logging::Sink::Syslog, args.verbose);
+        Some(pidfile)
     };
+    fdlimit::raise_for(&config);
     let opts = daemon::Options {
         configfile: args.configfile.clone(),
         verbose: args.verbose,
@@ -116,32 +143,5 @@ fn run_daemon(args: &Args) -> Result<ExitCode> {
         test_start: args.test_start,
         socket: args.socket.clone(),
     };
-    daemon::run(opts, config, table)
-}
-
-/// Become a daemon: fork (unless `--nofork`, how pulse starts us), new
-/// session, cwd `/`, stdio on /dev/null. Runs before any thread exists.
-fn detach(fork: bool) -> Result<()> {
-    use nix::unistd::{ForkResult, chdir, dup2_stderr, dup2_stdin, dup2_stdout, setsid};
-    if fork {
-        // SAFETY: no other thread exists yet (the event loop starts after
-        // this), so the child may run anything.
-        match unsafe { nix::unistd::fork() }.context("fork")? {
-            ForkResult::Parent { .. } => std::process::exit(0),
-            ForkResult::Child => {}
-        }
-    }
-    // Fails only if we already lead a process group (e.g. --nofork run by
-    // hand from a shell script); the daemon works either way.
-    let _ = setsid();
-    chdir("/").context("chdir /")?;
-    let null = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .context("/dev/null")?;
-    dup2_stdin(&null).context("stdin")?;
-    dup2_stdout(&null).context("stdout")?;
-    dup2_stderr(&null).context("stderr")?;
-    Ok(())
+    daemon::run(opts, config, table, ready)
 }

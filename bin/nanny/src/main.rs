@@ -15,19 +15,22 @@ mod args;
 mod setup;
 
 use std::io;
-use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::ExitCode;
 
 use health::ipvs::Netlink;
 use health::log::Logger;
 use health::monitor::{self, Engine, Monitor, Output, ReportWriter};
 use health::report::FD_ENV;
-use nix::fcntl::{FcntlArg, FdFlag, fcntl};
-use nix::unistd::{ForkResult, fork, setsid};
+use nix::fcntl::{FcntlArg, fcntl};
+use nix::sys::signal::Signal;
 
 use crate::args::{HELP, Parsed, USAGE};
 
 fn main() -> ExitCode {
+    // First: a signal from lvsd before the signalfd exists must wait for
+    // it, not kill us with its default action.
+    let _ = daemon::signals::block_daemon_signals();
     let argv: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
@@ -66,7 +69,10 @@ fn main() -> ExitCode {
 /// Starts the daemon; `Err` is a start-up failure (exit 1).
 fn run(args: &args::Args) -> Result<i32, String> {
     let setup = setup::build(args)?;
-    let report_fd = report_fd()?;
+    // SAFETY: still single-threaded (nothing has started a thread), and
+    // lvsd passed this descriptor for our exclusive use.
+    let report_fd =
+        unsafe { daemon::inherited_fd::take(FD_ENV) }.map_err(|e| format!("nanny: {e}"))?;
     if args.shared && report_fd.is_none() {
         return Err(format!("nanny: --shared needs a report pipe ({FD_ENV})"));
     }
@@ -78,10 +84,20 @@ fn run(args: &args::Args) -> Result<i32, String> {
         None
     };
 
-    if !args.nodaemon && daemonize(args.nofork).map_err(|e| format!("nanny: {e}"))? {
-        return Ok(0);
+    if !args.nodaemon {
+        // Without -c: fork twice, the parents exit 0 here. Check programs
+        // may be named relative to the directory nanny was started in, as
+        // the original never changed it.
+        daemon::detach::detach(daemon::detach::Detach {
+            fork: !args.nofork,
+            chdir_root: false,
+        })
+        .map_err(|e| format!("nanny: {e}"))?;
     }
     let signals = monitor::signal_fd().map_err(|e| format!("nanny: signalfd: {e}"))?;
+    // The signalfd reads the rest of the set, which must stay blocked; no
+    // SIGCHLD is read, so it need not wait.
+    let _ = daemon::signals::unblock(&[Signal::SIGCHLD]);
     // Daemon: syslog only; -n: stdout and syslog (#815887).
     let mut log = Logger::new(args.nodaemon, true, args.verbose);
     for note in &setup.notes {
@@ -118,56 +134,17 @@ fn run(args: &args::Args) -> Result<i32, String> {
     Ok(engine.run())
 }
 
-/// The report pipe lvsd handed over in `LVSD_REPORT_FD`, if any.
-fn report_fd() -> Result<Option<OwnedFd>, String> {
-    let Ok(text) = std::env::var(FD_ENV) else {
-        return Ok(None);
-    };
-    let fd: RawFd = text
-        .parse()
-        .ok()
-        .filter(|fd| *fd > 2)
-        .ok_or_else(|| format!("nanny: {FD_ENV}={text} is not a descriptor number above 2"))?;
-    // SAFETY: only borrowed for the F_GETFD probe below; fcntl on a closed
-    // number fails with EBADF and touches nothing.
-    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-    fcntl(borrowed, FcntlArg::F_GETFD)
-        .map_err(|e| format!("nanny: {FD_ENV}={fd} is not an open descriptor: {e}"))?;
-    // Check programs must not inherit lvsd's pipe.
-    fcntl(borrowed, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
-        .map_err(|e| format!("nanny: {FD_ENV}={fd}: {e}"))?;
-    // SAFETY: lvsd passed this open descriptor for nanny's exclusive use,
-    // and nothing else in this process refers to it.
-    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
-}
-
 /// Raises the soft limit on open files for `servers` concurrent checks:
 /// when many servers time out together each holds a socket (a program or
 /// load command, a few pipes), and the usual soft limit of 1024 would make
 /// checks fail with EMFILE and take healthy servers out. Returns (limit,
 /// wanted) when the hard limit does not allow enough.
-fn raise_fd_limit(servers: usize) -> Option<(nix::libc::rlim_t, nix::libc::rlim_t)> {
-    let want = nix::libc::rlim_t::try_from(servers.saturating_mul(3).saturating_add(64))
-        .unwrap_or(nix::libc::rlim_t::MAX);
-    let mut lim = nix::libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the rlimit struct passed by pointer,
-    // which lives for the call.
-    if unsafe { nix::libc::getrlimit(nix::libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return None;
-    }
-    if lim.rlim_cur >= want {
-        return None;
-    }
-    let raised = nix::libc::rlimit {
-        rlim_cur: want.min(lim.rlim_max),
-        rlim_max: lim.rlim_max,
-    };
-    // SAFETY: setrlimit only reads the struct passed by pointer.
-    let ok = unsafe { nix::libc::setrlimit(nix::libc::RLIMIT_NOFILE, &raised) } == 0;
-    let have = if ok { raised.rlim_cur } else { lim.rlim_cur };
+fn raise_fd_limit(servers: usize) -> Option<(u64, u64)> {
+    let want = u64::try_from(servers)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(3)
+        .saturating_add(64);
+    let have = daemon::rlimit::raise_nofile(want).ok()?;
     (have < want).then_some((have, want))
 }
 
@@ -189,34 +166,12 @@ fn take_stdin() -> io::Result<Option<OwnedFd>> {
     Ok(Some(copy))
 }
 
-/// Detaches like the original's `daemonize(NOPIDFILE)`: without `-c` fork
-/// twice (returns `true` in the processes that must exit now); then stdio on
-/// /dev/null and a new session.
-fn daemonize(nofork: bool) -> io::Result<bool> {
-    if !nofork {
-        // SAFETY: single-threaded here (no thread was started), so the child
-        // may run any code.
-        match unsafe { fork() }.map_err(io::Error::from)? {
-            ForkResult::Parent { child } => {
-                let _ = nix::sys::wait::waitpid(child, None);
-                return Ok(true);
-            }
-            ForkResult::Child => {
-                // SAFETY: as above, still single-threaded.
-                if let ForkResult::Parent { .. } = unsafe { fork() }.map_err(io::Error::from)? {
-                    return Ok(true);
-                }
-            }
-        }
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn report_fd_names_agree() {
+        // The report pipe's name has its home next to the line format; the
+        // process plumbing repeats it.
+        assert_eq!(health::report::FD_ENV, daemon::inherited_fd::LVSD_REPORT_FD);
     }
-    let null = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")?;
-    nix::unistd::dup2_stdin(&null).map_err(io::Error::from)?;
-    nix::unistd::dup2_stdout(&null).map_err(io::Error::from)?;
-    nix::unistd::dup2_stderr(&null).map_err(io::Error::from)?;
-    // Already a group leader (started by a shell with job control): keep it.
-    let _ = setsid();
-    Ok(false)
 }

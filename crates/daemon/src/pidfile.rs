@@ -103,6 +103,10 @@ impl PidFile {
     /// Open or create `path`, lock it, and write our pid into it. `program`
     /// names us in the refusal (`another lvsd is running …`).
     pub fn acquire(path: &Path, program: &str) -> Result<PidFile, PidFileError> {
+        // Absolute, so that the file is still found for removal after
+        // detach changed to `/`.
+        let absolute = std::path::absolute(path);
+        let path = absolute.as_deref().unwrap_or(path);
         let io_err = |action, source| PidFileError::Io {
             path: path.to_owned(),
             action,

@@ -1,18 +1,24 @@
 //! nanny's log: `nanny: <message>` lines on stdout (`-n`) and/or syslog
-//! (ident `nanny`, `LOG_PID`, facility daemon, every message at `LOG_INFO`),
-//! as the original.
+//! (ident `nanny`, pid, facility daemon, every message at `LOG_INFO`), as
+//! the original. The sink is the suite's shared one
+//! ([`daemon::log::Logger`]): non-blocking syslog, and one prefix only (the
+//! original's own `nanny: no monitor configured …` text is not printed as
+//! `nanny: nanny: …`).
 
-use std::ffi::CStr;
 use std::fmt::{self, Write as _};
-use std::io::Write as _;
 
-use nix::libc;
+use daemon::log::Level;
+use daemon::syslog::Syslog;
+
+/// The syslog ident and the stdout name, as the original's.
+const NAME: &str = "nanny";
+/// Rate-limit key of nanny's lines.
+const TARGET: &str = "nanny";
 
 /// Where log lines go.
 #[derive(Debug)]
 pub struct Logger {
-    stdout: bool,
-    syslog: bool,
+    inner: daemon::log::Logger,
     verbose: bool,
     /// Reused for every line, so logging does not allocate once warm.
     buf: String,
@@ -20,16 +26,18 @@ pub struct Logger {
 
 impl Logger {
     /// `stdout`: `-n`; `syslog`: the original logged to syslog in both modes
-    /// (since #815887); `verbose`: `-v` ("DEBUG" lines).
+    /// (since #815887); `verbose`: `-v` ("DEBUG" lines). Create it after
+    /// detaching: syslog lines carry the pid of the process that does.
     pub fn new(stdout: bool, syslog: bool, verbose: bool) -> Logger {
+        let mut inner = daemon::log::Logger::new(NAME, NAME).with_debug(verbose);
+        if stdout {
+            inner = inner.with_stdout();
+        }
         if syslog {
-            // SAFETY: the ident is a 'static C string (openlog keeps the
-            // pointer); the options and facility are plain integers.
-            unsafe { libc::openlog(c"nanny".as_ptr(), libc::LOG_PID, libc::LOG_DAEMON) };
+            inner = inner.with_syslog(Syslog::new(NAME));
         }
         Logger {
-            stdout,
-            syslog,
+            inner,
             verbose,
             buf: String::with_capacity(256),
         }
@@ -40,43 +48,29 @@ impl Logger {
         Logger::new(false, false, false)
     }
 
+    /// Whether `-v` was given.
     pub fn verbose(&self) -> bool {
         self.verbose
     }
 
-    /// Logs one line.
-    pub fn info(&mut self, args: fmt::Arguments<'_>) {
-        if !self.stdout && !self.syslog {
+    fn line(&mut self, level: Level, args: fmt::Arguments<'_>) {
+        if !self.inner.enabled() {
             return;
         }
         self.buf.clear();
         let _ = self.buf.write_fmt(args);
-        if self.stdout {
-            let mut out = std::io::stdout().lock();
-            // A closed stdout must not stop the daemon.
-            let _ = writeln!(out, "nanny: {}", self.buf);
-            let _ = out.flush();
-        }
-        if self.syslog {
-            // A NUL inside the message would end the C string early; cut
-            // there rather than fail.
-            if let Some(nul) = self.buf.find('\0') {
-                self.buf.truncate(nul);
-            }
-            self.buf.push('\0');
-            if let Ok(msg) = CStr::from_bytes_with_nul(self.buf.as_bytes()) {
-                // SAFETY: both pointers are valid NUL-terminated strings for
-                // the duration of the call; "%s" makes syslog treat the
-                // message as data (the original passed it as the format).
-                unsafe { libc::syslog(libc::LOG_INFO, c"%s".as_ptr(), msg.as_ptr()) };
-            }
-        }
+        self.inner.log(level, TARGET, &self.buf);
+    }
+
+    /// Logs one line.
+    pub fn info(&mut self, args: fmt::Arguments<'_>) {
+        self.line(Level::Info, args);
     }
 
     /// Logs one line only with `-v`.
     pub fn debug(&mut self, args: fmt::Arguments<'_>) {
         if self.verbose {
-            self.info(args);
+            self.line(Level::Debug, args);
         }
     }
 }

@@ -12,12 +12,11 @@ pub mod monitors;
 pub mod status;
 
 use std::collections::VecDeque;
-use std::io::Write as _;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use ::daemon::inherited_fd::ReadyWriter;
 use anyhow::{Context, Result};
 use director::lvsd::{self, Action, Event, Level, Log, Lvsd};
 use ipvs::IpvsTable;
@@ -238,6 +237,8 @@ impl Daemon {
             self.feed(Event::ReloadFailed);
             return;
         };
+        // More monitors may need more descriptors.
+        crate::fdlimit::raise_for(&new);
         self.feed(Event::Reload(Box::new(new)));
     }
 
@@ -265,53 +266,22 @@ fn log_started(id: &lvsd::MonitorId, pid: i32) {
     }
 }
 
-/// The descriptor pulse passed in `PULSE_READY_FD`, taken at start so that
-/// no monitor inherits it (a monitor holding it open would keep pulse from
-/// ever seeing the end of the line).
-struct ReadyFd(Option<std::fs::File>);
-
-impl ReadyFd {
-    fn take() -> Self {
-        let Some(fd) = std::env::var("PULSE_READY_FD")
-            .ok()
-            .and_then(|v| v.parse::<i32>().ok())
-            .filter(|fd| *fd > 2)
-        else {
-            return ReadyFd(None);
-        };
-        // SAFETY: only used for fcntl here; not owned, not closed.
-        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        // Only take a descriptor that is open, so that a stale variable
-        // cannot make us close something else.
-        if nix::fcntl::fcntl(borrowed, nix::fcntl::FcntlArg::F_GETFD).is_err() {
-            return ReadyFd(None);
-        }
-        let _ = nix::fcntl::fcntl(
-            borrowed,
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        );
-        // SAFETY: the descriptor is open and was handed to us by our parent
-        // for this one purpose; we own it from here and close it after the
-        // readiness line.
-        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-        ReadyFd(Some(std::fs::File::from(owned)))
-    }
-
-    /// Write `ready PID` and close.
-    fn signal(&mut self) {
-        if let Some(mut file) = self.0.take() {
-            let _ = writeln!(file, "ready {}", std::process::id());
-        }
-    }
-}
-
 /// Run the daemon until SIGTERM/SIGINT (or a fatal monitor death).
-pub fn run(opts: Options, config: Config, table: Box<dyn IpvsTable>) -> Result<ExitCode> {
+/// `ready` is pulse's `PULSE_READY_FD`, taken by `main` while the process
+/// had one thread; it is close-on-exec, so no monitor inherits it (a
+/// monitor holding it open would keep pulse from ever seeing the end of
+/// the line).
+pub fn run(
+    opts: Options,
+    config: Config,
+    table: Box<dyn IpvsTable>,
+    ready: ReadyWriter,
+) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the event loop")?;
-    runtime.block_on(async move { main_loop(opts, config, table).await })
+    runtime.block_on(async move { main_loop(opts, config, table, ready).await })
 }
 
 /// Sleep until `at`, or forever.
@@ -322,19 +292,28 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-async fn main_loop(opts: Options, config: Config, table: Box<dyn IpvsTable>) -> Result<ExitCode> {
+async fn main_loop(
+    opts: Options,
+    config: Config,
+    table: Box<dyn IpvsTable>,
+    mut ready: ReadyWriter,
+) -> Result<ExitCode> {
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    // main blocked these from its first instruction; a SIGHUP that came
+    // meanwhile is delivered to the handler now.
+    ::daemon::signals::unblock_after_handlers().context("unblock signals")?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let socket_path = opts.socket.clone();
     let listener = status::listen(&socket_path);
-    let mut ready = ReadyFd::take();
     let mut d = Daemon::new(opts, config, table, tx);
 
     d.feed(Event::Start);
     d.flush();
-    ready.signal();
+    if let Err(e) = ready.signal() {
+        warn!("cannot write the readiness line to PULSE_READY_FD: {e}");
+    }
 
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -403,22 +382,4 @@ async fn main_loop(opts: Options, config: Config, table: Box<dyn IpvsTable>) -> 
         let _ = std::fs::remove_file(&socket_path);
     }
     Ok(ExitCode::from(code))
-}
-
-/// The pid file, as the original: written when running as a daemon.
-pub struct PidFile(PathBuf);
-
-impl PidFile {
-    /// Write our pid to `path`.
-    pub fn create(path: &Path) -> Result<Self> {
-        std::fs::write(path, format!("{}\n", std::process::id()))
-            .with_context(|| format!("cannot write pid file {}", path.display()))?;
-        Ok(PidFile(path.to_owned()))
-    }
-}
-
-impl Drop for PidFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }

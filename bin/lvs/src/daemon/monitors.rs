@@ -24,6 +24,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::process::{ExitStatus, Stdio};
 
+use ::daemon::child::{ChildSetup, CommandExt as _};
 use director::lvsd::{Command, MonitorId, MonitorSpec};
 use health::report::{Decoder, OwnedReport, ParseError};
 use nix::fcntl::OFlag;
@@ -232,15 +233,10 @@ fn spawn(
         cmd.stdout(Stdio::from(w.try_clone()?));
         cmd.stderr(Stdio::from(w.try_clone()?));
     }
-    let report_raw = report_w.as_raw_fd();
-    let parent = std::process::id();
-    // SAFETY: the closure runs in the child between fork and exec and only
-    // makes async-signal-safe system calls (dup2, fcntl, prctl, getppid,
-    // sigprocmask) on values copied in; it allocates nothing and takes no
-    // lock.
-    unsafe {
-        cmd.pre_exec(move || child_setup(report_raw, parent));
-    }
+    // The report pipe at REPORT_FD, SIGTERM when lvsd dies, and a clean
+    // signal state (lvsd blocks its signals from the start).
+    cmd.as_std_mut()
+        .daemon_child(ChildSetup::new().pass_fd(report_w.as_raw_fd(), REPORT_FD));
     let child = cmd.spawn()?;
     drop(cmd);
     drop(report_w);
@@ -261,37 +257,6 @@ fn spawn(
     let id = spec.id.clone();
     tokio::spawn(watch(child, report_r, output_r, id, generation, events));
     Ok((pid, control))
-}
-
-/// In the child, before exec.
-fn child_setup(report_w: RawFd, parent: u32) -> io::Result<()> {
-    use nix::libc;
-    // SAFETY: plain system calls on descriptors and the signal mask of this
-    // process; every one is async-signal-safe, and `empty` is a local
-    // sigset initialised by sigemptyset before use.
-    unsafe {
-        if report_w == REPORT_FD {
-            // Already in place: only drop close-on-exec.
-            if libc::fcntl(REPORT_FD, libc::F_SETFD, 0) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-        } else if libc::dup2(report_w, REPORT_FD) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // When lvsd dies, its monitors must not go on running unsupervised.
-        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // lvsd may have died between fork and prctl: then nobody would send
-        // the signal.
-        if u32::try_from(libc::getppid()).ok() != Some(parent) {
-            return Err(io::Error::other("lvsd exited"));
-        }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-    }
-    Ok(())
 }
 
 async fn read_some(pipe: &mut Option<pipe::Receiver>, buf: &mut [u8]) -> io::Result<usize> {
