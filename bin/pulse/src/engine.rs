@@ -87,6 +87,8 @@ struct Engine {
     last_drop_log: Option<Instant>,
     dropped: u64,
     exit: Option<i32>,
+    /// Events caused by carrying out actions, fed after them.
+    pending: Vec<Event>,
 }
 
 fn unix_micros() -> u64 {
@@ -168,8 +170,8 @@ async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode,
 
     let now = Instant::now();
     let actions = e.machine.on(now, Event::Start);
-    e.execute(actions).await;
-    e.check_links().await;
+    e.execute(actions);
+    e.check_links();
 
     let mut buf0 = [0u8; 64];
     let mut buf1 = [0u8; 64];
@@ -182,8 +184,8 @@ async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode,
         let p1 = e.paths.get(1).map(|p| &p.socket);
         tokio::select! {
             biased;
-            _ = term.recv() => e.feed(Event::Terminate { signal: 15 }).await,
-            _ = int.recv() => e.feed(Event::Terminate { signal: 2 }).await,
+            _ = term.recv() => e.feed(Event::Terminate { signal: 15 }),
+            _ = int.recv() => e.feed(Event::Terminate { signal: 2 }),
             _ = hup.recv() => {
                 if reload.is_some() {
                     info!("SIGHUP: still re-reading lvs.cf");
@@ -200,7 +202,7 @@ async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode,
             }, if reload.is_some() => {
                 reload = None;
                 match r {
-                    Ok(Ok(Ok(config))) => e.reload(config).await,
+                    Ok(Ok(Ok(config))) => e.reload(config),
                     Ok(Ok(Err(f))) => {
                         warn!("{}; keeping the running configuration", f.message.trim_start_matches("pulse: "));
                     }
@@ -210,16 +212,16 @@ async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode,
             }
             r = e.paths[0].socket.recv_from(&mut buf0) => {
                 if let Ok((n, src)) = r {
-                    e.datagram(0, &buf0[..n], src).await;
+                    e.datagram(0, &buf0[..n], src);
                 }
             }
             r = async { p1.expect("guarded").recv_from(&mut buf1).await }, if p1.is_some() => {
                 if let Ok((n, src)) = r {
-                    e.datagram(1, &buf1[..n], src).await;
+                    e.datagram(1, &buf1[..n], src);
                 }
             }
             ev = async { e.lvsd.as_mut().expect("guarded").event().await }, if e.lvsd.is_some() => {
-                e.lvsd_event(ev).await;
+                e.lvsd_event(ev);
             }
             g = async { e.link_watch.as_ref().expect("guarded").readable().await }, if e.link_watch.is_some() => {
                 if let Ok(mut guard) = g {
@@ -231,7 +233,7 @@ async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode,
                         .map(|w| w.get_mut().drain().unwrap_or(true))
                         .unwrap_or(false);
                     if changed {
-                        e.check_links().await;
+                        e.check_links();
                     }
                 }
             }
@@ -241,7 +243,7 @@ async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode,
                 }
             }
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
-                e.on_timer().await;
+                e.on_timer();
             }
         }
     }
@@ -338,6 +340,7 @@ impl Engine {
             last_drop_log: None,
             dropped: 0,
             exit: None,
+            pending: Vec::new(),
         })
     }
 
@@ -352,12 +355,19 @@ impl Engine {
         t
     }
 
-    async fn feed(&mut self, event: Event) {
-        let actions = self.machine.on(Instant::now(), event);
-        self.execute(actions).await;
+    /// Give `event` to the machine and carry out its actions; events the
+    /// actions themselves cause (an lvsd that cannot start) follow once the
+    /// whole list is done, so the actions keep the machine's order.
+    fn feed(&mut self, event: Event) {
+        let mut queue = std::collections::VecDeque::from([event]);
+        while let Some(ev) = queue.pop_front() {
+            let actions = self.machine.on(Instant::now(), ev);
+            self.execute(actions);
+            queue.extend(self.pending.drain(..));
+        }
     }
 
-    async fn on_timer(&mut self) {
+    fn on_timer(&mut self) {
         let now = Instant::now();
         if let Some(a) = self.announce.as_mut() {
             loop {
@@ -372,30 +382,30 @@ impl Engine {
                     Step::WaitUntil(_) => break,
                     Step::Done => {
                         self.announce = None;
-                        self.feed(Event::AnnounceDone).await;
+                        self.feed(Event::AnnounceDone);
                         break;
                     }
                 }
             }
         }
         if self.restore_at.is_some_and(|r| now >= r) {
-            self.links_restored().await;
+            self.links_restored();
         }
         if now >= self.machine.next_wakeup() {
-            self.feed(Event::Tick).await;
+            self.feed(Event::Tick);
         }
     }
 
     /// Tell the machine the links are back (held back by `check_links`).
-    async fn links_restored(&mut self) {
+    fn links_restored(&mut self) {
         if self.restore_at.take().is_some() {
             self.failed_links.clear();
-            self.feed(Event::Links { failed: Vec::new() }).await;
+            self.feed(Event::Links { failed: Vec::new() });
         }
     }
 
     /// One datagram on path `i`.
-    async fn datagram(&mut self, i: usize, bytes: &[u8], src: SocketAddr) {
+    fn datagram(&mut self, i: usize, bytes: &[u8], src: SocketAddr) {
         if !self.partner_ips.contains(&src.ip()) {
             debug!("Unexpected heartbeat from {}", src.ip());
             return;
@@ -414,10 +424,10 @@ impl Engine {
         };
         path.last = Some((Instant::now(), beat));
         let which = path.which;
-        self.feed(Event::Heartbeat { path: which, beat }).await;
+        self.feed(Event::Heartbeat { path: which, beat });
         // The partner is heard again: the dead timer is fresh, links may
         // count as restored now.
-        self.links_restored().await;
+        self.links_restored();
     }
 
     /// Log a dropped heartbeat, at most once per [`DROP_LOG_EVERY`].
@@ -437,7 +447,7 @@ impl Engine {
         }
     }
 
-    async fn lvsd_event(&mut self, ev: LvsdEvent) {
+    fn lvsd_event(&mut self, ev: LvsdEvent) {
         let event = match ev {
             LvsdEvent::Ready => Event::LvsdReady,
             LvsdEvent::ReadyTimeout => Event::LvsdReadyTimeout,
@@ -452,11 +462,11 @@ impl Engine {
                 Event::LvsdExited { pid, how }
             }
         };
-        self.feed(event).await;
+        self.feed(event);
     }
 
     /// Feed [`Event::Links`] when the monitored links changed.
-    async fn check_links(&mut self) {
+    fn check_links(&mut self) {
         if !self.machine.params().monitor_links {
             return;
         }
@@ -494,12 +504,12 @@ impl Engine {
         self.restore_at = None;
         if failed != self.failed_links {
             self.failed_links = failed.clone();
-            self.feed(Event::Links { failed }).await;
+            self.feed(Event::Links { failed });
         }
     }
 
     /// SIGHUP with a file that loaded.
-    async fn reload(&mut self, new: Config) {
+    fn reload(&mut self, new: Config) {
         let old = &self.config;
         let restart: Vec<&str> = [
             ("primary", old.primary != new.primary),
@@ -539,11 +549,11 @@ impl Engine {
         let params = Params::from_config(&cfg, self.setup_master, self.flags);
         let floating = floating::desired(&cfg);
         self.config = cfg;
-        self.feed(Event::Reload { params, floating }).await;
+        self.feed(Event::Reload { params, floating });
     }
 
     /// Carry out `actions` in order.
-    async fn execute(&mut self, actions: Vec<Action>) {
+    fn execute(&mut self, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::Log { level, text } => match level {
@@ -563,7 +573,7 @@ impl Engine {
                         crate::lvsd::run_command(c);
                     }
                 }
-                Action::StartLvsd => self.start_lvsd().await,
+                Action::StartLvsd => self.start_lvsd(),
                 Action::StopLvsd => self.stop_lvsd(),
                 Action::ReloadLvsd => {
                     if let Some(l) = &self.lvsd {
@@ -599,7 +609,7 @@ impl Engine {
         }
     }
 
-    async fn start_lvsd(&mut self) {
+    fn start_lvsd(&mut self) {
         if self.lvsd.is_some() {
             return;
         }
@@ -610,18 +620,12 @@ impl Engine {
             }
             Err(err) => {
                 error!("cannot start {}: {err}", self.lvsd_cmd.path.display());
-                self.feed_boxed(Event::LvsdExited {
+                self.pending.push(Event::LvsdExited {
                     pid: 0,
                     how: ExitHow::Status(127),
-                })
-                .await;
+                });
             }
         }
-    }
-
-    /// `feed` from inside `execute` (a recursive async call needs a box).
-    fn feed_boxed(&mut self, event: Event) -> std::pin::Pin<Box<dyn Future<Output = ()> + '_>> {
-        Box::pin(self.feed(event))
     }
 
     fn stop_lvsd(&mut self) {
