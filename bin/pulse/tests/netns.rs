@@ -926,3 +926,39 @@ fn the_private_path_keeps_the_partner_alive() {
     )
     .unwrap_or_else(|| panic!("no takeover with both paths cut\n{}", rig.logs()));
 }
+
+/// lvsd that never says it is ready is killed after 10 s and CHILDFAIL
+/// set; the addresses never came up.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn lvsd_not_ready_in_10s_is_killed() {
+    let mut rig = Rig::new("noready");
+    let s1 = rig.stub_lvsd("r1");
+    std::fs::write(rig.dir.join("lvsd-r1.noready"), "").expect("noready");
+    let cf = Cf::fast();
+    let l1 = format!("--lvsd={}", s1.display());
+    let p1 = rig.start_with("r1", &cf, &[&l1]);
+    poll(Duration::from_secs(3), POLL, || {
+        rig.stub_log("r1").contains("args")
+    })
+    .unwrap_or_else(|| panic!("lvsd not started\n{}", rig.logs()));
+    let t0 = Instant::now();
+    let killed = poll(Duration::from_secs(12), Duration::from_millis(20), || {
+        assert!(!rig.has_vip("r1"), "VIP up without lvsd's readiness");
+        rig.log(p1).contains("lvsd did not report ready in time")
+    })
+    .unwrap_or_else(|| panic!("no readiness timeout\n{}", rig.logs()));
+    let waited = killed.min(t0.elapsed());
+    assert!(
+        waited > Duration::from_secs(9) && waited < Duration::from_millis(10_500),
+        "timeout after {waited:?}"
+    );
+    let out = std::process::Command::new(rig::PULSE)
+        .args(["--status", "--socket"])
+        .arg(rig.socket("r1"))
+        .output()
+        .expect("status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CHILDFAIL"), "{text}");
+    assert!(!rig.has_vip("r1"));
+}
