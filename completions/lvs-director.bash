@@ -1,0 +1,173 @@
+# bash completion for pulse, lvsd, nanny and send_arp (lvs-director).
+# Installed once per command under /usr/share/bash-completion/completions/;
+# works without the bash-completion package's helpers too (source it).
+#
+# `lvsd --control down|up|normal <TAB>` offers the VIRTUAL/SERVER names of
+# the lvs.cf on the command line (-c FILE), else /etc/sysconfig/ha/lvs.cf:
+# the file the running lvsd was started with.
+
+# VIRTUAL/SERVER for every server block of every virtual block of FILE.
+_lvs_director_servers() {
+    local file=$1
+    [ -r "$file" ] || return 0
+    awk '
+        { sub(/\r$/, "") }
+        /^[ \t]*#/ { next }
+        { sub(/[ \t]+#.*$/, "") }
+        $1 == "virtual" || $1 == "failover" || $1 == "server" {
+            name = $2
+            sub(/\{.*$/, "", name)
+            gsub(/["\047]/, "", name)
+        }
+        $1 == "virtual" && depth == 0 { virt = name; depth = 1; next }
+        $1 == "failover" && depth == 0 { virt = ""; depth = 1; next }
+        $1 == "server" && depth == 1 {
+            if (virt != "") print virt "/" name
+            depth = 2
+            next
+        }
+        $1 ~ /^\{?\}$/ && depth > 0 { depth-- }
+    ' "$file" 2>/dev/null
+}
+
+# The lvs.cf named by -c/--configfile among the words, else the default.
+_lvs_director_config() {
+    local i word
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word=${COMP_WORDS[i]}
+        case "$word" in
+            -c | --configfile)
+                # bash splits "--configfile=FILE" at "=" into three words.
+                if [ "${COMP_WORDS[i + 1]}" = "=" ]; then
+                    echo "${COMP_WORDS[i + 2]}"
+                else
+                    echo "${COMP_WORDS[i + 1]}"
+                fi
+                return
+                ;;
+            --configfile=*)
+                echo "${word#--configfile=}"
+                return
+                ;;
+            -c?*)
+                echo "${word#-c}"
+                return
+                ;;
+        esac
+    done
+    echo /etc/sysconfig/ha/lvs.cf
+}
+
+_lvs_director_files() {
+    compopt -o filenames 2>/dev/null
+    mapfile -t COMPREPLY < <(compgen -f -- "$1")
+}
+
+_lvs_director_words() {
+    mapfile -t COMPREPLY < <(compgen -W "$1" -- "$2")
+}
+
+_lvsd() {
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    local prev2=
+    [ "$COMP_CWORD" -ge 2 ] && prev2=${COMP_WORDS[COMP_CWORD - 2]}
+    COMPREPLY=()
+    if [ "$prev2" = --control ]; then
+        _lvs_director_words "$(_lvs_director_servers "$(_lvs_director_config)")" "$cur"
+        return
+    fi
+    case "$prev" in
+        -c | --configfile | --socket | --pidfile)
+            _lvs_director_files "$cur"
+            return
+            ;;
+        --control)
+            _lvs_director_words "down up normal" "$cur"
+            return
+            ;;
+    esac
+    _lvs_director_words "-c --configfile -v --verbose -n --nodaemon -t --test-start
+        --nofork --check --dry-run --diff --status --control --json --socket
+        --pidfile -h --help -V --version" "$cur"
+}
+
+_pulse() {
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    COMPREPLY=()
+    # "--configfile=FILE": bash splits at "=" (COMP_WORDBREAKS) into
+    # "--configfile" "=" "FILE", or hands "--configfile=FILE" whole.
+    if [ "$prev" = "=" ] && [ "$COMP_CWORD" -ge 2 ]; then
+        prev=${COMP_WORDS[COMP_CWORD - 2]}
+    elif [ "$cur" = "=" ]; then
+        cur=
+    fi
+    case "$cur" in
+        --configfile=* | --lvsd=* | --lvs=* | --fos=* | --pidfile=* | --socket=*)
+            _lvs_director_files "${cur#*=}"
+            return
+            ;;
+    esac
+    case "$prev" in
+        -c | --configfile | --lvsd | --lvs | --fos | --pidfile | --socket)
+            _lvs_director_files "$cur"
+            return
+            ;;
+    esac
+    _lvs_director_words "-c --configfile -n --nodaemon -t --test-start --norun
+        -v --verbose --forceactive --lvsd --lvs --fos --version --status --json
+        --pidfile --socket --help --usage" "$cur"
+}
+
+_nanny() {
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    COMPREPLY=()
+    case "$prev" in
+        -M | --method)
+            _lvs_director_words "m g i" "$cur"
+            return
+            ;;
+        -U | --loadcmd)
+            _lvs_director_words "none uptime rup ruptime ssh rsh" "$cur"
+            return
+            ;;
+        -I | --ipvsadm | -e | --send_program)
+            _lvs_director_files "$cur"
+            return
+            ;;
+        -t | --interval | -p | --port | -r | --rport | -a | --reentrytime | \
+            -S | --scale | -h | --server | -s | --send_string | \
+            -x | --expect_string | -V | --virtaddress | -f | --fwmark | \
+            -w | --weight)
+            return
+            ;;
+    esac
+    _lvs_director_words "-t --interval -I --ipvsadm -U --loadcmd -M --method
+        -n --nodaemon -c --nofork -p --port -r --rport -a --reentrytime -S --scale
+        -h --server -e --send_program -s --send_string -x --expect_string --regex
+        -T --suppress -q --quiesce_server -u --udp -v --verbose -V --virtaddress
+        -f --fwmark -w --weight --test-start --norun --version --fos --lvs
+        --shared --help --usage" "$cur"
+}
+
+_send_arp() {
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    COMPREPLY=()
+    if [ "$prev" = -i ]; then
+        local devs
+        devs=$(ls /sys/class/net 2>/dev/null)
+        _lvs_director_words "$devs" "$cur"
+        return
+    fi
+    if [ "$COMP_CWORD" -eq 1 ]; then
+        _lvs_director_words "-i" "$cur"
+    fi
+}
+
+complete -F _lvsd lvsd
+complete -F _pulse pulse
+complete -F _nanny nanny
+complete -F _send_arp send_arp
