@@ -138,13 +138,15 @@ impl std::ops::Deref for ParsedFile {
 pub struct ReadError {
     /// The path.
     pub path: PathBuf,
-    /// Why.
+    /// Why: the system's error, or (kind `InvalidInput`) that the path is
+    /// not a regular file or is larger than [`MAX_FILE_SIZE`].
     pub source: std::io::Error,
 }
 
 impl fmt::Display for ReadError {
+    /// The original's wording: `failed to open PATH: REASON`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot read {}: {}", self.path.display(), self.source)
+        write!(f, "failed to open {}: {}", self.path.display(), self.source)
     }
 }
 
@@ -154,14 +156,26 @@ impl std::error::Error for ReadError {
     }
 }
 
+/// Largest lvs.cf [`parse_file`] reads: far above any real file (a
+/// thousand virtuals of a hundred servers is about 10 MiB), and low enough
+/// that a wrong path (`/dev/zero`, a log file) cannot fill a router's
+/// memory.
+pub const MAX_FILE_SIZE: u64 = 64 << 20;
+
 /// Reads and parses a file (with [`SystemResolver`]).
+///
+/// The path must name a regular file (through symbolic links) of at most
+/// [`MAX_FILE_SIZE`] bytes: a FIFO would block the reader until someone
+/// writes to it, and a device or a growing file could be endless. It is
+/// opened without blocking and checked again once open, so a FIFO put in
+/// its place meanwhile is refused too.
 ///
 /// Bytes that are not UTF-8 are replaced and reported as a warning at
 /// their place; the original read bytes, and such bytes usually sit in
 /// comments.
 pub fn parse_file(path: impl AsRef<Path>) -> Result<ParsedFile, ReadError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| ReadError {
+    let bytes = read_config_bytes(path).map_err(|source| ReadError {
         path: path.to_owned(),
         source,
     })?;
@@ -195,4 +209,59 @@ pub fn parse_file(path: impl AsRef<Path>) -> Result<ParsedFile, ReadError> {
         source,
         parsed,
     })
+}
+
+/// The bytes of `path` if it is a regular file of at most
+/// [`MAX_FILE_SIZE`] bytes.
+fn read_config_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+
+    fn regular(meta: &std::fs::Metadata) -> std::io::Result<()> {
+        let t = meta.file_type();
+        let what = if t.is_file() {
+            return Ok(());
+        } else if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "of an unknown type"
+        };
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({what})"),
+        ))
+    }
+    let too_large = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("larger than {} MiB", MAX_FILE_SIZE >> 20),
+        )
+    };
+    // stat does not block on a FIFO; open would, without O_NONBLOCK (a
+    // FIFO put in the file's place after the stat).
+    regular(&std::fs::metadata(path)?)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    regular(&meta)?;
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // A file growing while we read stops at the limit too.
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(too_large());
+    }
+    Ok(bytes)
 }

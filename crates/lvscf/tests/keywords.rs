@@ -809,7 +809,7 @@ fn parse_file_reports_path() {
     let err = lvscf::parse_file("/nonexistent/lvs.cf").expect_err("missing file");
     assert!(
         err.to_string()
-            .starts_with("cannot read /nonexistent/lvs.cf: ")
+            .starts_with("failed to open /nonexistent/lvs.cf: ")
     );
     let dir = std::env::temp_dir().join(format!("lvscf-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
@@ -819,6 +819,55 @@ fn parse_file_reports_path() {
     assert!(!f.has_errors());
     assert_eq!(f.diagnostics.len(), 1, "non-UTF-8 warning");
     assert!(f.render().contains("lvs.cf:1:6: warning:"));
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+/// `parse_file(path)`'s error text, within 5 s (a FIFO used to block the
+/// reader until a writer came, and /dev/zero to fill the memory).
+fn read_error(path: &std::path::Path) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.to_owned();
+    std::thread::spawn(move || {
+        let _ = tx.send(lvscf::parse_file(&p).map(|_| ()).map_err(|e| e.to_string()));
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(5)) {
+        Ok(r) => r.expect_err("must be refused"),
+        Err(_) => panic!("parse_file({}) still reading after 5 s", path.display()),
+    }
+}
+
+#[test]
+fn parse_file_reads_only_a_regular_file_of_sane_size() {
+    let dir = std::env::temp_dir().join(format!("lvscf-kinds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let fifo = dir.join("fifo.cf");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    assert_eq!(
+        read_error(&fifo),
+        format!("failed to open {}: not a regular file (a FIFO)", fifo.display())
+    );
+    assert_eq!(
+        read_error(std::path::Path::new("/dev/zero")),
+        "failed to open /dev/zero: not a regular file (a character device)"
+    );
+    assert_eq!(
+        read_error(&dir),
+        format!("failed to open {}: not a regular file (a directory)", dir.display())
+    );
+    // Sparse: no disk space used.
+    let big = dir.join("big.cf");
+    let f = std::fs::File::create(&big).expect("create");
+    f.set_len(lvscf::MAX_FILE_SIZE + 1).expect("set_len");
+    assert_eq!(
+        read_error(&big),
+        format!("failed to open {}: larger than 64 MiB", big.display())
+    );
+    // Up to the limit, and through a symbolic link, it is read.
+    let ok = dir.join("ok.cf");
+    std::fs::write(&ok, "keepalive = 3\n").expect("write");
+    let link = dir.join("link.cf");
+    std::os::unix::fs::symlink(&ok, &link).expect("symlink");
+    assert!(!lvscf::parse_file(&link).expect("regular").has_errors());
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 

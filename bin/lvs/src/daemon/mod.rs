@@ -9,6 +9,7 @@
 //! lvsd is the only writer of its entries; monitors only report.
 
 pub mod monitors;
+pub mod reload;
 pub mod status;
 
 use std::collections::VecDeque;
@@ -20,7 +21,7 @@ use ::daemon::inherited_fd::ReadyWriter;
 use anyhow::{Context, Result};
 use director::lvsd::{self, Action, Event, Level, Log, Lvsd};
 use ipvs::IpvsTable;
-use lvscf::{Config, Severity};
+use lvscf::Config;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -215,31 +216,20 @@ impl Daemon {
         }
     }
 
-    /// SIGHUP: re-read the file; on any error keep everything as it is.
-    pub fn reload(&mut self) {
-        let path = self.opts.configfile.clone();
-        let file = match lvscf::parse_file(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                info!("lvs: failed to open {}: {}", path.display(), e.source);
+    /// A reload's outcome ([`reload::Outcome`], read off the loop): switch
+    /// to the new configuration, or keep everything as it is.
+    pub fn reloaded(&mut self, outcome: reload::Outcome) {
+        match outcome {
+            reload::Outcome::Loaded(config) => {
+                self.feed(Event::Reload(config));
+            }
+            reload::Outcome::Refused(lines) => {
+                for line in lines {
+                    info!("{line}");
+                }
                 self.feed(Event::ReloadFailed);
-                return;
             }
-        };
-        let Some(new) = file.parsed.config.clone() else {
-            let name = path.display().to_string();
-            if let Some(first) = file.parsed.of(Severity::Error).next() {
-                info!("lvs: error parsing {name} on line {}.", first.line);
-            }
-            for d in file.parsed.of(Severity::Error) {
-                info!("{name}:{d}");
-            }
-            self.feed(Event::ReloadFailed);
-            return;
-        };
-        // More monitors may need more descriptors.
-        crate::fdlimit::raise_for(&new);
-        self.feed(Event::Reload(Box::new(new)));
+        }
     }
 
     /// For `--status`.
@@ -281,7 +271,11 @@ pub fn run(
         .enable_all()
         .build()
         .context("cannot start the event loop")?;
-    runtime.block_on(async move { main_loop(opts, config, table, ready).await })
+    let result = runtime.block_on(async move { main_loop(opts, config, table, ready).await });
+    // A reload's blocking read may still wait on a host name lookup: exit
+    // without it.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
 }
 
 /// Sleep until `at`, or forever.
@@ -306,7 +300,10 @@ async fn main_loop(
     ::daemon::signals::unblock_after_handlers().context("unblock signals")?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let socket_path = opts.socket.clone();
-    let listener = status::listen(&socket_path);
+    // Clients are served by their own tasks; the loop only answers.
+    let (query_tx, mut queries) = mpsc::channel(status::MAX_CLIENTS);
+    let serving = status::listen(&socket_path).map(|l| status::serve(l, query_tx));
+    let mut reloads = reload::Reloads::new(opts.configfile.clone());
     let mut d = Daemon::new(opts, config, table, tx);
 
     d.feed(Event::Start);
@@ -321,8 +318,9 @@ async fn main_loop(
         tokio::select! {
             _ = hup.recv() => {
                 info!("rereading configuration file");
-                d.reload();
+                reloads.request();
             }
+            outcome = reloads.next() => d.reloaded(outcome),
             _ = term.recv() => {
                 info!("shutting down due to signal 15");
                 d.feed(Event::Shutdown { code: 0 });
@@ -345,28 +343,22 @@ async fn main_loop(
                 d.wake = None;
                 d.feed(Event::Tick);
             }
-            conn = status::accept(listener.as_ref()) => {
-                if let Ok(stream) = conn
-                    && let Some((request, write)) = status::read_request(stream).await
-                {
-                    let text = match request {
-                        status::Request::Status { json } => {
-                            status::status_reply(&d.status(), json)
+            Some(query) = queries.recv() => {
+                let text = match query.request {
+                    status::Request::Status { json } => status::status_reply(&d.status(), json),
+                    status::Request::Control { action, server } => {
+                        let reply = match lvsd::Command::parse(&action) {
+                            Ok(command) => d.feed(Event::Control { command, server }),
+                            Err(e) => Some(Err(e.to_string())),
+                        };
+                        match reply {
+                            Some(Ok(())) => "ok\n".to_owned(),
+                            Some(Err(e)) => format!("error: {e}\n"),
+                            None => "error: no answer\n".to_owned(),
                         }
-                        status::Request::Control { action, server } => {
-                            let reply = match lvsd::Command::parse(&action) {
-                                Ok(command) => d.feed(Event::Control { command, server }),
-                                Err(e) => Some(Err(e.to_string())),
-                            };
-                            match reply {
-                                Some(Ok(())) => "ok\n".to_owned(),
-                                Some(Err(e)) => format!("error: {e}\n"),
-                                None => "error: no answer\n".to_owned(),
-                            }
-                        }
-                    };
-                    status::reply(write, text).await;
-                }
+                    }
+                };
+                let _ = query.answer.send(text);
             }
         }
         if let Some(grace) = d.await_monitors.take() {
@@ -378,7 +370,8 @@ async fn main_loop(
             break code;
         }
     };
-    if listener.is_some() {
+    if let Some(server) = serving {
+        server.abort();
         let _ = std::fs::remove_file(&socket_path);
     }
     Ok(ExitCode::from(code))
