@@ -213,6 +213,18 @@ fn converges_to_the_dry_run_table() {
     rig.start();
     let took = rig.converge();
     eprintln!("converged in {took:?}");
+    // The same table written out, so that --dry-run is not its own judge.
+    let literal: BTreeSet<String> = [
+        "-A -t 203.0.113.10:80 -s wlc",
+        "-a -t 203.0.113.10:80 -r 192.0.2.11:80 -m -w 1",
+        "-a -t 203.0.113.10:80 -r 192.0.2.12:80 -m -w 1",
+        "-A -t 203.0.113.11:80 -s rr -p 60 -M 255.255.255.0",
+        "-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 1",
+    ]
+    .iter()
+    .map(|l| (*l).to_owned())
+    .collect();
+    assert_eq!(kernel_table(), literal);
     assert_eq!(
         sh("ipvsadm -L --timeout").trim(),
         format!("Timeout (tcp tcpfin udp): 900 {tcpfin} 120")
@@ -1067,4 +1079,67 @@ fn checks_leave_no_time_wait_and_open_no_raw_socket() {
         let raw = fs::read_to_string(file).unwrap_or_default();
         assert_eq!(raw.lines().count(), 1, "{file}:\n{raw}");
     }
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn a_restarted_nanny_keeps_its_servers_weight_and_restarts_back_off() {
+    let mut rig = Rig::new("respawn3");
+    let _r1 = listen_r1(&rig);
+    let _r2 = rig.net.listen("192.0.2.12");
+    fs::write(&rig.config, three_virtuals(START, "")).expect("config");
+    rig.start();
+    wait_for("every server to enter", Duration::from_secs(15), || {
+        kernel_table() == table_of([Some(2), Some(1), Some(1), Some(1), Some(1)])
+    });
+    fs::write(&rig.config, three_virtuals(RELOADED, "")).expect("config");
+    rig.signal("HUP");
+    let reloaded = table_of(all(RELOADED));
+    wait_for("the reloaded weights", Duration::from_secs(15), || {
+        kernel_table() == reloaded
+    });
+    let writes = rig.status()["total_writes"].as_u64().expect("writes");
+    let web_r1 = |rig: &Rig| {
+        servers(rig)
+            .into_iter()
+            .find(|(v, s, _)| v == "web" && s == "r1")
+            .map(|(_, _, st)| st)
+            .expect("web/r1")
+    };
+    let old = web_r1(&rig)["monitor_pid"].as_i64().expect("pid");
+    let checked = web_r1(&rig)["last_check_at"].as_u64().expect("a check");
+    sh(&format!("kill -9 {old}"));
+    // Restarted after 1 s; its first verdict (`want 1`: 40 / 32) must not
+    // cut the entry that served at 40 all along.
+    wait_for(
+        "web/r1's new nanny to check",
+        Duration::from_secs(10),
+        || {
+            let st = web_r1(&rig);
+            st["monitor_pid"].as_i64().is_some_and(|p| p != old)
+                && st["last_check_at"]
+                    .as_u64()
+                    .is_some_and(|t| t >= checked + 2)
+        },
+    );
+    assert_eq!(kernel_table(), reloaded);
+    assert_eq!(rig.status()["total_writes"].as_u64(), Some(writes));
+    // A second death right away backs off further.
+    let second = web_r1(&rig)["monitor_pid"].as_i64().expect("pid");
+    sh(&format!("kill -9 {second}"));
+    wait_for("the second restart", Duration::from_secs(10), || {
+        web_r1(&rig)["monitor_pid"]
+            .as_i64()
+            .is_some_and(|p| p != second)
+    });
+    let log = rig.log();
+    assert!(
+        log.contains("nanny for child web/r1 died! (signal: 9 (SIGKILL)) restarting it in 1 s"),
+        "{log}"
+    );
+    assert!(
+        log.contains("nanny for child web/r1 died! (signal: 9 (SIGKILL)) restarting it in 2 s"),
+        "{log}"
+    );
+    assert_eq!(kernel_table(), reloaded);
 }
