@@ -11,9 +11,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use arp::Mac;
-use arp::announce::{Announcer, Schedule, Step};
-use arp::socket::PacketSocket;
 use failover::auth::{Key, Sealer, Verifier};
 use failover::floating::{self, FloatingAddress};
 use failover::heartbeat::Heartbeat;
@@ -23,13 +20,14 @@ use failover::state::{
 use ipvs::DaemonState;
 use lvscf::Config;
 use nix::sys::signal::Signal;
-use rtnl::{Address, Interfaces, RtnlError};
+use rtnl::Interfaces;
 use tokio::io::unix::AsyncFd;
 use tokio::net::UdpSocket;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 
+use crate::floating::Announce;
 use crate::lvsd::{Lvsd, LvsdCommand, LvsdEvent, STOP_GRACE};
 use crate::startup::Setup;
 use crate::status::{self, PathStatus, Status};
@@ -54,12 +52,6 @@ struct HbPath {
     partner: SocketAddr,
     verifier: Option<Verifier>,
     last: Option<(Instant, Heartbeat)>,
-}
-
-/// The gratuitous ARP / NA schedule in progress.
-struct Announce {
-    announcer: Announcer,
-    frames: Vec<(PacketSocket, Vec<u8>, String)>,
 }
 
 /// The loop's state: the machine plus everything the actions touch.
@@ -119,26 +111,7 @@ pub fn clean_after_crash(
     force_active: bool,
 ) {
     if !force_active {
-        let wanted = floating::desired(config);
-        match (route.links(), route.addresses()) {
-            (Ok(links), Ok(addresses)) => {
-                for fa in &wanted {
-                    let Some(index) = rtnl::index_of(&links, &fa.device) else {
-                        continue;
-                    };
-                    let found = addresses
-                        .iter()
-                        .find(|a| a.index == index && a.addr == fa.addr);
-                    if let Some(a) = found {
-                        info!("removing floating address {fa} left by a previous pulse");
-                        if let Err(e) = route.del_address(a) {
-                            warn!("cannot remove {fa}: {e}");
-                        }
-                    }
-                }
-            }
-            (Err(e), _) | (_, Err(e)) => warn!("cannot list addresses: {e}"),
-        }
+        crate::floating::remove_stale(route, &floating::desired(config));
     }
     if !test_start
         && let Ok(Some(pid)) =
@@ -346,7 +319,7 @@ impl Engine {
 
     fn next_wakeup(&self) -> Instant {
         let mut t = self.machine.next_wakeup();
-        if let Some(a) = self.announce.as_ref().and_then(|a| a.announcer.next_due()) {
+        if let Some(a) = self.announce.as_ref().and_then(|a| a.next_due()) {
             t = t.min(a);
         }
         if let Some(r) = self.restore_at {
@@ -369,24 +342,9 @@ impl Engine {
 
     fn on_timer(&mut self) {
         let now = Instant::now();
-        if let Some(a) = self.announce.as_mut() {
-            loop {
-                match a.announcer.poll(now) {
-                    Step::Send => {
-                        for (sock, frame, what) in &a.frames {
-                            if let Err(e) = sock.send(frame) {
-                                debug!("gratuitous ARP for {what}: {e}");
-                            }
-                        }
-                    }
-                    Step::WaitUntil(_) => break,
-                    Step::Done => {
-                        self.announce = None;
-                        self.feed(Event::AnnounceDone);
-                        break;
-                    }
-                }
-            }
+        if self.announce.as_mut().is_some_and(|a| a.poll(now)) {
+            self.announce = None;
+            self.feed(Event::AnnounceDone);
         }
         if self.restore_at.is_some_and(|r| now >= r) {
             self.links_restored();
@@ -580,13 +538,17 @@ impl Engine {
                         l.signal(Signal::SIGHUP);
                     }
                 }
-                Action::AddFloating(addrs) => self.add_floating(&addrs),
-                Action::RemoveFloating(addrs) => self.remove_floating(&addrs),
+                Action::AddFloating(addrs) => {
+                    crate::floating::add(self.route.as_mut(), &addrs, &mut self.held)
+                }
+                Action::RemoveFloating(addrs) => {
+                    crate::floating::remove(self.route.as_mut(), &addrs, &mut self.held)
+                }
                 Action::Announce {
                     addrs,
                     count,
                     interval,
-                } => self.announce(&addrs, count, interval),
+                } => self.announce = Some(Announce::start(&addrs, count, interval)),
                 Action::SyncDaemon(role) => self.sync_daemon(role),
                 Action::Exit(code) => self.exit = Some(code),
             }
@@ -639,89 +601,6 @@ impl Engine {
                     None => warn!("lvsd (pid {pid}) could not be reaped"),
                 }
             }));
-        }
-    }
-
-    fn add_floating(&mut self, addrs: &[FloatingAddress]) {
-        let links = match self.route.links() {
-            Ok(l) => l,
-            Err(e) => {
-                error!("cannot list links: {e}");
-                return;
-            }
-        };
-        for fa in addrs {
-            let Some(index) = rtnl::index_of(&links, &fa.device) else {
-                error!("cannot add {fa}: no interface {}", fa.device);
-                continue;
-            };
-            let a = match Address::floating(index, fa.addr, fa.prefix_len, Some(&fa.label)) {
-                Ok(a) => a,
-                Err(e) => {
-                    error!("cannot add {fa}: {e}");
-                    continue;
-                }
-            };
-            match self.route.add_address(&a) {
-                Ok(()) | Err(RtnlError::AlreadyExists) => {
-                    if !self.held.contains(fa) {
-                        self.held.push(fa.clone());
-                    }
-                }
-                Err(e) => error!("cannot add {fa}: {e}"),
-            }
-        }
-    }
-
-    fn remove_floating(&mut self, addrs: &[FloatingAddress]) {
-        let links = self.route.links().unwrap_or_default();
-        for fa in addrs {
-            self.held.retain(|h| h != fa);
-            let Some(index) = rtnl::index_of(&links, &fa.device) else {
-                continue;
-            };
-            let Ok(a) = Address::floating(index, fa.addr, fa.prefix_len, Some(&fa.label)) else {
-                continue;
-            };
-            match self.route.del_address(&a) {
-                Ok(()) | Err(RtnlError::NotFound) => {}
-                Err(e) => error!("cannot remove {fa}: {e}"),
-            }
-        }
-    }
-
-    fn announce(&mut self, addrs: &[FloatingAddress], count: u32, interval: Duration) {
-        let mut frames = Vec::new();
-        for fa in addrs {
-            let ifc = match arp::socket::interface(&fa.device) {
-                Ok(i) => i,
-                Err(e) => {
-                    error!("gratuitous ARP for {fa}: {}: {e}", fa.device);
-                    continue;
-                }
-            };
-            let frame = match fa.addr {
-                IpAddr::V4(v4) => {
-                    arp::frame::gratuitous_reply(ifc.mac, v4, Mac::BROADCAST).to_vec()
-                }
-                IpAddr::V6(v6) => arp::ndisc::unsolicited_advert(ifc.mac, v6).to_vec(),
-            };
-            match PacketSocket::open(ifc.index) {
-                Ok(s) => frames.push((s, frame, fa.to_string())),
-                Err(e) => error!("gratuitous ARP for {fa}: {e}"),
-            }
-        }
-        let announcer = Schedule::new(count, interval).start(Instant::now());
-        self.announce = Some(Announce { announcer, frames });
-        // The first frames go at once, not at the next loop turn.
-        if let Some(a) = self.announce.as_mut()
-            && a.announcer.poll(Instant::now()) == Step::Send
-        {
-            for (sock, frame, what) in &a.frames {
-                if let Err(e) = sock.send(frame) {
-                    debug!("gratuitous ARP for {what}: {e}");
-                }
-            }
         }
     }
 

@@ -7,6 +7,7 @@
 
 mod cli;
 mod engine;
+mod floating;
 mod logging;
 mod lvsd;
 mod startup;
