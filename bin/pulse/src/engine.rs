@@ -123,6 +123,36 @@ pub fn clean_after_crash(
     }
 }
 
+/// The configuration a reload runs with: `new`, except the keys whose
+/// change needs a restart (sockets, role, key, link watch), which keep
+/// their running value; and the names of those that changed.
+pub fn merge_reload(old: &Config, mut new: Config) -> (Config, Vec<&'static str>) {
+    // As at start: a backup marked active without an address is no backup.
+    if new.backup_active && new.backup.is_none_or(|b| b.is_unspecified()) {
+        new.backup_active = false;
+    }
+    let mut changed = Vec::new();
+    macro_rules! keep {
+        ($($key:ident),*) => {$(
+            if old.$key != new.$key {
+                changed.push(stringify!($key));
+                new.$key = old.$key.clone();
+            }
+        )*};
+    }
+    keep!(
+        primary,
+        primary_private,
+        backup,
+        backup_private,
+        heartbeat_port,
+        backup_active,
+        heartbeat_key_file,
+        monitor_links
+    );
+    (new, changed)
+}
+
 /// Run the loop until the machine exits; pulse's exit status.
 pub fn run(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -468,42 +498,13 @@ impl Engine {
 
     /// SIGHUP with a file that loaded.
     fn reload(&mut self, new: Config) {
-        let old = &self.config;
-        let restart: Vec<&str> = [
-            ("primary", old.primary != new.primary),
-            (
-                "primary_private",
-                old.primary_private != new.primary_private,
-            ),
-            ("backup", old.backup != new.backup),
-            ("backup_private", old.backup_private != new.backup_private),
-            ("heartbeat_port", old.heartbeat_port != new.heartbeat_port),
-            ("backup_active", old.backup_active != new.backup_active),
-            (
-                "heartbeat_key_file",
-                old.heartbeat_key_file != new.heartbeat_key_file,
-            ),
-            ("monitor_links", old.monitor_links != new.monitor_links),
-        ]
-        .into_iter()
-        .filter_map(|(k, changed)| changed.then_some(k))
-        .collect();
+        let (cfg, restart) = merge_reload(&self.config, new);
         if !restart.is_empty() {
             warn!(
                 "lvs.cf: {} changed; restart pulse to apply (the rest applies now)",
                 restart.join(", ")
             );
         }
-        // What needs a restart keeps its running value.
-        let mut cfg = new;
-        cfg.primary = old.primary;
-        cfg.primary_private = old.primary_private;
-        cfg.backup = old.backup;
-        cfg.backup_private = old.backup_private;
-        cfg.heartbeat_port = old.heartbeat_port;
-        cfg.backup_active = old.backup_active;
-        cfg.heartbeat_key_file = old.heartbeat_key_file.clone();
-        cfg.monitor_links = old.monitor_links;
         let params = Params::from_config(&cfg, self.setup_master, self.flags);
         let floating = floating::desired(&cfg);
         self.config = cfg;
@@ -671,5 +672,57 @@ impl Engine {
         for h in self.stopping.drain(..) {
             let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(3), h).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cf(text: &str) -> Config {
+        let p = lvscf::parse_with(text, &lvscf::OfflineResolver);
+        p.config.unwrap_or_else(|| panic!("{:?}", p.diagnostics))
+    }
+
+    const BASE: &str = "primary = 203.0.113.2\nbackup = 203.0.113.3\nbackup_active = 1\n\
+                        keepalive = 2\nvirtual web {\n active = 1\n address = 203.0.113.10 eth0:1\n}\n";
+
+    #[test]
+    fn a_reload_keeps_what_needs_a_restart_and_names_it() {
+        let old = cf(BASE);
+        let new = cf(&BASE
+            .replace("203.0.113.3", "203.0.113.4")
+            .replace("keepalive = 2", "keepalive = 1\nheartbeat_port = 600")
+            .replace("203.0.113.10 eth0:1", "203.0.113.11 eth0:2"));
+        let (merged, changed) = merge_reload(&old, new);
+        // backup_private follows backup (lvs.cf rule without primary_private).
+        assert_eq!(changed, ["backup", "backup_private", "heartbeat_port"]);
+        assert_eq!(merged.backup, old.backup);
+        assert_eq!(merged.heartbeat_port, 539);
+        // The rest applies: timers and floating addresses.
+        assert_eq!(merged.keepalive, Duration::from_secs(1));
+        assert_eq!(
+            floating::desired(&merged)[0].addr,
+            "203.0.113.11".parse::<IpAddr>().expect("ip")
+        );
+    }
+
+    #[test]
+    fn an_unchanged_file_needs_nothing() {
+        let old = cf(BASE);
+        let (merged, changed) = merge_reload(&old, cf(BASE));
+        assert!(changed.is_empty());
+        assert_eq!(merged, old);
+    }
+
+    #[test]
+    fn an_undefined_backup_is_cleared_on_reload_too() {
+        let text = "primary = 203.0.113.2\nbackup_active = 1\n\
+                    virtual web {\n active = 1\n address = 203.0.113.10 eth0:1\n}\n";
+        let mut old = cf(text);
+        old.backup_active = false; // as start-up left it
+        let (merged, changed) = merge_reload(&old, cf(text));
+        assert!(changed.is_empty(), "{changed:?}");
+        assert!(!merged.backup_active);
     }
 }
