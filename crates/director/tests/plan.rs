@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
-use director::{AllHealthy, DesiredDestination, Health, ServerId, SkipReason, desired_table, plan};
+use director::{
+    AllHealthy, DesiredDestination, Health, ServerId, SkipReason, Skipped, desired_table, plan,
+};
 use ipvs::{
     Change, Destination, DestinationEntry, DestinationKey, Forwarding, Netmask, Persistence,
     Scheduler, Service, ServiceEntry, ServiceKey, Stats, Timeouts,
@@ -401,4 +403,141 @@ fn timeouts_are_written_only_when_set_and_different() {
         )
         .is_empty()
     );
+}
+
+#[test]
+fn a_sorry_server_that_is_a_real_server_is_not_brought_back() {
+    // The sorry server stands in for dead servers; it must not re-add one.
+    let mut vs = web("http", "203.0.113.10");
+    vs.sorry_server = Some(ip("192.0.2.12"));
+    let cfg = config(vec![vs]);
+    let mut health = HashMap::new();
+    health.insert(ServerId::new("http", "web1"), Health::Down);
+    health.insert(ServerId::new("http", "web2"), Health::Down);
+    let table = desired_table(&cfg, &health);
+    assert_eq!(table.services[0].destinations, vec![]);
+}
+
+#[test]
+fn an_ipv4_prefix_pmask_is_a_dotted_mask() {
+    let mut vs = web("http", "203.0.113.10");
+    vs.persistent = 300;
+    vs.pmask = Some(lvscf::Netmask::Prefix(20));
+    let table = desired_table(&config(vec![vs]), &AllHealthy);
+    assert_eq!(
+        table.services[0].service.persistence,
+        Some(Persistence {
+            timeout: 300,
+            netmask: Netmask::V4(Ipv4Addr::new(255, 255, 240, 0)),
+        })
+    );
+}
+
+#[test]
+fn ipv6_real_servers_of_an_ipv4_virtual_only_through_a_tunnel() {
+    let mut vs = web("http", "203.0.113.10");
+    vs.servers.push(server("v6", "2001:db8::11", 80, 1));
+    let mut cfg = config(vec![vs]);
+    let nat = desired_table(&cfg, &AllHealthy);
+    assert_eq!(nat.services[0].destinations.len(), 2);
+    assert_eq!(
+        nat.skipped,
+        vec![Skipped {
+            virtual_name: "http".into(),
+            server: Some("v6".into()),
+            reason: SkipReason::FamilyMismatch,
+        }]
+    );
+    cfg.network = lvscf::Forwarding::Tunnel;
+    let tun = desired_table(&cfg, &AllHealthy);
+    assert!(tun.skipped.is_empty(), "{:?}", tun.skipped);
+    let addrs: Vec<IpAddr> = tun.services[0]
+        .destinations
+        .iter()
+        .map(|d| d.key().addr)
+        .collect();
+    assert_eq!(
+        addrs,
+        [ip("192.0.2.11"), ip("192.0.2.12"), ip("2001:db8::11")]
+    );
+}
+
+#[test]
+fn writes_come_in_the_documented_order() {
+    // Kernel: "old" (ours, no longer wanted) and "kept" with web1 at 3.
+    let before = config(vec![
+        web("old", "203.0.113.20"),
+        web("kept", "203.0.113.10"),
+    ]);
+    let kernel = kernel_after(
+        &plan(
+            &desired_table(&before, &AllHealthy),
+            &[],
+            &HashSet::new(),
+            None,
+        )
+        .changes(),
+    );
+    let mut kept = web("kept", "203.0.113.10");
+    kept.servers[0].weight = 4;
+    let after = config(vec![web("new", "203.0.113.30"), kept]);
+    let desired = desired_table(&after, &AllHealthy);
+    let owned: HashSet<ServiceKey> = [key("203.0.113.20"), key("203.0.113.10")].into();
+    let changes = plan(&desired, &kernel, &owned, None).changes();
+    // Gone services first, then the kept service's edits, then new services
+    // with their destinations.
+    assert_eq!(
+        changes,
+        vec![
+            Change::DeleteService(key("203.0.113.20")),
+            Change::EditDestination {
+                service: key("203.0.113.10"),
+                destination: dest("192.0.2.11", 4),
+            },
+            Change::AddService(Service::new(key("203.0.113.30"), Scheduler::WLC)),
+            Change::AddDestination {
+                service: key("203.0.113.30"),
+                destination: dest("192.0.2.11", 3),
+            },
+            Change::AddDestination {
+                service: key("203.0.113.30"),
+                destination: dest("192.0.2.12", 1),
+            },
+        ]
+    );
+}
+
+/// A table that answers fewer results than it was given changes.
+struct ShortReplies(ipvs::MemoryIpvs);
+
+impl ipvs::IpvsTable for ShortReplies {
+    fn info(&mut self) -> Result<ipvs::Info, ipvs::IpvsError> {
+        self.0.info()
+    }
+    fn list(&mut self) -> Result<Vec<ServiceEntry>, ipvs::IpvsError> {
+        self.0.list()
+    }
+    fn timeouts(&mut self) -> Result<Timeouts, ipvs::IpvsError> {
+        self.0.timeouts()
+    }
+    fn daemons(&mut self) -> Result<Vec<ipvs::SyncDaemon>, ipvs::IpvsError> {
+        self.0.daemons()
+    }
+    fn apply(&mut self, batch: &[Change]) -> Vec<Result<(), ipvs::IpvsError>> {
+        let mut r = self.0.apply(batch);
+        r.truncate(1);
+        r
+    }
+}
+
+#[test]
+fn a_change_without_a_reply_counts_as_failed() {
+    let desired = desired_table(&config(vec![web("http", "203.0.113.10")]), &AllHealthy);
+    let p = plan(&desired, &[], &HashSet::new(), None);
+    assert_eq!(p.len(), 3);
+    let mut table = ShortReplies(ipvs::MemoryIpvs::new());
+    let report = director::apply(&mut table, &p);
+    assert_eq!(report.results.len(), 3);
+    assert_eq!(report.succeeded(), 1);
+    assert_eq!(report.failures().count(), 2);
 }
