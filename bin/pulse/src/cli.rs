@@ -42,6 +42,9 @@ pub struct Args {
     pub pidfile: PathBuf,
     /// `--socket`.
     pub socket: PathBuf,
+    /// `--lvsd-pidfile`: where lvsd keeps its pid (default lvsd's own,
+    /// `/var/run/lvs.pid`); given, lvsd is started with `--pidfile PATH`.
+    pub lvsd_pidfile: Option<PathBuf>,
 }
 
 impl Default for Args {
@@ -58,6 +61,7 @@ impl Default for Args {
             json: false,
             pidfile: DEFAULT_PIDFILE.into(),
             socket: DEFAULT_SOCKET.into(),
+            lvsd_pidfile: None,
         }
     }
 }
@@ -117,6 +121,7 @@ enum Opt {
     Json,
     Pidfile,
     Socket,
+    LvsdPidfile,
     Help,
     Usage,
 }
@@ -138,6 +143,7 @@ const TABLE: &[(&str, Option<char>, bool, Opt)] = &[
     ("json", None, false, Opt::Json),
     ("pidfile", None, true, Opt::Pidfile),
     ("socket", None, true, Opt::Socket),
+    ("lvsd-pidfile", None, true, Opt::LvsdPidfile),
     ("help", Some('?'), false, Opt::Help),
     ("usage", None, false, Opt::Usage),
 ];
@@ -145,7 +151,7 @@ const TABLE: &[(&str, Option<char>, bool, Opt)] = &[
 /// `--usage`.
 pub const USAGE: &str = "Usage: pulse [-ntv?] [-c|--configfile=STRING] [--test-start] [--norun] \
 [--forceactive] [--lvsd=STRING] [--lvs=STRING] [--fos=STRING] [--version] [--status] [--json] \
-[--pidfile=STRING] [--socket=STRING] [--usage]\n";
+[--pidfile=STRING] [--socket=STRING] [--lvsd-pidfile=STRING] [--usage]\n";
 
 /// `--help`.
 pub const HELP: &str = "Usage: pulse [OPTION...]
@@ -163,6 +169,7 @@ pub const HELP: &str = "Usage: pulse [OPTION...]
       --json                   With --status: JSON
       --pidfile=STRING         Pid file (default /var/run/pulse.pid)
       --socket=STRING          Status socket (default /run/pulse.sock)
+      --lvsd-pidfile=STRING    lvsd's pid file (default /var/run/lvs.pid)
 
 Help options:
   -?, --help                   Show this help message
@@ -255,6 +262,7 @@ fn set(args: &mut Args, special: &mut Option<Opt>, opt: Opt, value: Option<&str>
         Opt::Json => args.json = true,
         Opt::Pidfile => args.pidfile = path(),
         Opt::Socket => args.socket = path(),
+        Opt::LvsdPidfile => args.lvsd_pidfile = Some(path()),
         // The first of --help/--usage/--version wins, as popt's callbacks.
         Opt::Help | Opt::Usage | Opt::Version => {
             special.get_or_insert(opt);
@@ -296,8 +304,9 @@ mod tests {
         let a = run(&["--configfile=/z.cf", "--test-start", "--status", "--json"]);
         assert_eq!(a.configfile, PathBuf::from("/z.cf"));
         assert!(a.status && a.json);
-        let a = run(&["--pidfile", "/p", "--socket=/s"]);
+        let a = run(&["--pidfile", "/p", "--socket=/s", "--lvsd-pidfile=/l"]);
         assert_eq!(a.pidfile, PathBuf::from("/p"));
+        assert_eq!(a.lvsd_pidfile, Some(PathBuf::from("/l")));
         assert_eq!(a.socket, PathBuf::from("/s"));
     }
 

@@ -104,18 +104,17 @@ pub fn read_key(config: &Config) -> Result<Option<Key>, String> {
 /// floating addresses of its lvs.cf that this host still holds (a pulse
 /// killed while active left them, and the original kept them: both routers
 /// then held the VIP), and ends an lvsd left running by such a pulse.
-pub fn clean_after_crash(
-    config: &Config,
-    route: &mut dyn Interfaces,
-    test_start: bool,
-    force_active: bool,
-) {
+pub fn clean_after_crash(config: &Config, route: &mut dyn Interfaces, args: &crate::cli::Args) {
+    let (test_start, force_active) = (args.test_start, args.forceactive);
     if !force_active {
         crate::floating::remove_stale(route, &floating::desired(config));
     }
     if !test_start
-        && let Ok(Some(pid)) =
-            daemon::pidfile::read_pid(std::path::Path::new(crate::startup::LVSD_PIDFILE))
+        && let Ok(Some(pid)) = daemon::pidfile::read_pid(
+            args.lvsd_pidfile
+                .as_deref()
+                .unwrap_or(std::path::Path::new(crate::startup::LVSD_PIDFILE)),
+        )
         && crate::lvsd::is_lvsd(pid)
     {
         info!("stopping lvsd (pid {pid}) left running by a previous pulse");
@@ -323,6 +322,7 @@ impl Engine {
                 configfile: setup.args.configfile.clone(),
                 verbose: setup.args.verbose,
                 nodaemon: setup.args.nodaemon,
+                pidfile: setup.args.lvsd_pidfile.clone(),
             },
             config: setup.config,
             setup_master: setup.master,

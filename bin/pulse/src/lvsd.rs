@@ -34,6 +34,8 @@ pub struct LvsdCommand {
     pub verbose: bool,
     /// pulse runs with `-n`: lvsd gets `--nodaemon` instead of `--nofork`.
     pub nodaemon: bool,
+    /// `--pidfile PATH` for lvsd (only when pulse was given one).
+    pub pidfile: Option<PathBuf>,
 }
 
 /// What a running lvsd did.
@@ -70,6 +72,9 @@ impl Lvsd {
         .arg(&cmd.configfile);
         if cmd.verbose {
             c.arg("-v");
+        }
+        if let Some(p) = &cmd.pidfile {
+            c.arg("--pidfile").arg(p);
         }
         c.env(
             daemon::inherited_fd::PULSE_READY_FD,

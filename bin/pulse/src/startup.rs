@@ -139,7 +139,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Fatal> {
         info!("Undefined backup node marked as active? -- clearing that!");
     }
     // Only now, holding the lock, may we touch what a previous pulse left.
-    crate::engine::clean_after_crash(&config, &mut route, args.test_start, args.forceactive);
+    crate::engine::clean_after_crash(&config, &mut route, args);
 
     let setup = Setup {
         args: args.clone(),

@@ -962,3 +962,77 @@ fn lvsd_not_ready_in_10s_is_killed() {
     assert!(text.contains("CHILDFAIL"), "{text}");
     assert!(!rig.has_vip("r1"));
 }
+
+/// At start, an lvsd left running by a killed pulse (named in lvsd's pid
+/// file) is stopped; a pid file naming some other program is left alone.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn a_stale_lvsd_is_stopped_at_start() {
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut rig = Rig::new("stale");
+    let stub = rig.stub_lvsd("r1");
+    let lvsd_pidfile = rig.dir.join("lvs.pid");
+    // A process named "lvsd" (a copy of sleep), and one that is not.
+    let fake = rig.dir.join("lvsd");
+    std::fs::copy("/bin/sleep", &fake).expect("copy sleep");
+    let mut stale = Reap(
+        std::process::Command::new(&fake)
+            .arg("30")
+            .spawn()
+            .expect("fake lvsd"),
+    );
+    let mut other = Reap(
+        std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep"),
+    );
+    let cf = Cf::fast();
+    let args = [
+        format!("--lvsd={}", stub.display()),
+        format!("--lvsd-pidfile={}", lvsd_pidfile.display()),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    std::fs::write(&lvsd_pidfile, format!("{}\n", other.0.id())).expect("pid file");
+    let p = rig.start_with("r1", &cf, &args);
+    poll(Duration::from_secs(2), POLL, || {
+        rig.log(p).contains("STARTING PULSE")
+    })
+    .expect("pulse started");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        other.0.try_wait().expect("wait").is_none(),
+        "a non-lvsd process was killed"
+    );
+    rig.kill(p);
+
+    std::fs::write(&lvsd_pidfile, format!("{}\n", stale.0.id())).expect("pid file");
+    let p = rig.start_with("r1", &cf, &args);
+    poll(Duration::from_secs(3), POLL, || {
+        stale.0.try_wait().expect("wait").is_some()
+    })
+    .unwrap_or_else(|| panic!("the stale lvsd still runs\n{}", rig.logs()));
+    let line = format!(
+        "stopping lvsd (pid {}) left running by a previous pulse",
+        stale.0.id()
+    );
+    assert!(rig.log(p).contains(&line), "{}", rig.logs());
+    // The new lvsd is told the same pid file.
+    poll(Duration::from_secs(3), POLL, || {
+        rig.stub_log("r1").contains("args")
+    })
+    .unwrap_or_else(|| panic!("lvsd not started\n{}", rig.logs()));
+    assert!(
+        rig.stub_log("r1")
+            .contains(&format!("--pidfile {}", lvsd_pidfile.display())),
+        "{}",
+        rig.stub_log("r1")
+    );
+}
