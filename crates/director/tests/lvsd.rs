@@ -939,13 +939,25 @@ fn shared_monitor_indexes_name_its_servers() {
             _ => None,
         })
         .collect();
-    assert_eq!(shared.len(), 3, "one per virtual");
-    let id = MonitorId::Shared("mark".into());
+    // web and mark check alike (port 80, same options): one nanny for both,
+    // web's servers first; tls (port 443) has its own.
+    assert_eq!(shared.len(), 2, "one per set of virtuals that check alike");
+    let id = MonitorId::Shared("web+mark".into());
+    assert_eq!(
+        shared[0].0.members,
+        [
+            sid("web", "r1"),
+            sid("web", "r2"),
+            sid("mark", "r1"),
+            sid("mark", "r2")
+        ]
+    );
     let generation = rig.generation(&id);
-    // Server 1 (r2) died while lvsd was down; server 0 enters service.
+    // mark's r2 (server 3) died while lvsd was down; mark's r1 (server 2)
+    // enters service.
     for report in decode(
         "nanny-report 2",
-        "0 check ok c\n0 want 1\n1 check fail CONNECT refused",
+        "2 check ok c\n2 want 1\n3 check fail CONNECT refused",
     ) {
         rig.feed(Event::Report {
             id: id.clone(),
@@ -965,7 +977,7 @@ fn shared_monitor_indexes_name_its_servers() {
         Action::Signal {
             id,
             generation,
-            index: 1,
+            index: 3,
             command: Command::Normal,
         }
     );
@@ -1016,4 +1028,46 @@ fn status_never_says_up_after_a_failed_check() {
     }
     assert_eq!(rig.table(), lines(EMPTY_SERVICES));
     let _ = rig.t0;
+}
+
+#[test]
+fn a_weight_lowered_while_lvsd_was_down_is_installed_at_the_first_verdict() {
+    // The kernel has tls/r1 at 7; lvs.cf now says 5.
+    let mut rig = Rig::with_table(config_with([3, 6, 5]), converged_table());
+    rig.start();
+    assert_eq!(rig.writes(), 0, "nothing before the verdict");
+    rig.say("tls", "r1", true, "check ok c\nwant 1");
+    assert!(
+        rig.table()
+            .contains("-a -t 203.0.113.10:443 -r 192.0.2.11:443 -m -w 5")
+    );
+    assert_eq!(rig.writes(), 1);
+    // The ramp (2, 4) stays under the floor of 5, which its end (5) lifts.
+    rig.say("tls", "r1", false, "want 2\nwant 4\nwant 5");
+    assert_eq!(rig.writes(), 1);
+    rig.say("tls", "r1", false, "want 3");
+    assert!(
+        rig.table()
+            .contains("-a -t 203.0.113.10:443 -r 192.0.2.11:443 -m -w 3")
+    );
+}
+
+#[test]
+fn a_legacy_monitor_s_entry_is_left_alone() {
+    // A client_monitor that does not report: its lines only say up/down.
+    let mut rig = Rig::with_table(config(), converged_table());
+    rig.start();
+    let id = MonitorId::Server(sid("web", "r1"));
+    let generation = rig.generation(&id);
+    rig.feed(Event::Output {
+        id,
+        generation,
+        line: "nanny: [inactive] shutting down 192.0.2.11:80 due to connection failure".into(),
+    });
+    assert_eq!(
+        rig.lvsd.health(&sid("web", "r1")),
+        Health::Managed { up: Some(false) }
+    );
+    assert_eq!(rig.table(), lines(CONVERGED));
+    assert_eq!(rig.writes(), 0);
 }
