@@ -1,0 +1,397 @@
+#!/usr/bin/env bash
+# Operations checks: the .deb and the .rpm, the systemd unit, the init
+# script, DELAY, the man pages and the shell completions.
+#
+#   bash packaging/check.sh        # as root (dpkg --root, rpm --root,
+#                                  # a network namespace, mount namespace)
+#
+# Builds both packages (packaging/build.sh; release binaries, as setup.sh
+# already built them; CARGO_PROFILE=dev for a quick local loop), installs
+# them into throw-away roots, and runs the installed files. Installs the
+# Debian packages it needs when missing (rpm, shellcheck, zsh). Prints
+# "ops: N passed, M failed" and exits 1 if anything failed.
+#
+# Network: one namespace named after this script's PID, with documentation
+# addresses only (192.0.2.0/24, 203.0.113.0/24), removed on exit; the pulse
+# started there runs with --test-start (no lvsd, no IPVS).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+[ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
+repo=$PWD
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "packaging/check.sh: needs root" >&2
+    exit 1
+fi
+
+need=()
+command -v rpmbuild >/dev/null || need+=(rpm)
+command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v zsh >/dev/null || need+=(zsh)
+command -v groff >/dev/null || need+=(groff-base)
+command -v man >/dev/null || need+=(man-db)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "check.sh: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; } ||
+        { echo "check.sh: cannot install ${need[*]}" >&2; exit 1; }
+fi
+
+tmp=$(mktemp -d /tmp/lvs-ops-check.XXXXXX)
+ns=lvsops$$
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
+bad() { failed=$((failed + 1)); printf 'FAIL  %s\n' "$1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/      /'; }
+# check NAME CMD...: the command must succeed.
+check() { local name=$1; shift; local out; if out=$("$@" 2>&1); then ok "$name"; else bad "$name" "$out"; fi; }
+# status NAME WANT CMD...: the command's exit status must be WANT.
+status() {
+    local name=$1 want=$2; shift 2; local out rc
+    out=$("$@" 2>&1); rc=$?
+    if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, want $want)" "$out"; fi
+}
+
+# ---- packages -------------------------------------------------------------
+echo "== build"
+deb=$(PACKAGE_OUT=$tmp/out bash packaging/build.sh deb | tail -n1) || { bad "build .deb"; deb=; }
+rpmfile=$(PACKAGE_OUT=$tmp/out bash packaging/build.sh rpm | tail -n1) || { bad "build .rpm"; rpmfile=; }
+[ -f "$deb" ] && ok "build .deb ($(basename "$deb"), $(du -k "$deb" | cut -f1) KiB)"
+[ -f "$rpmfile" ] && ok "build .rpm ($(basename "$rpmfile"), $(du -k "$rpmfile" | cut -f1) KiB)"
+
+# What both packages must install (the .rpm's init script is under
+# /etc/rc.d/init.d, its zsh function under site-functions).
+common=(
+    /usr/sbin/pulse /usr/sbin/lvsd /usr/sbin/nanny /usr/sbin/send_arp
+    /usr/lib/systemd/system/pulse.service /usr/libexec/lvs-director/pulse-delay
+    /etc/sysconfig/pulse /etc/sysconfig/ha/lvs.cf
+    /usr/share/man/man8/pulse.8.gz /usr/share/man/man8/lvsd.8.gz
+    /usr/share/man/man8/nanny.8.gz /usr/share/man/man8/send_arp.8.gz
+    /usr/share/man/man5/lvs.cf.5.gz
+    /usr/share/bash-completion/completions/pulse /usr/share/bash-completion/completions/lvsd
+    /usr/share/bash-completion/completions/nanny /usr/share/bash-completion/completions/send_arp
+    /usr/share/doc/lvs-director/operations.md /usr/share/doc/lvs-director/hardening.conf.example
+)
+has_all() { # LISTFILE PATH...
+    local list=$1 missing=(); shift
+    for p in "$@"; do grep -qx "$p" "$list" || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] || { echo "missing: ${missing[*]}"; return 1; }
+}
+
+echo "== .deb"
+if [ -f "$deb" ]; then
+    dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|; s|/$||' >"$tmp/deb.list"
+    check "deb: installs the four executables, unit, init script, man pages, completions, docs" \
+        has_all "$tmp/deb.list" "${common[@]}" /etc/init.d/pulse /usr/share/zsh/vendor-completions/_lvs-director
+    check "deb: does not ship /usr/sbin/lvs (LVM2's)" bash -c "! grep -qx /usr/sbin/lvs '$tmp/deb.list'"
+    dpkg-deb -f "$deb" Package Version Depends Conflicts >"$tmp/deb.control"
+    dpkg-deb -I "$deb" conffiles >"$tmp/deb.conffiles" 2>&1
+    check "deb: lvs.cf, /etc/sysconfig/pulse and the init script are conffiles" \
+        has_all "$tmp/deb.conffiles" /etc/sysconfig/ha/lvs.cf /etc/sysconfig/pulse /etc/init.d/pulse
+    check "deb: replaces piranha" grep -q '^Conflicts: piranha' "$tmp/deb.control"
+
+    # Install into a throw-away root: dpkg's database lives there too.
+    root=$tmp/debroot
+    mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
+    touch "$root/var/lib/dpkg/status" "$root/var/lib/dpkg/available"
+    dpkg_r() { dpkg --root="$root" --log=/dev/null --force-depends --force-script-chrootless "$@" </dev/null; }
+    check "deb: dpkg -i into a fresh root" dpkg_r -i "$deb"
+    dpkg --root="$root" -L lvs-director >"$tmp/deb.installed" 2>&1
+    check "deb: dpkg -L lists the installed files" has_all "$tmp/deb.installed" "${common[@]}"
+    check "deb: the installed lvsd --check passes on the installed sample" \
+        "$root/usr/sbin/lvsd" --check -c "$root/etc/sysconfig/ha/lvs.cf"
+    check "deb: the installed pulse runs" "$root/usr/sbin/pulse" --version
+    # The admin edits lvs.cf; a reinstall (upgrade) and a removal keep it.
+    echo "# edited by the admin" >>"$root/etc/sysconfig/ha/lvs.cf"
+    sum=$(md5sum <"$root/etc/sysconfig/ha/lvs.cf")
+    check "deb: reinstall (upgrade) over an edited lvs.cf, no prompt" dpkg_r -i "$deb"
+    check "deb: the upgrade kept the edited lvs.cf" test "$(md5sum <"$root/etc/sysconfig/ha/lvs.cf")" = "$sum"
+    check "deb: dpkg -r" dpkg_r -r lvs-director
+    check "deb: removal took the executables" test ! -e "$root/usr/sbin/pulse"
+    check "deb: removal left the edited lvs.cf in place" test "$(md5sum <"$root/etc/sysconfig/ha/lvs.cf" 2>&1)" = "$sum"
+    check "deb: dpkg -P (purge) removes the configuration files" \
+        bash -c "dpkg --root='$root' --log=/dev/null --force-script-chrootless -P lvs-director </dev/null && test ! -e '$root/etc/sysconfig/pulse'"
+fi
+
+echo "== .rpm"
+if [ -f "$rpmfile" ]; then
+    rpm -qlp "$rpmfile" 2>/dev/null >"$tmp/rpm.list"
+    check "rpm: rpm -qlp lists the four executables, unit, init script, man pages, completions, docs" \
+        has_all "$tmp/rpm.list" "${common[@]}" /etc/rc.d/init.d/pulse /usr/share/zsh/site-functions/_lvs-director
+    check "rpm: does not ship /usr/sbin/lvs (LVM2's)" bash -c "! grep -qx /usr/sbin/lvs '$tmp/rpm.list'"
+    rpm -qp --obsoletes "$rpmfile" 2>/dev/null >"$tmp/rpm.obsoletes"
+    check "rpm: Obsoletes piranha" grep -q '^piranha' "$tmp/rpm.obsoletes"
+    rpm -qp --conflicts "$rpmfile" 2>/dev/null >"$tmp/rpm.conflicts"
+    check "rpm: Conflicts piranha" grep -q '^piranha' "$tmp/rpm.conflicts"
+    rpm -qp --queryformat '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' "$rpmfile" 2>/dev/null >"$tmp/rpm.flags"
+    check "rpm: lvs.cf and /etc/sysconfig/pulse are %config(noreplace)" \
+        bash -c "grep -qx '/etc/sysconfig/ha/lvs.cf cn' '$tmp/rpm.flags' && grep -qx '/etc/sysconfig/pulse cn' '$tmp/rpm.flags'"
+
+    # The upgrade from piranha, in one transaction: a stand-in for the
+    # piranha 0.8.6 package (its name, version, and the files ours takes
+    # over, lvs.cf as %config(noreplace) as in its spec), installed and
+    # configured, then `rpm -U` of ours.
+    root=$tmp/rpmroot
+    mkdir -p "$root" "$tmp/pir/SPECS" "$tmp/pir/SOURCES"
+    cat >"$tmp/pir/SPECS/piranha.spec" <<'EOF'
+Name: piranha
+Version: 0.8.6
+Release: 7
+Summary: stand-in for the piranha package (test fixture)
+License: GPLv2+
+BuildArch: noarch
+%description
+Stand-in used by lvs-director's packaging check.
+%install
+mkdir -p %{buildroot}/usr/sbin %{buildroot}/etc/sysconfig/ha
+for b in pulse lvsd nanny send_arp; do printf '#!/bin/sh\necho piranha\n' >%{buildroot}/usr/sbin/$b; done
+printf 'serial_no = 1\n' >%{buildroot}/etc/sysconfig/ha/lvs.cf
+%files
+%attr(0755,root,root) /usr/sbin/pulse
+%attr(0755,root,root) /usr/sbin/lvsd
+%attr(0755,root,root) /usr/sbin/nanny
+%attr(0755,root,root) /usr/sbin/send_arp
+%config(noreplace) /etc/sysconfig/ha/lvs.cf
+EOF
+    rpmbuild -bb --quiet --define "_topdir $tmp/pir" "$tmp/pir/SPECS/piranha.spec" >"$tmp/pir.log" 2>&1 ||
+        bad "rpm: build the piranha stand-in" "$(cat "$tmp/pir.log")"
+    rpm_r() { rpm --root "$root" --nodeps --noscripts "$@" 2>&1 | grep -v 'Alien\|assuming you know'; return "${PIPESTATUS[0]}"; }
+    rpm --root "$root" --initdb
+    check "rpm: install the piranha stand-in" rpm_r -i "$tmp/pir/RPMS/noarch/piranha-0.8.6-7.noarch.rpm"
+    # The router's real configuration, edited long ago.
+    cat >"$root/etc/sysconfig/ha/lvs.cf" <<'EOF'
+serial_no = 40
+primary = 203.0.113.2
+service = lvs
+backup_active = 1
+backup = 203.0.113.3
+heartbeat = 1
+heartbeat_port = 539
+keepalive = 6
+deadtime = 18
+network = direct
+virtual web {
+     active = 1
+     address = 203.0.113.10 eth0:1
+     port = 80
+     scheduler = wlc
+     protocol = tcp
+     timeout = 6
+     reentry = 15
+     server web1 {
+         address = 192.0.2.11
+         active = 1
+         weight = 1
+     }
+}
+EOF
+    sum=$(md5sum <"$root/etc/sysconfig/ha/lvs.cf")
+    check "rpm: rpm -U lvs-director over piranha" rpm_r -U "$rpmfile"
+    check "rpm: piranha is gone in the same transaction" \
+        bash -c "rpm --root '$root' -qa 2>/dev/null | grep -qx 'lvs-director-[^ ]*' && ! rpm --root '$root' -q piranha >/dev/null 2>&1"
+    check "rpm: the router's lvs.cf is kept (the sample lands as lvs.cf.rpmnew)" \
+        bash -c "test \"\$(md5sum <'$root/etc/sysconfig/ha/lvs.cf')\" = '$sum' && test -f '$root/etc/sysconfig/ha/lvs.cf.rpmnew'"
+    check "rpm: the installed lvsd --check passes on the kept lvs.cf" \
+        "$root/usr/sbin/lvsd" --check -c "$root/etc/sysconfig/ha/lvs.cf"
+    check "rpm: the installed executables are ours" bash -c "'$root/usr/sbin/pulse' --version | grep -q '^pulse '"
+fi
+
+# ---- systemd unit ---------------------------------------------------------
+echo "== systemd"
+if [ -f "$deb" ]; then
+    ext=$tmp/ext
+    dpkg-deb -x "$deb" "$ext"
+    units=$tmp/units
+    mkdir -p "$units/pulse.service.d"
+    cp "$ext/usr/lib/systemd/system/pulse.service" "$units/"
+    # systemd-analyze verify checks that the executables and man pages
+    # exist: show it the installed ones over the host's (overlay in a
+    # private mount namespace; /sbin/modprobe stays the host's).
+    verify() {
+        unshare -m bash -c '
+            set -e
+            mount --make-rprivate /
+            mount -t overlay overlay -o "lowerdir=$1/usr/sbin:/usr/sbin" /usr/sbin
+            mkdir -p /usr/libexec
+            mount -t overlay overlay -o "lowerdir=$1/usr/libexec:/usr/libexec" /usr/libexec
+            MANPATH=$1/usr/share/man:/usr/share/man systemd-analyze verify "$2" 2>&1
+        ' verify "$ext" "$units/pulse.service"
+    }
+    out=$(verify)
+    if [ $? -eq 0 ] && [ -z "$out" ]; then ok "systemd-analyze verify pulse.service: clean"; else bad "systemd-analyze verify pulse.service" "$out"; fi
+    cp systemd/pulse.service.d/hardening.conf.example "$units/pulse.service.d/hardening.conf"
+    out=$(verify)
+    if [ $? -eq 0 ] && [ -z "$out" ]; then ok "systemd-analyze verify with the hardening drop-in: clean"; else bad "systemd-analyze verify with the hardening drop-in" "$out"; fi
+    rm -r "$units/pulse.service.d"
+    for want in 'Type=notify' 'WatchdogSec=' 'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' \
+        'ConditionPathExists=/etc/sysconfig/ha/lvs.cf' 'EnvironmentFile=-/etc/sysconfig/pulse' \
+        'ExecStartPre=/usr/sbin/lvsd --check -c /etc/sysconfig/ha/lvs.cf' 'ProtectSystem=full' \
+        'ExecStart=/usr/sbin/pulse $OPTIONS' 'LimitNOFILE='; do
+        check "unit has $want" grep -qF -- "$want" systemd/pulse.service
+    done
+    score=$(systemd-analyze security --offline=yes "$units/pulse.service" 2>/dev/null | awk '/Overall exposure level/ {print $(NF-2), $(NF-1)}')
+    [ -n "$score" ] && echo "      (systemd-analyze security --offline: $score)"
+fi
+
+# ---- DELAY ------------------------------------------------------------------
+echo "== DELAY"
+elapsed() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
+ms=$(DELAY=0.4 elapsed systemd/pulse-delay)
+if [ "$ms" -ge 400 ] && [ "$ms" -lt 2000 ]; then ok "DELAY=0.4 waits 0.4 s (${ms} ms)"; else bad "DELAY=0.4 waited ${ms} ms"; fi
+ms=$(DELAY= elapsed systemd/pulse-delay)
+if [ "$ms" -lt 300 ]; then ok "no DELAY: no wait (${ms} ms)"; else bad "no DELAY waited ${ms} ms"; fi
+out=$(DELAY=soon systemd/pulse-delay 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q 'DELAY=soon is neither' <<<"$out"; then ok "DELAY=soon: reported, no wait, start goes on"; else bad "DELAY=soon" "$out"; fi
+range_ok=1
+for _ in 1 2 3 4 5 6 7 8; do
+    v=$(DELAY=random timeout 6 systemd/pulse-delay 2>&1 | sed -n 's/.*waiting \([0-9.]*\) s.*/\1/p')
+    [[ "$v" =~ ^[0-4]\.[0-9]$ ]] || range_ok=0
+done
+if [ $range_ok = 1 ]; then ok "DELAY=random: 0.0 to 4.9 s in tenths"; else bad "DELAY=random gave $v"; fi
+
+# ---- init script ----------------------------------------------------------
+echo "== init script"
+check "shellcheck etc/init.d/pulse systemd/pulse-delay completions/lvs-director.bash" \
+    shellcheck etc/init.d/pulse systemd/pulse-delay packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm
+check "shellcheck completions (bash)" shellcheck -s bash completions/lvs-director.bash
+pulse_bin=${ext:-}/usr/sbin/pulse
+[ -x "$pulse_bin" ] || pulse_bin=$repo/target/release/pulse
+init() { env PULSE_SYSTEMD_DIR="$tmp/no-systemd" PULSE_SYSCONFIG="$tmp/sysconfig" \
+    PULSE_PIDFILE="$tmp/pulse.pid" PULSE_LOCKFILE="$tmp/lock/pulse" \
+    PULSE_DELAY_BIN="$repo/systemd/pulse-delay" PULSE_STOP_TIMEOUT=10 "$@"; }
+: >"$tmp/sysconfig"
+status "init: start without the pulse executable exits 5" 5 init PULSE_BIN=/nonexistent/pulse LVS_CF="$repo/etc/lvs.cf" sh etc/init.d/pulse start
+status "init: start without lvs.cf exits 6" 6 init PULSE_BIN="$pulse_bin" LVS_CF="$tmp/none.cf" sh etc/init.d/pulse start
+status "init: reload without lvs.cf exits 6" 6 init PULSE_BIN="$pulse_bin" LVS_CF="$tmp/none.cf" sh etc/init.d/pulse reload
+status "init: status without the executable exits 4 (LSB)" 4 init PULSE_BIN=/nonexistent/pulse sh etc/init.d/pulse status
+status "init: status when stopped exits 3" 3 init PULSE_BIN="$pulse_bin" sh etc/init.d/pulse status
+status "init: an unknown action exits 1 with the usage" 1 init sh etc/init.d/pulse bogus
+echo 999999 >"$tmp/pulse.pid"
+status "init: status with a stale pid file exits 1" 1 init PULSE_BIN="$pulse_bin" sh etc/init.d/pulse status
+rm -f "$tmp/pulse.pid"
+
+# Delegation to systemctl (a recording stand-in on PATH).
+mkdir -p "$tmp/fakebin" "$tmp/systemd"
+printf '#!/bin/sh\necho "$@" >>%s/systemctl.log\n' "$tmp" >"$tmp/fakebin/systemctl"
+chmod +x "$tmp/fakebin/systemctl"
+for a in start stop reload status condrestart; do
+    env PATH="$tmp/fakebin:$PATH" PULSE_SYSTEMD_DIR="$tmp/systemd" sh etc/init.d/pulse "$a" >/dev/null 2>&1
+done
+check "init: under systemd every action goes to systemctl (condrestart = try-restart)" \
+    test "$(tr '\n' ';' <"$tmp/systemctl.log")" = "start pulse.service;stop pulse.service;reload pulse.service;status pulse.service;try-restart pulse.service;"
+
+# A real start/status/reload/stop of pulse --test-start in a namespace
+# that holds the primary's address (so pulse is master); the backup is
+# silent, so pulse goes active after deadtime and raises the VIP.
+if ip netns add "$ns" 2>/dev/null; then
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link add ops0 type veth peer name ops1
+    ip -n "$ns" link set ops1 up
+    ip -n "$ns" addr add 192.0.2.1/24 dev ops0
+    ip -n "$ns" link set ops0 up
+    cat >"$tmp/lvs.cf" <<'EOF'
+serial_no = 1
+primary = 192.0.2.1
+service = lvs
+backup_active = 1
+backup = 192.0.2.2
+heartbeat = 1
+heartbeat_port = 5390
+keepalive = 0.2
+deadtime = 0.6
+network = direct
+virtual web {
+     active = 1
+     address = 203.0.113.10 ops0:1
+     vip_nmask = 255.255.255.0
+     port = 80
+     server web1 {
+         address = 192.0.2.11
+         active = 1
+     }
+}
+EOF
+    printf 'OPTIONS="-t --socket=%s/pulse.sock"\nDELAY=0.3\n' "$tmp" >"$tmp/sysconfig"
+    in_ns() { init PULSE_BIN="$pulse_bin" LVS_CF="$tmp/lvs.cf" ip netns exec "$ns" "$@"; }
+    ms=$(elapsed in_ns sh etc/init.d/pulse start)
+    if in_ns sh etc/init.d/pulse status >/dev/null 2>&1; then
+        ok "init: start runs pulse (DELAY=0.3 from the sysconfig file: ${ms} ms)"
+        pids+=("$(cat "$tmp/pulse.pid")")
+    else
+        bad "init: start" "$(in_ns sh etc/init.d/pulse status 2>&1)"
+    fi
+    [ "$ms" -ge 300 ] && ok "init: start waited DELAY" || bad "init: start took ${ms} ms, DELAY=0.3"
+    status "init: status of the running pulse exits 0" 0 in_ns sh etc/init.d/pulse status
+    status "init: start when running exits 0 and starts no second pulse" 0 in_ns sh etc/init.d/pulse start
+    # Active after deadtime: the VIP is up.
+    vip=0
+    for _ in $(seq 1 50); do
+        ip -n "$ns" addr show dev ops0 | grep -q 203.0.113.10 && { vip=1; break; }
+        sleep 0.1
+    done
+    [ $vip = 1 ] && ok "init: the started pulse went active (VIP raised)" || bad "init: no VIP after 5 s"
+    status "init: reload exits 0" 0 in_ns sh etc/init.d/pulse reload
+    pid=$(cat "$tmp/pulse.pid" 2>/dev/null)
+    status "init: stop exits 0" 0 in_ns sh etc/init.d/pulse stop
+    check "init: pulse is gone after stop" bash -c "[ -n '$pid' ] && ! kill -0 '$pid' 2>/dev/null"
+    if [ $vip = 1 ] && ! ip -n "$ns" addr show dev ops0 | grep -q 203.0.113.10; then
+        ok "init: stop removed the VIP"
+    else
+        bad "init: stop removed the VIP (raised: $vip)"
+    fi
+    status "init: status after stop exits 3" 3 in_ns sh etc/init.d/pulse status
+    status "init: reload when stopped exits 7" 7 in_ns sh etc/init.d/pulse reload
+    status "init: condrestart when stopped exits 0 and starts nothing" 0 in_ns sh etc/init.d/pulse condrestart
+    status "init: still stopped after condrestart" 3 in_ns sh etc/init.d/pulse status
+else
+    bad "init: cannot create network namespace $ns"
+fi
+
+# ---- man pages --------------------------------------------------------------
+echo "== man pages"
+for page in man/*.[58]; do
+    out=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null; groff -man -ww -z "$page" 2>&1)
+    if [ -z "$out" ]; then ok "man -l $page renders without warnings"; else bad "man -l $page" "$out"; fi
+done
+if [ -n "${ext:-}" ]; then
+    for page in "$ext"/usr/share/man/man*/*.gz; do
+        out=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+        if [ -z "$out" ] && MANWIDTH=80 man -l "$page" 2>/dev/null | grep -q 'SEE ALSO'; then
+            ok "installed $(basename "$page") renders"
+        else
+            bad "installed $(basename "$page")" "$out"
+        fi
+    done
+fi
+
+# ---- completions ------------------------------------------------------------
+echo "== completions"
+comp() { # CMD FUNC CWORD WORDS...: the completions, one line
+    local fn=$1 cword=$2; shift 2
+    bash -c 'source completions/lvs-director.bash; fn=$1 cword=$2; shift 2; COMP_WORDS=("$@"); COMP_CWORD=$cword; "$fn"; printf "%s " "${COMPREPLY[@]}"' comp "$fn" "$cword" "$@"
+}
+check "bash: lvsd --control down <TAB> offers VIRTUAL/SERVER of the -c file" \
+    test "$(comp _lvsd 5 lvsd -c etc/lvs.cf --control down '')" = "http/web1 http/web2 mysql/db1 ftp/ftp1 "
+check "bash: --control <TAB> offers down up normal" test "$(comp _lvsd 2 lvsd --control '')" = "down up normal "
+check "bash: lvsd --con<TAB>" test "$(comp _lvsd 1 lvsd --con)" = "--configfile --control "
+check "bash: pulse -c <TAB> completes lvs.cf paths" test "$(comp _pulse 2 pulse -c etc/lvs.)" = "etc/lvs.cf "
+check "bash: pulse --configfile=<TAB> (split at =) completes paths" test "$(comp _pulse 3 pulse --configfile = etc/lvs.)" = "etc/lvs.cf "
+check "bash: nanny -M <TAB>" test "$(comp _nanny 2 nanny -M '')" = "m g i "
+check "bash: send_arp -i <TAB> offers interfaces" bash -c "comp() { :; }; [[ \" \$(bash -c 'source completions/lvs-director.bash; COMP_WORDS=(send_arp -i l); COMP_CWORD=2; _send_arp; echo \"\${COMPREPLY[*]}\"') \" == *' lo '* ]]"
+check "bash: every command has its completion registered" \
+    bash -c 'source completions/lvs-director.bash; for c in pulse lvsd nanny send_arp; do complete -p $c >/dev/null || exit 1; done'
+check "zsh: the completion function parses" zsh -n completions/_lvs-director
+check "zsh: VIRTUAL/SERVER names from lvs.cf" \
+    test "$(zsh -fc 'source completions/_lvs-director; _lvs_director_servers etc/lvs.cf' | tr '\n' ' ')" = "http/web1 http/web2 mysql/db1 ftp/ftp1 "
+
+echo
+echo "ops: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
