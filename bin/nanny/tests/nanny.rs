@@ -646,3 +646,111 @@ fn shared_mode_reports_each_server_and_obeys_control_lines() {
     }
     assert_eq!(n.wait_exit(), 0);
 }
+
+/// Accepts and closes connections, counting them, until dropped.
+fn counting_listener() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>, Listener) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let addr = l.local_addr().unwrap();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, seen) = (stop.clone(), count.clone());
+    let done = thread::spawn(move || {
+        while !flag.load(Ordering::SeqCst) {
+            match l.accept() {
+                Ok((c, _)) => {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    drop(c);
+                }
+                Err(_) => thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    });
+    (
+        addr,
+        count,
+        Listener {
+            stop,
+            done: Some(done),
+        },
+    )
+}
+
+/// One real server in three virtuals, checked the same way, given to one
+/// shared nanny three times (as lvsd does): one connection per interval,
+/// and each of the three gets the result in its own state machine.
+#[test]
+fn shared_mode_checks_a_server_listed_three_times_once() {
+    use std::io::Write as _;
+
+    let (addr, count, _listener) = counting_listener();
+    // Weights 32, 64, 96 enter at 1, 2, 3: three separate state machines.
+    let entries: Vec<String> = [32, 64, 96]
+        .iter()
+        .map(|w| format!("{}:{}:{w}", addr.ip(), addr.port()))
+        .collect();
+    let mut argv = vec![
+        "--shared", "-c", "-p", "81", "-a", "0", "-t", "0.5", "-V", "192.0.2.10", "--nodaemon",
+        "--lvs",
+    ];
+    for e in &entries {
+        argv.extend(["--server", e.as_str()]);
+    }
+    let (read, write): (OwnedFd, OwnedFd) = nix::unistd::pipe().unwrap();
+    let mut cmd = nanny(&argv);
+    cmd.env("LVSD_REPORT_FD", write.as_raw_fd().to_string())
+        .stdin(Stdio::piped());
+    let mut n = Running::start(cmd);
+    drop(write);
+    let mut control = n.child.stdin.take().unwrap();
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for l in BufReader::new(std::fs::File::from(read))
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(l);
+        }
+    });
+    let mut r = SharedReport {
+        rx,
+        decoder: health::report::Decoder::new(),
+        seen: vec![],
+    };
+    r.until("nanny-report 2");
+    let mut lines = vec![];
+    for want in ["0 want 1", "1 want 2", "2 want 3"] {
+        if !lines.contains(&want.to_string()) {
+            lines.extend(r.until(want));
+        }
+    }
+    // Four rounds of results for all three...
+    let start = count.load(Ordering::SeqCst);
+    let t0 = Instant::now();
+    for _ in 0..4 {
+        r.until("2 check ok ");
+    }
+    let rounds = 4;
+    let connections = count.load(Ordering::SeqCst) - start;
+    // ... came from about one connection per round, not three.
+    assert!(
+        (rounds - 1..=rounds + 1).contains(&connections),
+        "{connections} connections for {rounds} rounds in {:?}",
+        t0.elapsed()
+    );
+    // Forcing the first down (the one whose checks the others take) stops
+    // neither the checks nor the others' results.
+    control.write_all(b"down 0\n").unwrap();
+    r.until("0 mode forced-down");
+    let before = count.load(Ordering::SeqCst);
+    let lines = r.until("1 check ok ");
+    let lines = [lines, r.until("1 check ok ")].concat();
+    assert!(!lines.iter().any(|l| l.starts_with("0 check")), "{lines:#?}");
+    assert!(count.load(Ordering::SeqCst) > before);
+    n.signal(Signal::SIGTERM);
+    let lines = r.until("- exit 0");
+    for i in 1..3 {
+        assert!(lines.contains(&format!("{i} want none")), "{lines:#?}");
+    }
+    assert_eq!(n.wait_exit(), 0);
+}

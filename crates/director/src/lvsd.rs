@@ -33,7 +33,7 @@ use lvscf::{Config, NannyMode};
 
 use crate::desired::{DesiredTable, desired_table, service_of};
 use crate::health::{AllHealthy, Health, HealthView, ServerId};
-use crate::nanny::{MonitorOptions, monitor_argv, shared_monitor_argv};
+use crate::nanny::{MonitorOptions, monitor_argv, shared_monitors};
 use crate::reconcile::{Ownership, ipvsadm_line, plan};
 use crate::tracker::{ServerHealth, legacy_state};
 
@@ -711,23 +711,24 @@ impl Lvsd {
     fn specs(&self, config: &Config) -> Vec<MonitorSpec> {
         let opts = self.monitor_options();
         let mut specs = Vec::new();
-        for vs in config.active_virtuals() {
-            if config.nanny_mode == NannyMode::Shared {
-                let servers: Vec<_> = vs.active_servers().collect();
-                if servers.is_empty() {
-                    continue;
-                }
+        if config.nanny_mode == NannyMode::Shared {
+            // One nanny per set of virtuals that check alike: a server they
+            // share is checked once (director::nanny::shared_monitors).
+            for m in shared_monitors(config, opts) {
                 specs.push(MonitorSpec {
-                    id: MonitorId::Shared(vs.name.clone()),
-                    members: servers
+                    id: MonitorId::Shared(m.name()),
+                    members: m
+                        .members
                         .iter()
-                        .map(|rs| ServerId::new(&vs.name, &rs.name))
+                        .map(|(vs, rs)| ServerId::new(&vs.name, &rs.name))
                         .collect(),
-                    argv: shared_monitor_argv(config, vs, &servers, opts),
+                    argv: m.argv,
                     read_output: false,
                 });
-                continue;
             }
+            return specs;
+        }
+        for vs in config.active_virtuals() {
             for rs in vs.active_servers() {
                 let id = ServerId::new(&vs.name, &rs.name);
                 specs.push(MonitorSpec {

@@ -64,6 +64,83 @@ pub fn shared_monitor_argv(
     with_program(vs, &args)
 }
 
+/// One shared nanny of `nanny_mode = shared`: the servers of every active
+/// virtual whose monitors would get the same options (the same check,
+/// timers, weights policy and program; the virtual's own address and mark
+/// aside), in one process.
+///
+/// A real server that several of them list with the same port is then
+/// checked once by that nanny, whose result fans out to each listing (its
+/// own state machine and weight, its own index in the `nanny-report 2`
+/// stream): keepalived checks such a server once per virtual.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedMonitor<'a> {
+    /// The virtuals it serves, in lvs.cf order (their names joined with
+    /// `+` name it).
+    pub virtuals: Vec<&'a VirtualServer>,
+    /// Its servers in index order: server n of the report stream is
+    /// `members[n]`.
+    pub members: Vec<(&'a VirtualServer, &'a RealServer)>,
+    /// Its command line.
+    pub argv: Vec<OsString>,
+}
+
+impl SharedMonitor<'_> {
+    /// `web` for one virtual, `web+web-tls` for several.
+    pub fn name(&self) -> String {
+        let names: Vec<&str> = self.virtuals.iter().map(|v| v.name.as_str()).collect();
+        names.join("+")
+    }
+}
+
+/// The shared nannies of `config` (active virtuals with at least one active
+/// server), grouped by identical options, in lvs.cf order of their first
+/// virtual.
+pub fn shared_monitors(config: &Config, opts: MonitorOptions) -> Vec<SharedMonitor<'_>> {
+    // What a nanny's checks depend on: everything but the virtual's
+    // identity (-V, -f), which only names the stream.
+    let key = |vs: &VirtualServer| {
+        let mut args = monitor_args(config, vs, opts);
+        args.virtual_address = None;
+        args.fwmark = None;
+        (vs.client_monitor.clone(), args.to_argv())
+    };
+    let mut groups: Vec<(_, SharedMonitor<'_>)> = Vec::new();
+    for vs in config.active_virtuals() {
+        let servers: Vec<&RealServer> = vs.active_servers().collect();
+        if servers.is_empty() {
+            continue;
+        }
+        let k = key(vs);
+        let at = match groups.iter().position(|(g, _)| *g == k) {
+            Some(at) => at,
+            None => {
+                groups.push((
+                    k,
+                    SharedMonitor {
+                        virtuals: Vec::new(),
+                        members: Vec::new(),
+                        argv: Vec::new(),
+                    },
+                ));
+                groups.len() - 1
+            }
+        };
+        let group = &mut groups[at].1;
+        group.virtuals.push(vs);
+        group.members.extend(servers.iter().map(|rs| (vs, *rs)));
+    }
+    groups
+        .into_iter()
+        .map(|(_, mut g)| {
+            let servers: Vec<&RealServer> = g.members.iter().map(|(_, rs)| *rs).collect();
+            // The first virtual's identity names the whole stream.
+            g.argv = shared_monitor_argv(config, g.virtuals[0], &servers, opts);
+            g
+        })
+        .collect()
+}
+
 fn with_program(vs: &VirtualServer, args: &MonitorArgs) -> Vec<OsString> {
     let mut argv = vec![OsString::from(&vs.client_monitor)];
     argv.extend(args.to_argv());
@@ -227,6 +304,58 @@ mod tests {
             argv,
             "/usr/sbin/nanny --shared -c -p 80 -a 180 -I /sbin/ipvsadm -t 10 \
              -V 203.0.113.10 -M m --lvs --server 192.0.2.11:80:3 --server [2001:db8::12]:8080:1"
+        );
+    }
+
+    #[test]
+    fn virtuals_that_check_alike_share_one_nanny() {
+        let server = |name: &str, addr: &str, weight: u32| {
+            format!(" server {name} {{\n  address = {addr}\n  active = 1\n  weight = {weight}\n }}\n")
+        };
+        let virt = |name: &str, vip: &str, extra: &str, servers: &str| {
+            format!(
+                "virtual {name} {{\n active = 1\n address = {vip} eth0:1\n{extra}{servers}}}\n"
+            )
+        };
+        let a = |w| server("a", "192.0.2.11", w);
+        let text = [
+            "network = nat\nnanny_mode = shared\n".to_owned(),
+            virt("web", "203.0.113.10", " port = 80\n", &a(3)),
+            virt("mark", "203.0.113.10", " port = 80\n fwmark = 7\n", &a(6)),
+            virt(
+                "alt",
+                "203.0.113.11",
+                " port = 80\n",
+                &(a(7) + &server("b", "192.0.2.12", 1)),
+            ),
+            virt("tls", "203.0.113.10", " port = 443\n", &a(1)),
+            virt("slow", "203.0.113.10", " port = 80\n timeout = 20\n", &a(1)),
+        ]
+        .concat();
+        let parsed = lvscf::parse_with(&text, &lvscf::OfflineResolver);
+        assert!(!parsed.has_errors(), "{}", parsed.render("t.cf", &text));
+        let config = parsed
+        .config
+        .expect("config");
+        let monitors = shared_monitors(&config, MonitorOptions::default());
+        let names: Vec<String> = monitors.iter().map(SharedMonitor::name).collect();
+        // Port 443 and a 20 s timeout check differently: their own nannies.
+        assert_eq!(names, ["web+mark+alt", "tls", "slow"]);
+        let first = &monitors[0];
+        let members: Vec<(&str, &str)> = first
+            .members
+            .iter()
+            .map(|(v, r)| (v.name.as_str(), r.name.as_str()))
+            .collect();
+        assert_eq!(
+            members,
+            [("web", "a"), ("mark", "a"), ("alt", "a"), ("alt", "b")]
+        );
+        assert_eq!(
+            strings(&first.argv).join(" "),
+            "/usr/sbin/nanny --shared -c -p 80 -a 180 -I /sbin/ipvsadm -t 10 \
+             -V 203.0.113.10 -M m --lvs --server 192.0.2.11:80:3 --server 192.0.2.11:80:6 \
+             --server 192.0.2.11:80:7 --server 192.0.2.12:80:1"
         );
     }
 

@@ -237,6 +237,11 @@ pub struct Engine {
     terminating: bool,
     /// Reused for each check's reason text.
     text: String,
+    /// Per monitor: the monitor whose checks it takes (itself, unless a
+    /// monitor before it checks the same address: see [`Engine::shared`]).
+    leader: Vec<usize>,
+    /// Per leader: the other monitors its checks' results also go to.
+    followers: Vec<Vec<usize>>,
 }
 
 /// The slots before the checks' in `pollfds`: signalfd, control pipe.
@@ -278,13 +283,32 @@ impl Engine {
             owners: Vec::with_capacity(n),
             terminating: false,
             text: String::with_capacity(128),
+            leader: (0..n).collect(),
+            followers: vec![Vec::new(); n],
         }
     }
 
     /// Shared mode: reports in protocol version 2, and `control` (lvsd's
     /// pipe, if any) carries `down N` / `up N` / `normal N` lines.
+    ///
+    /// Servers listed more than once (the same real server of several
+    /// virtual servers that lvsd gave one nanny, because they check it the
+    /// same way) are checked once: the first of them runs the checks and
+    /// every one gets the result, each in its own state machine (its own
+    /// weight, its own `check`/`want` lines, its own forced mode). The check
+    /// options are the process's, so the same address means the same check.
     pub fn shared(mut self, control: Option<OwnedFd>) -> Engine {
         self.shared = true;
+        let mut first: std::collections::HashMap<std::net::SocketAddr, usize> =
+            std::collections::HashMap::new();
+        for i in 0..self.monitors.len() {
+            let addr = self.monitors[i].spec.server.addr;
+            let leader = *first.entry(addr).or_insert(i);
+            if leader != i {
+                self.leader[i] = leader;
+                self.followers[leader].push(i);
+            }
+        }
         self.control = control.map(|fd| Control {
             file: File::from(fd),
             buf: Vec::with_capacity(MAX_CONTROL_LINE),
@@ -322,8 +346,9 @@ impl Engine {
                     break;
                 }
                 self.due.pop();
+                let wanted = self.checks_wanted(i);
                 let m = &mut self.monitors[i];
-                if m.job != Job::Idle || m.state.mode != Mode::Normal || m.next_due != due {
+                if m.job != Job::Idle || !wanted || m.next_due != due {
                     continue; // stale: rescheduled, running, or forced
                 }
                 m.job = Job::Check;
@@ -449,9 +474,19 @@ impl Engine {
             let interval = self.monitors[i].spec.interval.as_nanos();
             let offset = interval * i as u128 / n as u128;
             let offset = Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX));
-            self.schedule(i, start + offset);
+            if self.leader[i] == i {
+                self.schedule(i, start + offset);
+            }
         }
         Ok(())
+    }
+
+    /// Whether leader `i`'s checks are wanted: it or one of its followers
+    /// is checking normally (not forced up or down).
+    fn checks_wanted(&self, i: usize) -> bool {
+        std::iter::once(i)
+            .chain(self.followers[i].iter().copied())
+            .any(|m| self.monitors[m].state.mode == Mode::Normal)
     }
 
     /// Sets monitor `i`'s next check.
@@ -623,15 +658,25 @@ impl Engine {
                 Action::ReportActive(active) => self.report(i, Line::State { active })?,
                 Action::ReportMode(mode) => {
                     if mode != Mode::Normal {
-                        // Checking is suspended while forced.
-                        self.cancel(i);
+                        // Checking is suspended while forced, unless a
+                        // follower still takes this monitor's checks.
+                        if self.leader[i] == i && self.checks_wanted(i) {
+                            if self.monitors[i].job == Job::Load {
+                                self.cancel(i);
+                                self.schedule(i, now);
+                            }
+                        } else {
+                            self.cancel(i);
+                        }
                     }
                     self.report(i, Line::Mode(mode))?;
                 }
                 Action::QueryLoad => query_load = true,
                 Action::CheckNow => {
-                    if self.monitors[i].job == Job::Idle {
-                        self.schedule(i, now);
+                    // A follower's checks are its leader's.
+                    let l = self.leader[i];
+                    if self.monitors[l].job == Job::Idle {
+                        self.schedule(l, now);
                     }
                 }
                 Action::Exit(code) => return Err(code),
@@ -662,7 +707,9 @@ impl Engine {
         m.wait = None;
         let job = std::mem::replace(&mut m.job, Job::Idle);
         let next = next_slot(m.slot, now - m.started, m.spec.interval, now);
-        self.schedule(i, next);
+        if self.leader[i] == i {
+            self.schedule(i, next);
+        }
         match job {
             Job::Idle => Ok(()),
             Job::Check => {
@@ -670,13 +717,21 @@ impl Engine {
                 let mut text = std::mem::take(&mut self.text);
                 text.clear();
                 let _ = write!(text, "{}", self.monitors[i].check.describe(outcome.reason));
-                let reported = self.report(
-                    i,
-                    Line::Check {
-                        ok: outcome.ok,
-                        reason: &text,
-                    },
-                );
+                // This monitor and those taking its checks, unless forced.
+                let members: Vec<usize> = std::iter::once(i)
+                    .chain(self.followers[i].iter().copied())
+                    .filter(|&m| self.monitors[m].state.mode == Mode::Normal)
+                    .collect();
+                let mut reported = Ok(());
+                for &m in &members {
+                    reported = reported.and(self.report(
+                        m,
+                        Line::Check {
+                            ok: outcome.ok,
+                            reason: &text,
+                        },
+                    ));
+                }
                 if !outcome.ok && outcome.reason.logged_by_default() {
                     self.log.info(format_args!("{text}"));
                 } else {
@@ -689,15 +744,18 @@ impl Engine {
                 } else {
                     Event::CheckFailed
                 };
-                let m = &self.monitors[i];
-                let (params, state) = (&m.spec.params, &m.state);
-                self.log.debug(format_args!(
-                    "avail: {} active: {}: count: {}",
-                    u8::from(outcome.ok),
-                    u8::from(state.active),
-                    state.count + u32::from(outcome.ok && params.kind == Kind::Lvs)
-                ));
-                self.apply(i, event, now)
+                for m in members {
+                    let mon = &self.monitors[m];
+                    let (params, state) = (&mon.spec.params, &mon.state);
+                    self.log.debug(format_args!(
+                        "avail: {} active: {}: count: {}",
+                        u8::from(outcome.ok),
+                        u8::from(state.active),
+                        state.count + u32::from(outcome.ok && params.kind == Kind::Lvs)
+                    ));
+                    self.apply(m, event, now)?;
+                }
+                Ok(())
             }
             Job::Load => {
                 let m = &self.monitors[i];
