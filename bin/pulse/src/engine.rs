@@ -212,16 +212,14 @@ async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode,
                     Err(_) => warn!("re-reading lvs.cf took over {RELOAD_DEADLINE:?}; keeping the running configuration"),
                 }
             }
-            r = e.paths[0].socket.recv_from(&mut buf0) => {
-                if let Ok((n, src)) = r {
-                    e.datagram(0, &buf0[..n], src);
-                }
-            }
-            r = async { p1.expect("guarded").recv_from(&mut buf1).await }, if p1.is_some() => {
-                if let Ok((n, src)) = r {
-                    e.datagram(1, &buf1[..n], src);
-                }
-            }
+            r = e.paths[0].socket.recv_from(&mut buf0) => match r {
+                Ok((n, src)) => e.datagram(0, &buf0[..n], src),
+                Err(err) => e.recv_failed(&err),
+            },
+            r = async { p1.expect("guarded").recv_from(&mut buf1).await }, if p1.is_some() => match r {
+                Ok((n, src)) => e.datagram(1, &buf1[..n], src),
+                Err(err) => e.recv_failed(&err),
+            },
             ev = async { e.lvsd.as_mut().expect("guarded").event().await }, if e.lvsd.is_some() => {
                 e.lvsd_event(ev);
             }
@@ -416,6 +414,18 @@ impl Engine {
         // The partner is heard again: the dead timer is fresh, links may
         // count as restored now.
         self.links_restored();
+    }
+
+    /// The original's "recvfrom() failed: …", rate-limited like drops.
+    fn recv_failed(&mut self, err: &std::io::Error) {
+        let now = Instant::now();
+        if self
+            .last_drop_log
+            .is_none_or(|t| now.duration_since(t) >= DROP_LOG_EVERY)
+        {
+            warn!("recvfrom() failed: {err}");
+            self.last_drop_log = Some(now);
+        }
     }
 
     /// Log a dropped heartbeat, at most once per [`DROP_LOG_EVERY`].
