@@ -26,6 +26,9 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p 
 step "network-namespace tests (host, root)"
 bash tests/netns/run.sh
 
+step "operations: packages, unit, init script, man pages, completions (root)"
+bash packaging/check.sh
+
 if [ "${LVS_SKIP_VM:-0}" = 1 ]; then
     step "real-kernel tests skipped (LVS_SKIP_VM=1)"
     exit 0
