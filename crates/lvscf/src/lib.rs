@@ -10,7 +10,9 @@
 //! * builds a located syntax tree ([`syntax`]) and lowers it into the typed
 //!   [`Config`] ([`model`]), reporting *every* problem with its line and
 //!   column ([`Diagnostic`]), rendered rustc-style;
-//! * writes a [`Config`] back in the layout of the piranha GUI ([`write()`]).
+//! * writes a [`Config`] back in the layout of the piranha GUI ([`write()`]);
+//! * edits a file in place without touching what the edit does not name
+//!   ([`edit::Document`]: comments, layout and quoting stay byte for byte).
 //!
 //! What it does not do: it runs nothing, configures no interface and talks
 //! to no kernel. The only I/O is reading the file ([`parse_file`]) and the
@@ -30,6 +32,7 @@
 #![deny(missing_docs)]
 
 mod diag;
+pub mod edit;
 mod ext;
 mod lower;
 pub mod model;
@@ -41,6 +44,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Severity};
+pub use edit::{Address, BlockRef, Document, Edit, EditError, Value};
 pub use ext::{EXTENSIONS, Extension, extension};
 pub use lower::{GLOBAL_KEYS, SERVER_KEYS, VIRTUAL_KEYS};
 pub use model::{
