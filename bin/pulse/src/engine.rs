@@ -174,6 +174,14 @@ async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode,
     let actions = e.machine.on(now, Event::Start);
     e.execute(actions);
     e.check_links();
+    // systemd (Type=notify): ready now that the heartbeat sockets are bound
+    // and the role decided; STATUS= follows the role and the partner; the
+    // watchdog is pinged from this loop (crate::sdnotify).
+    let notify = crate::sdnotify::from_env();
+    let deadtime = e.config.deadtime;
+    let mut shown = crate::sdnotify::status_line(&e.status(), deadtime);
+    let _ = notify.ready(&shown);
+    let mut watchdog = notify.watchdog_interval().map(tokio::time::interval);
 
     let mut buf0 = [0u8; 64];
     let mut buf1 = [0u8; 64];
@@ -242,11 +250,22 @@ async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode,
                     status::serve(stream, e.status());
                 }
             }
+            _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
+                let _ = notify.watchdog();
+            }
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
                 e.on_timer();
             }
         }
+        if notify.enabled() {
+            let line = crate::sdnotify::status_line(&e.status(), deadtime);
+            if line != shown {
+                let _ = notify.status(&line);
+                shown = line;
+            }
+        }
     }
+    let _ = notify.stopping();
     let code = e.exit.unwrap_or(0);
     e.finish().await;
     if listener.is_some() {

@@ -63,6 +63,10 @@ impl Lvsd {
     pub fn start(cmd: &LvsdCommand) -> std::io::Result<Lvsd> {
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         let mut c = tokio::process::Command::new(&cmd.path);
+        // systemd's notification socket is pulse's, not its children's.
+        for var in daemon::notify::ENV_VARS {
+            c.env_remove(var);
+        }
         c.arg(if cmd.nodaemon {
             "--nodaemon"
         } else {
@@ -200,6 +204,9 @@ pub fn run_command(line: &str) {
     };
     let mut c = tokio::process::Command::new(program);
     c.args(words).stdin(Stdio::null());
+    for var in daemon::notify::ENV_VARS {
+        c.env_remove(var);
+    }
     // It may outlive pulse (an inactive_cmd run at shutdown must finish).
     c.as_std_mut()
         .daemon_child(ChildSetup::new().without_death_signal());

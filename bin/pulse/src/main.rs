@@ -10,6 +10,7 @@ mod engine;
 mod floating;
 mod logging;
 mod lvsd;
+mod sdnotify;
 mod startup;
 mod status;
 mod syncd;

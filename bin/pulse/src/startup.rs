@@ -124,7 +124,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Fatal> {
     // terminal; the detached process inherits it.
     let mut pidfile = daemon::pidfile::PidFile::acquire(&args.pidfile, "pulse")
         .map_err(|e| Fatal::new(format!("pulse: {e}")))?;
-    if !args.nodaemon {
+    // Under systemd (Type=notify) pulse stays in the foreground: systemd
+    // tracks this process, and READY=1 tells it the start is done.
+    if !args.nodaemon && !crate::sdnotify::under_systemd() {
         daemon::detach::detach(daemon::detach::Detach {
             fork: true,
             chdir_root: true,
