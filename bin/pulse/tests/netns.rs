@@ -230,6 +230,11 @@ fn no_failback_and_the_returning_primary_drops_its_stale_vip() {
     // r1 comes back with the VIP its killed pulse left behind.
     rig.link("r1", true);
     assert!(rig.has_vip("r1"), "the killed pulse's VIP is still on r1");
+    // As on a real router, the link is up a while before pulse starts
+    // (r2's neighbour entry for r1 failed while r1 was away; with deadtime
+    // 0.3 s a slow re-resolution on a loaded machine would read as a dead
+    // partner).
+    std::thread::sleep(Duration::from_millis(300));
     let p1b = rig.start("r1", &cf, &[]);
     // It drops the stale VIP at once, and stays passive: no failback.
     let limit = Duration::from_secs(2);
