@@ -1041,3 +1041,22 @@ fn a_stale_lvsd_is_stopped_at_start() {
         rig.stub_log("r1")
     );
 }
+
+/// `--forceactive`: a primary started while the backup is active takes
+/// over at once ("Forced active on startup"), and the backup yields.
+#[test]
+#[cfg_attr(not(feature = "netns-tests"), ignore)]
+fn forceactive_takes_over_from_an_active_backup() {
+    let mut rig = Rig::new("force");
+    let cf = Cf::fast();
+    let p2 = rig.start("r2", &cf, &[]);
+    wait_sole(&rig, "r2", Duration::from_secs(3));
+    let p1 = rig.start("r1", &cf, &["--forceactive"]);
+    wait_sole(&rig, "r1", Duration::from_secs(2));
+    stays_sole(&rig, "r1", secs(cf.deadtime) * 3);
+    assert!(
+        rig.log(p1)
+            .contains("Forced active on startup: activating lvs")
+    );
+    assert!(rig.log(p2).contains("partner active: deactivating LVS"));
+}
