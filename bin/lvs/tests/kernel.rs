@@ -662,7 +662,10 @@ fn shared_nannies_one_process_per_check_set() {
         .count();
     // web and alt check alike (same port, timers and check): one shared
     // nanny for both.
-    assert_eq!(nannies, 1, "one shared nanny per set of virtuals that check alike");
+    assert_eq!(
+        nannies, 1,
+        "one shared nanny per set of virtuals that check alike"
+    );
     let st = rig.status();
     let pids: BTreeSet<i64> = st["virtuals"]
         .as_array()
@@ -848,6 +851,8 @@ fn kill_9(rig: &mut Rig) {
     fs::remove_file(&rig.socket).ok();
 }
 
+// Regression: a restart after kill -9 cut every weight above 1 to
+// max(1, w/32); the old test used weight 1 only and could not see it.
 #[test]
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn one_server_in_three_virtuals_through_ramp_reload_kill_9_death_and_return() {
@@ -922,6 +927,8 @@ fn one_server_in_three_virtuals_through_ramp_reload_kill_9_death_and_return() {
     assert!(kernel_table().is_empty(), "{:?}", kernel_table());
 }
 
+// Regression: a server failing from its new nanny's first check stayed in
+// the table (seen for 50 s and more) and `--status` said `up`.
 #[test]
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn a_server_that_dies_while_lvsd_is_down_is_removed_after_the_restart() {

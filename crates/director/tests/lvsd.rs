@@ -320,6 +320,8 @@ fn start_installs_services_and_servers_enter_at_a_thirty_second_of_their_weight(
     assert_eq!(rig.table(), lines(CONVERGED));
 }
 
+// Regression: after kill -9 and a restart, every adopted entry above weight 1
+// was cut to max(1, w/32) at its new nanny's first check.
 #[test]
 fn restart_after_kill_9_adopts_weights_above_one_without_a_write() {
     let mut rig = Rig::with_table(config(), converged_table());
@@ -388,6 +390,8 @@ fn a_quiesced_entry_re_enters_with_slow_start() {
     assert!(rig.table().contains("-a -f 7 -r 192.0.2.11:80 -m -w 1"));
 }
 
+// Regression: a fresh nanny reports a failing first check only as
+// `check fail`, which lvsd ignored: the dead server stayed for good.
 #[test]
 fn a_server_that_died_while_lvsd_was_down_leaves_at_its_first_failed_check() {
     let mut rig = Rig::with_table(config(), converged_table());
@@ -476,6 +480,8 @@ fn kill_and_restart(rig: &mut Rig, v: &str, s: &str) -> u64 {
     new
 }
 
+// Regression: a nanny restarted after a crash (hard_shutdown = 0) cut its
+// server's weight like an lvsd restart did.
 #[test]
 fn a_restarted_nanny_keeps_the_entry_at_its_weight() {
     let mut rig = Rig::new(config());
@@ -782,6 +788,8 @@ fn reload_lowering_a_weight_applies_at_once_and_the_ramp_does_not_cut_it() {
     assert_eq!(rig.writes(), writes + 1);
 }
 
+// Regression: a weight raised by reload was installed on a server that had
+// just died, and stayed.
 #[test]
 fn reload_raising_a_weight_waits_for_the_new_monitors_first_verdict() {
     let mut rig = Rig::new(config());
