@@ -351,6 +351,36 @@ EOF
     status "init: reload when stopped exits 7" 7 in_ns sh etc/init.d/pulse reload
     status "init: condrestart when stopped exits 0 and starts nothing" 0 in_ns sh etc/init.d/pulse condrestart
     status "init: still stopped after condrestart" 3 in_ns sh etc/init.d/pulse status
+
+    # ---- pulse as the unit starts it: foreground, NOTIFY_SOCKET ----------
+    echo "== pulse under Type=notify"
+    python3 packaging/notify-listen.py "$tmp/notify" 5 >"$tmp/notify.log" 2>&1 &
+    pids+=($!)
+    listener=$!
+    for _ in $(seq 1 50); do grep -q listening "$tmp/notify.log" 2>/dev/null && break; sleep 0.1; done
+    # ip netns exec execs the command: $! is pulse itself.
+    ip netns exec "$ns" env NOTIFY_SOCKET="$tmp/notify" WATCHDOG_USEC=400000 \
+        "$pulse_bin" -t -c "$tmp/lvs.cf" --pidfile "$tmp/pulse-n.pid" --socket="$tmp/pulse-n.sock" \
+        >"$tmp/pulse-n.out" 2>&1 &
+    pulse_pid=$!
+    pids+=("$pulse_pid")
+    sleep 2.5
+    check "notify: pulse stays in the foreground (the process started is the one in the pid file)" \
+        bash -c "kill -0 $pulse_pid && test \"\$(cat '$tmp/pulse-n.pid')\" = $pulse_pid"
+    kill -TERM "$pulse_pid" 2>/dev/null
+    wait "$pulse_pid"
+    rc=$?
+    wait "$listener"
+    log=$(cat "$tmp/notify.log")
+    [ "$rc" -eq 0 ] && ok "notify: SIGTERM ends pulse with status 0" || bad "notify: pulse exit status $rc" "$(cat "$tmp/pulse-n.out")"
+    first=$(sed -n 2p "$tmp/notify.log" | cut -d' ' -f2-)
+    check "notify: the first message is READY=1 with the role and partner" \
+        test "$first" = "READY=1|STATUS=master, inactive; partner 192.0.2.2 silent (test-start)"
+    check "notify: STATUS= follows the takeover" grep -q 'STATUS=master, active; partner 192.0.2.2 silent (test-start)$' <<<"$log"
+    n=$(grep -c ' WATCHDOG=1$' <<<"$log")
+    if [ "$n" -ge 6 ] && [ "$n" -le 20 ]; then ok "notify: watchdog pinged every WATCHDOG_USEC/2 ($n pings in ~2.5 s at 0.4 s)"; else bad "notify: $n watchdog pings in ~2.5 s" "$log"; fi
+    check "notify: STOPPING=1 at the end" test "$(tail -n1 "$tmp/notify.log" | cut -d' ' -f2-)" = "STOPPING=1"
+    check "notify: in the foreground pulse logs to syslog, nothing on stdout/stderr" test ! -s "$tmp/pulse-n.out"
 else
     bad "init: cannot create network namespace $ns"
 fi
