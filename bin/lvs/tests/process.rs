@@ -110,11 +110,18 @@ fn bit(sig: Signal) -> u64 {
 #[test]
 fn sighup_while_lvs_cf_is_read_is_kept_and_then_handled() {
     let dir = Scratch::new("hup");
-    // lvs.cf as a FIFO: lvsd waits in open() until we write it, a window
-    // as long as we like before its handlers exist.
+    // A long lvs.cf (the configuration, then 40 MB of comments): lvsd
+    // reads and parses it before its handlers exist, a window of a good
+    // part of a second (as long as a slow DNS lookup would make it). lvsd
+    // reads only a regular file, so a FIFO cannot hold it there.
     let cf = dir.path("lvs.cf");
-    fs::remove_file(&cf).expect("rm");
-    nix::unistd::mkfifo(&cf, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let mut text = String::from(CONFIG);
+    let comment = format!("# {}\n", "x".repeat(78));
+    text.reserve(40 << 20);
+    while text.len() < 40 << 20 {
+        text.push_str(&comment);
+    }
+    fs::write(&cf, &text).expect("write");
     let log = fs::File::create(dir.path("out")).expect("log");
     let mut cmd = lvsd_cmd(&["-t", "-n"], &dir);
     cmd.arg("--socket")
@@ -138,16 +145,8 @@ fn sighup_while_lvs_cf_is_read_is_kept_and_then_handled() {
         0,
         "the SIGHUP must have come before the handler existed"
     );
-    // Let lvsd read the file; the reload the SIGHUP asks for reads a
-    // regular file in its place.
-    let mut fifo = fs::OpenOptions::new()
-        .write(true)
-        .open(&cf)
-        .expect("open fifo");
-    fs::write(dir.path("lvs.cf.new"), CONFIG).expect("write");
-    fs::rename(dir.path("lvs.cf.new"), &cf).expect("rename");
-    std::io::Write::write_all(&mut fifo, CONFIG.as_bytes()).expect("write fifo");
-    drop(fifo);
+    // lvsd reads the file, installs its handlers, then the kept SIGHUP
+    // reloads it.
     let out = || fs::read_to_string(dir.path("out")).unwrap_or_default();
     wait_for("the reload line", Duration::from_secs(10), || {
         out().contains("lvs: rereading configuration file")

@@ -17,8 +17,8 @@
 use std::fmt;
 
 use health::argv::{
-    MonitorArgs, NumberError, SecondsArgError, SharedServer, parse_host, seconds_arg,
-    split_entry, strtol_int, strtol_mark,
+    MonitorArgs, NumberError, SecondsArgError, SharedServer, parse_host, seconds_arg, split_entry,
+    strtol_int, strtol_mark,
 };
 
 /// What a command line says: the typed value lvsd writes
@@ -514,7 +514,11 @@ mod tests {
         let a = run(&["-t", "0.5", "-a", "2.5"]);
         assert_eq!((a.interval, a.reentry), (secs("0.5"), secs("2.5")));
         assert_eq!(run(&["-t", "0.001"]).interval, secs("0.001"));
-        assert_eq!(run(&["-t", "010"]).interval, secs("8"), "integers stay popt's");
+        assert_eq!(
+            run(&["-t", "010"]).interval,
+            secs("8"),
+            "integers stay popt's"
+        );
         assert_eq!(run(&["-a", "0"]).reentry, None, "0 = the default");
         let err = |argv: &[&str]| parse(argv).unwrap_err().to_string();
         // Finer than nanny's millisecond: refused, not read as `-t 0`.
@@ -751,7 +755,7 @@ mod tests {
         let numbers = (
             any::<u16>(),
             proptest::option::of(any::<u16>()),
-            proptest::option::of(1u32..),  // every mark lvs.cf accepts
+            proptest::option::of(1u32..), // every mark lvs.cf accepts
             proptest::option::of(any::<i32>()),
             proptest::option::of(any::<i32>()),
             seconds(),

@@ -690,7 +690,17 @@ fn shared_mode_checks_a_server_listed_three_times_once() {
         .map(|w| format!("{}:{}:{w}", addr.ip(), addr.port()))
         .collect();
     let mut argv = vec![
-        "--shared", "-c", "-p", "81", "-a", "0", "-t", "0.5", "-V", "192.0.2.10", "--nodaemon",
+        "--shared",
+        "-c",
+        "-p",
+        "81",
+        "-a",
+        "0",
+        "-t",
+        "0.5",
+        "-V",
+        "192.0.2.10",
+        "--nodaemon",
         "--lvs",
     ];
     for e in &entries {
@@ -745,7 +755,10 @@ fn shared_mode_checks_a_server_listed_three_times_once() {
     let before = count.load(Ordering::SeqCst);
     let lines = r.until("1 check ok ");
     let lines = [lines, r.until("1 check ok ")].concat();
-    assert!(!lines.iter().any(|l| l.starts_with("0 check")), "{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("0 check")),
+        "{lines:#?}"
+    );
     assert!(count.load(Ordering::SeqCst) > before);
     n.signal(Signal::SIGTERM);
     let lines = r.until("- exit 0");

@@ -310,12 +310,12 @@ mod tests {
     #[test]
     fn virtuals_that_check_alike_share_one_nanny() {
         let server = |name: &str, addr: &str, weight: u32| {
-            format!(" server {name} {{\n  address = {addr}\n  active = 1\n  weight = {weight}\n }}\n")
+            format!(
+                " server {name} {{\n  address = {addr}\n  active = 1\n  weight = {weight}\n }}\n"
+            )
         };
         let virt = |name: &str, vip: &str, extra: &str, servers: &str| {
-            format!(
-                "virtual {name} {{\n active = 1\n address = {vip} eth0:1\n{extra}{servers}}}\n"
-            )
+            format!("virtual {name} {{\n active = 1\n address = {vip} eth0:1\n{extra}{servers}}}\n")
         };
         let a = |w| server("a", "192.0.2.11", w);
         let text = [
@@ -334,9 +334,7 @@ mod tests {
         .concat();
         let parsed = lvscf::parse_with(&text, &lvscf::OfflineResolver);
         assert!(!parsed.has_errors(), "{}", parsed.render("t.cf", &text));
-        let config = parsed
-        .config
-        .expect("config");
+        let config = parsed.config.expect("config");
         let monitors = shared_monitors(&config, MonitorOptions::default());
         let names: Vec<String> = monitors.iter().map(SharedMonitor::name).collect();
         // Port 443 and a 20 s timeout check differently: their own nannies.

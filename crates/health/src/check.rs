@@ -242,11 +242,16 @@ impl Checker {
                     self.finish(false, Reason::ProgramTimeout)
                 }
                 Ok(None) => {
+                    let wake = if p.needs_tick() {
+                        (now + EXIT_TICK).min(self.deadline)
+                    } else {
+                        self.deadline
+                    };
                     let wait = match p.wait_fd() {
                         Some(fd) => Wait {
                             fd,
                             events: libc::POLLIN,
-                            wake: self.deadline,
+                            wake,
                         },
                         None => Wait {
                             fd: -1,

@@ -93,32 +93,55 @@ impl ProgramRun {
 
     /// Reads what stdout has (keeping at most `limit` bytes in `out`, the
     /// rest discarded so the program never blocks on a full pipe) and reaps
-    /// the child once stdout is closed. Returns its exit when it is over.
+    /// the child. Returns its exit when it is over.
+    ///
+    /// The program's own exit ends the run, as the original's `waitpid`:
+    /// what it wrote before exiting is read, and a background child of its
+    /// that keeps stdout open (`helper & echo OK`) neither delays nor fails
+    /// the check; it is left running, as the original left it.
     pub fn advance(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<Option<Exit>> {
-        if let Some(stdout) = &mut self.stdout {
-            let mut scratch = [0u8; 512];
-            loop {
-                match stdout.read(&mut scratch) {
-                    Ok(0) => {
-                        self.stdout = None;
-                        break;
-                    }
-                    Ok(n) => {
-                        let keep = n.min(limit.saturating_sub(out.len()));
-                        out.extend_from_slice(&scratch[..keep]);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                    Err(e) => return Err(e),
-                }
-            }
-        }
+        self.drain(out, limit)?;
         match self.child.try_wait()? {
             Some(status) => {
+                // Written just before the exit, after the read above.
+                self.drain(out, limit)?;
+                self.stdout = None;
                 self.done = true;
                 Ok(Some(Exit::from(status)))
             }
             None => Ok(None),
+        }
+    }
+
+    /// Whether the caller must also wake on a short tick
+    /// ([`EXIT_TICK`]): while stdout is open, [`ProgramRun::wait_fd`] is
+    /// stdout, and a program whose stdout stays open after it exited (a
+    /// background child holds it) would otherwise be noticed only at the
+    /// deadline.
+    pub fn needs_tick(&self) -> bool {
+        self.stdout.is_some() || self.pidfd.is_none()
+    }
+
+    /// Reads stdout until it would block or ends.
+    fn drain(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+        let Some(stdout) = &mut self.stdout else {
+            return Ok(());
+        };
+        let mut scratch = [0u8; 512];
+        loop {
+            match stdout.read(&mut scratch) {
+                Ok(0) => {
+                    self.stdout = None;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    let keep = n.min(limit.saturating_sub(out.len()));
+                    out.extend_from_slice(&scratch[..keep]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
         }
     }
 
@@ -190,15 +213,56 @@ mod tests {
 
     #[test]
     fn kill_takes_the_whole_group() {
-        // The shell's child keeps stdout open; killing only the shell would
-        // leave it running.
+        // The shell's child keeps running; killing only the shell would
+        // leave it. Its pid comes first on stdout.
+        let argv: Vec<String> = ["sh", "-c", "sleep 30 & echo $!; sleep 30"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut p = ProgramRun::spawn(&argv).unwrap();
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !out.ends_with(b"\n") && Instant::now() < deadline {
+            assert_eq!(p.advance(&mut out, 4096).unwrap(), None);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let child: i32 = String::from_utf8_lossy(&out).trim().parse().expect("pid");
+        p.kill();
+        // Gone, or a zombie waiting for init: killed either way.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|s| {
+                !s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            })
+        };
+        while alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!alive(), "the program's child {child} survived kill()");
+    }
+
+    #[test]
+    fn the_programs_exit_counts_not_a_background_child_holding_stdout() {
+        // piranha waited for the program only; a helper started in the
+        // background without redirecting stdout used to make every check
+        // a timeout.
         let start = Instant::now();
-        let (exit, _) = run(
-            &["sh", "-c", "sleep 30 & sleep 30"],
-            Duration::from_millis(200),
+        let (exit, out) = run(&["sh", "-c", "sleep 30 & echo OK"], Duration::from_secs(5));
+        assert_eq!(exit, Some(Exit::Code(0)));
+        assert_eq!(out, b"OK\n");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
         );
-        assert_eq!(exit, None);
-        assert!(start.elapsed() < Duration::from_secs(5));
+        // Output written right before the exit is not lost.
+        let (exit, out) = run(
+            &["sh", "-c", "sleep 30 & printf 'a'; printf 'b'; exit 4"],
+            Duration::from_secs(5),
+        );
+        assert_eq!((exit, out), (Some(Exit::Code(4)), b"ab".to_vec()));
     }
 
     #[test]

@@ -606,6 +606,40 @@ mod tests {
     }
 
     #[test]
+    fn an_unchanged_load_weight_is_not_re_issued() {
+        // Weight 0: the original's threshold is 0, so it re-issued the same
+        // weight on every load report; an edit to the same weight is none.
+        let mut p = params(0, 0, 30);
+        p.load_monitor = true;
+        let mut s = State::new(&p);
+        s.active = true;
+        s.present = true;
+        s.weight = 0;
+        for load in [0.5, 5.0] {
+            let (s1, a) = transition(&p, &s, Event::Load(Some(load)));
+            assert!(ipvs(&a).is_empty(), "{load}: {a:?}");
+            assert_eq!(s1.weight, 0);
+        }
+    }
+
+    #[test]
+    fn resume_after_a_failure_readmits_at_the_next_success() {
+        // reentry 180 s at 10 s: 18 passes to re-enter after a failure,
+        // but SIGHUP (back to normal checking) counts as having passed them.
+        let p = params(5, 180, 10);
+        let (s, _) = run(&p, &State::new(&p), &[P, F]);
+        assert!(!s.present);
+        assert_eq!(s.count, 0);
+        let (s, a) = transition(&p, &s, P);
+        assert!(ipvs(&a).is_empty() && !s.present, "one pass is not 18");
+        let (s, _) = transition(&p, &s, Event::Resume);
+        assert_eq!(s.count, p.count_thresh);
+        let (s, a) = transition(&p, &s, P);
+        assert!(s.present);
+        assert_eq!(ipvs(&a), vec![IpvsOp::Add { weight: 1 }]);
+    }
+
+    #[test]
     fn signals_force_and_resume() {
         let p = params(5, 180, 10);
         let s0 = State::new(&p);

@@ -473,10 +473,45 @@ fn hung_program_is_killed_at_the_deadline() {
     );
 }
 
+/// Whether process `pid` still exists (a zombie counts as gone: it has
+/// been killed and only waits to be reaped by init).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn a_background_child_holding_stdout_does_not_delay_the_check() {
+    // The program exits 0 with "OK" at once, its background child keeps
+    // stdout open: the program's exit counts, as piranha's waitpid did
+    // (this used to be a timeout on every check).
+    let (o, took) = program_check("sh -c sleep${IFS}30&echo${IFS}OK", Some("OK"));
+    assert_eq!(
+        o,
+        Outcome {
+            ok: true,
+            reason: Reason::ProgramPassed
+        }
+    );
+    assert!(took < TIMEOUT, "{took:?}");
+}
+
 #[test]
 fn hung_grandchild_holding_stdout_is_killed_too() {
-    let (o, took) = program_check("sh -c sleep${IFS}30&echo${IFS}OK", Some("OK"));
-    // The shell exits at once but its child keeps stdout open.
+    // The program hangs, and so does the child it started: at the
+    // deadline the whole process group dies, the child too.
+    let pidfile = std::env::temp_dir().join(format!("health-grandchild-{}", std::process::id()));
+    let _ = std::fs::remove_file(&pidfile);
+    let script = format!(
+        "sh -c sleep${{IFS}}30&echo${{IFS}}$!>{}&&sleep${{IFS}}30",
+        pidfile.display()
+    );
+    let (o, took) = program_check(&script, Some("OK"));
     assert_eq!(
         o,
         Outcome {
@@ -485,6 +520,47 @@ fn hung_grandchild_holding_stdout_is_killed_too() {
         }
     );
     assert!(took < TIMEOUT + Duration::from_secs(1));
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .expect("the program wrote its child's pid")
+        .trim()
+        .parse()
+        .expect("pid");
+    let _ = std::fs::remove_file(&pidfile);
+    // SIGKILL is delivered at once; allow the kernel a moment to tear down.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while alive(pid) && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    if alive(pid) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        panic!("the program's child {pid} survived the timeout");
+    }
+}
+
+#[test]
+fn a_trickling_server_fails_at_the_whole_checks_deadline() {
+    // One byte every third of the timeout: a deadline per read (or one
+    // restarted after connect or send) would wait for all 15 bytes, about
+    // five timeouts; the check's one deadline ends it at the first.
+    let addr = listener(|mut s| {
+        read_request(&mut s);
+        for b in b"HTTP/1.0 200 OK" {
+            if s.write_all(&[*b]).is_err() {
+                return;
+            }
+            thread::sleep(TIMEOUT / 3);
+        }
+    });
+    let (o, took) = socket_check(addr, opts(Some("x\\n"), Some("HTTP/1.0 200 OK")));
+    assert!(!o.ok, "{o:?}");
+    assert!(
+        matches!(o.reason, Reason::TooShort { .. } | Reason::ReadTimeout),
+        "{o:?}"
+    );
+    assert!(took < TIMEOUT + Duration::from_millis(400), "{took:?}");
 }
 
 #[test]

@@ -844,7 +844,10 @@ fn parse_file_reads_only_a_regular_file_of_sane_size() {
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
     assert_eq!(
         read_error(&fifo),
-        format!("failed to open {}: not a regular file (a FIFO)", fifo.display())
+        format!(
+            "failed to open {}: not a regular file (a FIFO)",
+            fifo.display()
+        )
     );
     assert_eq!(
         read_error(std::path::Path::new("/dev/zero")),
@@ -852,7 +855,10 @@ fn parse_file_reads_only_a_regular_file_of_sane_size() {
     );
     assert_eq!(
         read_error(&dir),
-        format!("failed to open {}: not a regular file (a directory)", dir.display())
+        format!(
+            "failed to open {}: not a regular file (a directory)",
+            dir.display()
+        )
     );
     // Sparse: no disk space used.
     let big = dir.join("big.cf");

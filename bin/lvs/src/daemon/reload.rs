@@ -56,7 +56,8 @@ pub async fn read_with(
         Err(_) => Outcome::Refused(vec![format!(
             "{name}: reading it took longer than {} (a host name lookup?); \
              keeping the running configuration",
-            lvscf::Seconds::try_from(deadline).map_or_else(|_| format!("{deadline:?}"), |s| format!("{s} s"))
+            lvscf::Seconds::try_from(deadline)
+                .map_or_else(|_| format!("{deadline:?}"), |s| format!("{s} s"))
         )]),
     }
 }
@@ -115,7 +116,12 @@ fn outcome(name: &str, file: &ParsedFile) -> Outcome {
         // sink).
         lines.push(format!("error parsing {name} on line {}.", first.line));
     }
-    lines.extend(errors.iter().take(MAX_LOGGED).map(|d| format!("{name}:{d}")));
+    lines.extend(
+        errors
+            .iter()
+            .take(MAX_LOGGED)
+            .map(|d| format!("{name}:{d}")),
+    );
     if errors.len() > MAX_LOGGED {
         lines.push(format!(
             "{name}: {} more errors not logged (lvsd --check -c {name} lists them all)",
@@ -190,8 +196,10 @@ mod tests {
         assert!(took >= Duration::from_millis(500), "{took:?}");
         assert_eq!(
             lines,
-            ["lvs.cf: reading it took longer than 0.5 s (a host name lookup?); \
-              keeping the running configuration"]
+            [
+                "lvs.cf: reading it took longer than 0.5 s (a host name lookup?); \
+              keeping the running configuration"
+            ]
         );
         drop(release);
     }
