@@ -140,13 +140,16 @@ start_server() {   # start_server rsN
     local s=$1
     mkdir -p "$D/$s/www"
     echo "$s" > "$D/$s/www/index.html"
-    ip netns exec "$s" httpd -f -p 80 -h "$D/$s/www" & echo $! > "$D/$s/httpd80.pid"
-    ip netns exec "$s" httpd -f -p 8080 -h "$D/$s/www" & echo $! > "$D/$s/httpd8080.pid"
+    ip netns exec "$s" httpd -f -p 80 -h "$D/$s/www" & echo $! > "$D/$s/httpd80.pid"; disown $!
+    ip netns exec "$s" httpd -f -p 8080 -h "$D/$s/www" & echo $! > "$D/$s/httpd8080.pid"; disown $!
 }
 stop_server() {
     local s=$1
-    kill "$(cat "$D/$s/httpd80.pid")" "$(cat "$D/$s/httpd8080.pid")" 2>/dev/null
-    wait "$(cat "$D/$s/httpd80.pid")" "$(cat "$D/$s/httpd8080.pid")" 2>/dev/null
+    local pid
+    for pid in "$(cat "$D/$s/httpd80.pid")" "$(cat "$D/$s/httpd8080.pid")"; do
+        kill "$pid" 2>/dev/null
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+    done
 }
 
 # -- lvs.cf, the same on both routers (the style of etc/lvs.cf) ------------
@@ -242,6 +245,7 @@ start_router() {   # start_router rN [pulse options...]
         sh -c 'mount -t tmpfs tmpfs /run && exec "$@"' sh \
         pulse -n -c "$D/$r/lvs.cf" "$@" >> "$D/$r/pulse.log" 2>&1 &
     echo $! > "$D/$r/pulse.pid"
+    disown $!
 }
 # Run a command inside router rN's namespaces (network and its /run).
 in_router() {
@@ -315,6 +319,7 @@ mac_r2=$(ip -n r2 link show eth0 | awk '/link\/ether/ {print $2}')
 client_neigh_is "$mac_r1" && ok "the client reaches the VIP at r1's MAC $mac_r1" || fail "client's neighbour entry: $(neigh_mac)"
 
 step "real server rs2 stops"
+in_table r1 192.0.2.12 8080 || fail "rs2 was not in the table to begin with"
 stop_server rs2
 t=$(now_ms)
 if wait_for 10 not_in_table r1 192.0.2.12 8080; then
