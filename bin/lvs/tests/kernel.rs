@@ -1153,3 +1153,37 @@ fn a_restarted_nanny_keeps_its_servers_weight_and_restarts_back_off() {
     );
     assert_eq!(kernel_table(), reloaded);
 }
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn changes_behind_lvsds_back_are_repaired_by_the_drift_check() {
+    let mut rig = Rig::new("drift");
+    let _r1 = listen_r1(&rig);
+    let _r2 = rig.net.listen("192.0.2.12");
+    // Weight 1 everywhere: no ramp step changes the table meanwhile.
+    fs::write(&rig.config, three_virtuals([1; 5], "")).expect("config");
+    rig.start();
+    let entered = table_of([Some(1); 5]);
+    wait_for("every server to enter", Duration::from_secs(15), || {
+        kernel_table() == entered
+    });
+    // Behind lvsd's back: a weight edited, a destination deleted, and a
+    // foreign service added. lvsd plans from its own copy of the table
+    // between drift checks; the check reads the kernel.
+    sh("ipvsadm -e -t 203.0.113.10:80 -r 192.0.2.12:80 -m -w 9 && \
+        ipvsadm -d -f 7 -r 192.0.2.11:80 && \
+        ipvsadm -A -t 198.51.100.99:443 -s rr");
+    let mut repaired = entered.clone();
+    repaired.insert("-A -t 198.51.100.99:443 -s rr".to_owned());
+    let took = wait_for("the repair", Duration::from_secs(45), || {
+        kernel_table() == repaired
+    });
+    eprintln!("repaired after {took:?}");
+    // Every 30 s (one tick of slack, and the guest's slowness).
+    assert!(took <= Duration::from_secs(30 + 3), "{took:?}");
+    assert_eq!(rig.stop().map(|s| s.code()), Some(Some(0)));
+    assert_eq!(
+        kernel_table(),
+        ["-A -t 198.51.100.99:443 -s rr".to_owned()].into()
+    );
+}

@@ -1077,5 +1077,28 @@ fn a_legacy_monitor_s_entry_is_left_alone() {
         Health::Managed { up: Some(false) }
     );
     assert_eq!(rig.table(), lines(CONVERGED));
-    assert_eq!(rig.writes(), 0);
+    // Its monitor re-weights it behind lvsd's back, and someone edits
+    // web/r2, whose nanny reports: the drift check repairs web/r2 and
+    // leaves web/r1 as its monitor set it.
+    rig.say("web", "r2", true, "check ok c\nwant 1");
+    let key = ipvs::ServiceKey::tcp(ip("203.0.113.10"), 80);
+    rig.table
+        .edit_destination(
+            &key,
+            &ipvs::Destination::new(ip("192.0.2.11"), 80, ipvs::Forwarding::Masq, 9),
+        )
+        .expect("edit");
+    rig.table
+        .edit_destination(
+            &key,
+            &ipvs::Destination::new(ip("192.0.2.12"), 80, ipvs::Forwarding::Masq, 9),
+        )
+        .expect("edit");
+    rig.advance(director::lvsd::DRIFT_CHECK);
+    assert!(rig.feed(Event::Tick).contains(&Action::Reconcile));
+    assert_eq!(rig.writes(), 1);
+    let mut want = lines(CONVERGED);
+    want.remove("-a -t 203.0.113.10:80 -r 192.0.2.11:80 -m -w 3");
+    want.insert("-a -t 203.0.113.10:80 -r 192.0.2.11:80 -m -w 9".into());
+    assert_eq!(rig.table(), want);
 }
