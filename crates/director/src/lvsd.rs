@@ -492,6 +492,17 @@ struct Restart {
     backoff: Duration,
 }
 
+/// Whether lvsd serves, or is on its way out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Monitors run, the table follows health and configuration.
+    Running,
+    /// Shutdown began (SIGTERM, or a monitor death under
+    /// `hard_shutdown = 1`): nothing starts any more and the desired table
+    /// is empty.
+    ShuttingDown,
+}
+
 /// lvsd's whole decision state. See the module docs.
 #[derive(Debug)]
 pub struct Lvsd {
@@ -509,7 +520,7 @@ pub struct Lvsd {
     counters: Counters,
     /// The next reconcile's writes are the last reload's.
     count_reload: bool,
-    shutting_down: bool,
+    phase: Phase,
     /// When the last reconcile planned against a fresh kernel dump.
     last_fresh: Option<Instant>,
     /// The next reconcile must read the kernel itself (drift check).
@@ -531,7 +542,7 @@ impl Lvsd {
             refused: HashMap::new(),
             counters: Counters::default(),
             count_reload: false,
-            shutting_down: false,
+            phase: Phase::Running,
             last_fresh: None,
             fresh_due: false,
         }
@@ -580,13 +591,13 @@ impl Lvsd {
 
     /// Whether shutdown has begun.
     pub fn shutting_down(&self) -> bool {
-        self.shutting_down
+        self.phase == Phase::ShuttingDown
     }
 
     /// Apply one event. Does no I/O: the loop carries out the actions.
     pub fn on(&mut self, now: Instant, event: Event) -> Vec<Action> {
         let mut out = Vec::new();
-        if self.shutting_down {
+        if self.phase == Phase::ShuttingDown {
             // Only the exits of the stopped monitors still come; nothing
             // is started or changed any more.
             return out;
@@ -1035,7 +1046,7 @@ impl Lvsd {
             self.stop(id, out);
         }
         self.restarts.clear();
-        self.shutting_down = true;
+        self.phase = Phase::ShuttingDown;
         out.push(Action::AwaitMonitors { grace: STOP_GRACE });
         out.push(Action::Reconcile);
         out.push(Action::Exit(code));
@@ -1044,7 +1055,7 @@ impl Lvsd {
     /// The table lvsd wants now: empty while shutting down; with `-t`
     /// every server up.
     pub fn desired(&self) -> DesiredTable {
-        if self.shutting_down {
+        if self.phase == Phase::ShuttingDown {
             return DesiredTable::default();
         }
         let view: &dyn HealthView = if self.opts.test_start {
@@ -1103,7 +1114,7 @@ impl Lvsd {
             self.owned.record(&report);
             self.book_failures(&report, &mut logs);
         }
-        if !self.shutting_down {
+        if self.phase == Phase::Running {
             self.owned.adopt(&desired, &current);
         }
         if count_reload {
@@ -1138,7 +1149,7 @@ impl Lvsd {
     }
 
     fn book_failures(&mut self, report: &crate::ApplyReport, logs: &mut Vec<Log>) {
-        if self.shutting_down {
+        if self.phase == Phase::ShuttingDown {
             let names = self.service_names();
             for (step, result) in &report.results {
                 let Change::DeleteService(k) = &step.change else {

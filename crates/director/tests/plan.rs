@@ -541,3 +541,20 @@ fn a_change_without_a_reply_counts_as_failed() {
     assert_eq!(report.succeeded(), 1);
     assert_eq!(report.failures().count(), 2);
 }
+
+#[test]
+fn sorry_server_of_a_virtual_without_active_servers() {
+    let mut vs = web("http", "203.0.113.10");
+    vs.sorry_server = Some(ip("198.51.100.250"));
+    for rs in &mut vs.servers {
+        rs.active = false;
+    }
+    let table = desired_table(&config(vec![vs]), &AllHealthy);
+    assert_eq!(
+        table.services[0].destinations,
+        vec![DesiredDestination::Present {
+            server: None,
+            destination: dest("198.51.100.250", 1),
+        }]
+    );
+}
