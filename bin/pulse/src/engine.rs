@@ -158,7 +158,10 @@ pub fn run(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode, String>
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the event loop: {e}"))?;
-    runtime.block_on(main_loop(setup, route))
+    let result = runtime.block_on(main_loop(setup, route));
+    // A re-read of lvs.cf stuck in a DNS lookup must not hold up the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 async fn main_loop(setup: Setup, route: Box<dyn Interfaces>) -> Result<ExitCode, String> {
