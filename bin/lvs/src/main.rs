@@ -20,6 +20,10 @@ use ipvs::IpvsTable;
 /// to start (as the original: 1).
 const EXIT_FAILURE: u8 = 1;
 
+/// Longest time lvsd plans from its remembered copy of the kernel's table
+/// without reading the kernel (twice the daemon's drift check).
+const TABLE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn main() -> ExitCode {
     // First: a SIGHUP from pulse or `systemctl reload` while lvs.cf is read
     // (a DNS lookup may take seconds) must wait for the handler, not kill
@@ -111,7 +115,11 @@ fn run_daemon(args: &Args) -> Result<ExitCode> {
     // The kernel first, so that "IPVS is not available" reaches the admin's
     // terminal before we detach from it.
     let table: Box<dyn IpvsTable> = match ipvs::NetlinkIpvs::new() {
-        Ok(t) => Box::new(t),
+        // Reconciles answer from the last dump plus our own writes; the
+        // drift check (and `--status`) ask for a real dump, and the age
+        // bound makes one even while health changes keep the drift check
+        // from coming due.
+        Ok(t) => Box::new(ipvs::CachedTable::new(t).with_max_age(TABLE_MAX_AGE)),
         // -t touches no kernel table: without IPVS it plans against an
         // empty one.
         Err(_) if args.test_start => Box::new(ipvs::MemoryIpvs::new()),

@@ -101,6 +101,8 @@ fn health_word(h: Health) -> &'static str {
 }
 
 pub(super) fn collect(d: &mut Daemon) -> Status {
+    // The kernel's own counters and entries, not lvsd's remembered copy.
+    d.table.invalidate_cache();
     let kernel = d.table.list().unwrap_or_default();
     let mut virtuals = Vec::new();
     let now = (SystemTime::now(), std::time::Instant::now());
