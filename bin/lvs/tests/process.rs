@@ -312,3 +312,49 @@ fn check_fails_when_the_hard_open_file_limit_cannot_hold_the_monitors() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The soft open-file limit of a running process, from /proc/PID/limits.
+fn soft_nofile(pid: Pid) -> Option<u64> {
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+#[test]
+fn lvsd_raises_its_open_file_limit_for_the_config_at_start_and_on_reload() {
+    let dir = Scratch::new("raise");
+    let cf = dir.path("lvs.cf");
+    // 100 servers: 64 + 2 × 100 = 264 wanted.
+    fs::write(&cf, many_servers(100)).expect("lvs.cf");
+    let mut lvsd = Lvsd(
+        Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -Sn 100 && exec \"$0\" -t -n -c \"$1\" --socket \"$2\"")
+            .arg(env!("CARGO_BIN_EXE_lvsd"))
+            .arg(&cf)
+            .arg(dir.path("lvsd.sock"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("lvsd"),
+    );
+    let pid = lvsd.pid();
+    wait_for("the status socket", Duration::from_secs(10), || {
+        dir.path("lvsd.sock").exists()
+    });
+    assert_eq!(soft_nofile(pid), Some(264));
+    // 300 servers after a reload: 664.
+    fs::write(&cf, many_servers(300)).expect("lvs.cf");
+    kill(pid, Signal::SIGHUP).expect("kill -HUP");
+    wait_for("the raised limit", Duration::from_secs(10), || {
+        soft_nofile(pid) == Some(664)
+    });
+    // Fewer servers never lower it.
+    fs::write(&cf, many_servers(1)).expect("lvs.cf");
+    kill(pid, Signal::SIGHUP).expect("kill -HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(soft_nofile(pid), Some(664));
+    kill(pid, Signal::SIGTERM).expect("kill -TERM");
+    assert!(lvsd.wait_exit(Duration::from_secs(10)).success());
+}

@@ -221,6 +221,8 @@ impl Daemon {
     pub fn reloaded(&mut self, outcome: reload::Outcome) {
         match outcome {
             reload::Outcome::Loaded(config) => {
+                // More monitors may need more descriptors.
+                crate::fdlimit::raise_for(&config);
                 self.feed(Event::Reload(config));
             }
             reload::Outcome::Refused(lines) => {
