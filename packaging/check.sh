@@ -15,7 +15,7 @@
 # addresses only (192.0.2.0/24, 203.0.113.0/24), removed on exit; the pulse
 # started there runs with --test-start (no lvsd, no IPVS).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 [ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
 repo=$PWD
 
@@ -246,7 +246,7 @@ echo "== DELAY"
 elapsed() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
 ms=$(DELAY=0.4 elapsed systemd/pulse-delay)
 if [ "$ms" -ge 400 ] && [ "$ms" -lt 2000 ]; then ok "DELAY=0.4 waits 0.4 s (${ms} ms)"; else bad "DELAY=0.4 waited ${ms} ms"; fi
-ms=$(DELAY= elapsed systemd/pulse-delay)
+ms=$(DELAY='' elapsed systemd/pulse-delay)
 if [ "$ms" -lt 300 ]; then ok "no DELAY: no wait (${ms} ms)"; else bad "no DELAY waited ${ms} ms"; fi
 out=$(DELAY=soon systemd/pulse-delay 2>&1); rc=$?
 if [ $rc -eq 0 ] && grep -q 'DELAY=soon is neither' <<<"$out"; then ok "DELAY=soon: reported, no wait, start goes on"; else bad "DELAY=soon" "$out"; fi
@@ -354,7 +354,7 @@ EOF
 
     # ---- pulse as the unit starts it: foreground, NOTIFY_SOCKET ----------
     echo "== pulse under Type=notify"
-    python3 packaging/notify-listen.py "$tmp/notify" 5 >"$tmp/notify.log" 2>&1 &
+    python3 packaging/dgram-listen.py "$tmp/notify" 5 >"$tmp/notify.log" 2>&1 &
     pids+=($!)
     listener=$!
     for _ in $(seq 1 50); do grep -q listening "$tmp/notify.log" 2>/dev/null && break; sleep 0.1; done
@@ -381,6 +381,68 @@ EOF
     if [ "$n" -ge 6 ] && [ "$n" -le 20 ]; then ok "notify: watchdog pinged every WATCHDOG_USEC/2 ($n pings in ~2.5 s at 0.4 s)"; else bad "notify: $n watchdog pings in ~2.5 s" "$log"; fi
     check "notify: STOPPING=1 at the end" test "$(tail -n1 "$tmp/notify.log" | cut -d' ' -f2-)" = "STOPPING=1"
     check "notify: in the foreground pulse logs to syslog, nothing on stdout/stderr" test ! -s "$tmp/pulse-n.out"
+
+    # ---- logging: ident, facility, one prefix, -n ------------------------
+    # /dev/log is the check's own socket: in a private mount namespace, an
+    # overlay over /dev holds it (the host's /dev is untouched).
+    echo "== logging"
+    cat >"$tmp/logcheck.sh" <<'LOGCHECK'
+set -u
+tmp=$1 ns=$2 pulse=$3 lvsd=$4 nanny=$5 repo=$6
+[ -n "$tmp" ] && [ -d "$tmp" ] || exit 1
+mount --make-rprivate /
+mkdir -p "$tmp/devov/u" "$tmp/devov/w"
+mount -t overlay overlay -o "lowerdir=/dev,upperdir=$tmp/devov/u,workdir=$tmp/devov/w" /dev || exit 1
+rm -f /dev/log
+python3 "$repo/packaging/dgram-listen.py" /dev/log 7 >"$tmp/syslog.log" 2>&1 &
+listener=$!
+for _ in $(seq 1 50); do grep -q listening "$tmp/syslog.log" && break; sleep 0.1; done
+# pulse detached, as the init script starts it.
+ip netns exec "$ns" "$pulse" -t -c "$tmp/lvs.cf" --pidfile "$tmp/p1.pid" --socket="$tmp/p1.sock"
+sleep 1
+p1=$(cat "$tmp/p1.pid"); kill -TERM "$p1"
+# pulse in the foreground under systemd (nobody listens on its notify socket).
+ip netns exec "$ns" env NOTIFY_SOCKET="$tmp/nobody" "$pulse" -t -c "$tmp/lvs.cf" --pidfile "$tmp/p2.pid" --socket="$tmp/p2.sock" >"$tmp/p2.out" 2>&1 &
+p2=$!
+sleep 1; kill -TERM "$p2"; wait "$p2"
+# pulse -n: stdout only.
+ip netns exec "$ns" "$pulse" -n -t -c "$tmp/lvs.cf" --pidfile "$tmp/p3.pid" --socket="$tmp/p3.sock" >"$tmp/p3.out" 2>&1 &
+p3=$!
+sleep 1; kill -TERM "$p3"; wait "$p3"
+# lvsd detached (-t: no kernel writes), and with -n.
+"$lvsd" -t -c "$repo/etc/lvs.cf" --pidfile "$tmp/l1.pid" --socket "$tmp/l1.sock"
+sleep 0.5; l1=$(cat "$tmp/l1.pid"); kill -TERM "$l1"
+timeout 1 "$lvsd" -n -t -c "$repo/etc/lvs.cf" --pidfile "$tmp/l2.pid" --socket "$tmp/l2.sock" >"$tmp/l2.out" 2>&1
+# nanny as lvsd starts it (-c: no fork), port 80 without send/expect: the
+# original's own "nanny: no monitor configured ..." text.
+"$nanny" -c -h 127.0.0.1 -p 80 -r 1 -t 0.2 --test-start --lvs -V 203.0.113.10 -M m &
+n1=$!
+sleep 1; kill -TERM "$n1"; wait "$n1"
+wait "$listener"
+echo "p1=$p1 p2=$p2 p3=$p3 l1=$l1 n1=$n1" >"$tmp/logpids"
+LOGCHECK
+    bindir=$(dirname "$pulse_bin")
+    unshare -m bash "$tmp/logcheck.sh" "$tmp" "$ns" "$pulse_bin" "$bindir/lvsd" "$bindir/nanny" "$repo" 2>"$tmp/logcheck.err"
+    p1='' p2='' p3='' l1='' n1=''
+    # shellcheck disable=SC1091
+    . "$tmp/logpids" 2>/dev/null || bad "logging: the run did not finish" "$(cat "$tmp/logcheck.err")"
+    sys=$(cut -d' ' -f2- "$tmp/syslog.log" | grep -v '^listening$')
+    body=$(sed -E 's/^<[0-9]+>[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} //' <<<"$sys")
+    has() { grep -qxF -- "$1" <<<"$body"; }
+    check "logging: every line is facility daemon (PRI 24-31)" \
+        bash -c '[ -n "$1" ] && ! grep -vE "^<(2[4-9]|3[01])>" <<<"$1" | grep -q .' _ "$sys"
+    check "logging: detached pulse logs as pulse[PID]" has "pulse[$p1]: STARTING PULSE AS MASTER"
+    check "logging: detached pulse's SIGTERM line" has "pulse[$p1]: Terminating due to signal 15"
+    check "logging: pulse in the foreground under systemd logs to syslog too" has "pulse[$p2]: STARTING PULSE AS MASTER"
+    check "logging: pulse -n logs to stdout as pulse: ..." grep -qx 'pulse: STARTING PULSE AS MASTER' "$tmp/p3.out"
+    check "logging: pulse -n logs nothing to syslog" bash -c '! grep -qF "pulse[$1]" <<<"$2"' _ "$p3" "$body"
+    check "logging: lvsd logs as lvsd[PID]" has "lvsd[$l1]: starting virtual service http active: 80"
+    check "logging: lvsd -n logs to stdout as lvs: ..." grep -qx 'lvs: starting virtual service http active: 80' "$tmp/l2.out"
+    check "logging: nanny logs as nanny[PID]" has "nanny[$n1]: starting LVS client monitor for 203.0.113.10:80 -> 127.0.0.1:1"
+    check "logging: one prefix (nanny's own 'nanny: no monitor configured' text)" \
+        has "nanny[$n1]: no monitor configured, assuming web service on port 80"
+    check "logging: no line carries a second prefix" \
+        bash -c '! grep -qE "^(pulse|lvsd|nanny)\[[0-9]+\]: (pulse|lvs|lvsd|nanny): " <<<"$1"' _ "$body"
 else
     bad "init: cannot create network namespace $ns"
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Stand in for systemd's notification socket (packaging/check.sh).
+"""Stand in for systemd's notification socket or for syslog's /dev/log
+(packaging/check.sh).
 
-    notify-listen.py SOCKET SECONDS
+    dgram-listen.py SOCKET SECONDS
 
 Binds a Unix datagram socket at SOCKET, prints each datagram received
 within SECONDS as one line (newlines inside shown as "|"), then exits.
