@@ -57,8 +57,11 @@ fn load(path: &Path) -> Result<Loaded> {
 }
 
 fn print_diagnostics(out: &mut impl Write, loaded: &Loaded) -> io::Result<()> {
+    // The lines once, not a scan of the file per diagnostic.
+    let lines: Vec<&str> = loaded.src.split('\n').collect();
     for d in &loaded.diagnostics {
-        write!(out, "{}", d.render(&loaded.name, &loaded.src))?;
+        let text = lines.get(d.line.saturating_sub(1)).copied().unwrap_or("");
+        write!(out, "{}", d.render_line(&loaded.name, text))?;
     }
     Ok(())
 }
@@ -304,6 +307,33 @@ pub fn diff(path: &Path) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eight_thousand_errors_print_in_linear_time() {
+        // Each diagnostic used to scan the file for its line: 8,000 errors
+        // took 2.15 s in a release build, far longer in a test build.
+        let mut src = String::new();
+        for i in 0..8000 {
+            src.push_str(&format!(
+                "virtual v{i} {{\n active = 1\n address = 192.0.2.1 eth0:1\n port = nosuch{i}\n}}\n"
+            ));
+        }
+        let parsed = lvscf::parse_with(&src, &lvscf::OfflineResolver);
+        let loaded = Loaded {
+            name: "lvs.cf".into(),
+            diagnostics: parsed.diagnostics,
+            config: parsed.config,
+            src,
+        };
+        assert_eq!(count(&loaded, Severity::Error), 8000);
+        let started = std::time::Instant::now();
+        let mut out = Vec::new();
+        print_diagnostics(&mut out, &loaded).expect("print");
+        let took = started.elapsed();
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.contains("lvs.cf:39999:9: error: port: unknown service name \"nosuch7999\""));
+        assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+    }
 
     fn parse(src: &str) -> Config {
         let parsed = lvscf::parse(src);
