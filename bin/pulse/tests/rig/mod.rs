@@ -483,6 +483,23 @@ impl Drop for Rig {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // Anything else still running in our namespaces was started by this
+        // test (a detached pulse, an lvsd stand-in): kill it by PID.
+        for ns in &self.namespaces {
+            let pids = Command::new("ip").args(["netns", "pids", ns]).output();
+            for pid in pids.iter().flat_map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .into_owned()
+                    .lines()
+                    .filter_map(|l| l.trim().parse::<i32>().ok())
+                    .collect::<Vec<_>>()
+            }) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
         for ns in self.namespaces.iter().rev() {
             let _ = Command::new("ip")
                 .args(["netns", "del", ns])
