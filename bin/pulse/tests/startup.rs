@@ -201,3 +201,21 @@ fn status_without_a_running_pulse_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("none.sock"));
 }
+
+#[test]
+fn an_undefined_backup_marked_active_is_cleared() {
+    // backup_active = 1 without a backup address: cleared, as the original;
+    // this host then is a backup without a backup: 255.
+    let d = Dir::new("undefined");
+    let cf = d.cf(&format!(
+        "primary = 203.0.113.2\nservice = lvs\nbackup_active = 1\nbackup = 0.0.0.0\n{VIRTUAL}"
+    ));
+    let out = pulse(&d, &cf, &[]);
+    assert_eq!(out.status.code(), Some(255), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("pulse: Undefined backup node marked as active? -- clearing that!\n"),
+        "{}",
+        text(&out)
+    );
+}
