@@ -183,31 +183,51 @@ pub fn parse_file(path: impl AsRef<Path>) -> Result<ParsedFile, ReadError> {
         path: path.to_owned(),
         source,
     })?;
-    let (source, bad_at) = match String::from_utf8(bytes) {
-        Ok(s) => (s, None),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(at))
-        }
-    };
+    let (source, invalid) = decode(&bytes);
     let mut parsed = parse(&source);
-    if let Some(at) = bad_at {
-        // `at` is valid in the lossy text too: everything before it is
-        // unchanged.
+    let mut warned = false;
+    for (at, byte) in invalid {
+        // `at` is the U+FFFD's offset in the text that was parsed.
         let before = source.get(..at).unwrap_or("");
         let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-        parsed.diagnostics.push(Diagnostic {
-            severity: Severity::Warning,
-            line,
-            col,
-            len: 1,
-            message: "the file is not valid UTF-8; invalid bytes were replaced by U+FFFD".into(),
-            hint: Some("save the file as UTF-8 (or ASCII)".into()),
-            extension: None,
-        });
-        parsed.diagnostics.sort_by_key(|d| (d.line, d.col));
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        let diagnostic = if in_comment(&before[line_start..]) {
+            if std::mem::replace(&mut warned, true) {
+                continue;
+            }
+            Diagnostic {
+                severity: Severity::Warning,
+                line,
+                col,
+                len: 1,
+                message: "the file is not valid UTF-8; invalid bytes were replaced by U+FFFD"
+                    .into(),
+                hint: Some("save the file as UTF-8 (or ASCII)".into()),
+                extension: None,
+            }
+        } else {
+            // A value (a `send` string, a name, a command) would reach
+            // nanny, the kernel or the logs as U+FFFD instead of the byte
+            // piranha passed on: refuse it at its place.
+            Diagnostic {
+                severity: Severity::Error,
+                line,
+                col,
+                len: 1,
+                message: format!(
+                    "byte 0x{byte:02X} is not UTF-8: outside a comment it would be passed on as U+FFFD, not as written"
+                ),
+                hint: Some("save the file as UTF-8 (or ASCII), or write the text in ASCII".into()),
+                extension: None,
+            }
+        };
+        parsed.diagnostics.push(diagnostic);
     }
+    if parsed.has_errors() {
+        parsed.config = None;
+    }
+    parsed.diagnostics.sort_by_key(|d| (d.line, d.col));
     Ok(ParsedFile {
         path: path.to_owned(),
         source,
@@ -268,4 +288,36 @@ fn read_config_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
         return Err(too_large());
     }
     Ok(bytes)
+}
+
+/// `bytes` as text with each invalid sequence replaced by U+FFFD, and for
+/// each: its offset in that text and its first byte.
+fn decode(bytes: &[u8]) -> (String, Vec<(usize, u8)>) {
+    let mut text = String::with_capacity(bytes.len());
+    let mut invalid = Vec::new();
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        if let Some(&byte) = chunk.invalid().first() {
+            invalid.push((text.len(), byte));
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    (text, invalid)
+}
+
+/// Whether the end of `line_so_far` is inside a `#` comment (a `#` outside
+/// double quotes).
+fn in_comment(line_so_far: &str) -> bool {
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in line_so_far.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '#' if !quoted => return true,
+            _ => {}
+        }
+    }
+    false
 }

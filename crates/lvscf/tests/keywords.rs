@@ -822,6 +822,34 @@ fn parse_file_reports_path() {
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
+#[test]
+fn a_byte_that_is_not_utf8_in_a_value_is_an_error_at_its_place() {
+    // piranha sent the raw byte; a replacement character instead would
+    // reach the real server, so the file is refused with the place.
+    let dir = std::env::temp_dir().join(format!("lvscf-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let path = dir.join("lvs.cf");
+    std::fs::write(
+        &path,
+        b"# caf\xe9 in a comment is fine\nvirtual v {\n address = 203.0.113.10 eth0:1\n send = \"GET / caf\xe9\"\n expect = \"#\xff\"\n}\n",
+    )
+    .expect("write");
+    let f = lvscf::parse_file(&path).expect("parse_file");
+    assert!(f.config.is_none());
+    let errors: Vec<(usize, usize, String)> = f
+        .of(Severity::Error)
+        .map(|d| (d.line, d.col, d.message.clone()))
+        .collect();
+    let text = |b: &str| {
+        format!(
+            "byte 0x{b} is not UTF-8: outside a comment it would be passed on as U+FFFD, not as written"
+        )
+    };
+    assert_eq!(errors, [(4, 19, text("E9")), (5, 13, text("FF"))]);
+    assert_eq!(f.of(Severity::Warning).count(), 1, "the comment's byte");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
 /// `parse_file(path)`'s error text, within 5 s (a FIFO used to block the
 /// reader until a writer came, and /dev/zero to fill the memory).
 fn read_error(path: &std::path::Path) -> String {
