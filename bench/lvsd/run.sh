@@ -13,7 +13,7 @@
 #
 #   bench/lvsd/run.sh --keepalived [V S]     # default 2,300 x 16
 #   env: BENCH_RUNS (5 reloads each), BENCH_KA_RUNS (= BENCH_RUNS),
-#        BENCH_INTERVAL (check interval, 60 s), BENCH_RUN_TIMEOUT (one
+#        BENCH_INTERVAL (check interval, 120 s), BENCH_RUN_TIMEOUT (one
 #        reload, 900 s), BENCH_VM_TIMEOUT (whole guest, 5400 s)
 #
 # Not part of CI. Guest CPU is emulated (14-22x slower than the host):
@@ -48,7 +48,7 @@ if [ "${1:-}" = --keepalived ]; then
   rm -rf "$OUT"; mkdir -p "$OUT"
   RUNS=${BENCH_RUNS:-5}
   tests/vm/run.sh --smp 2 --mem 4G --timeout "${BENCH_VM_TIMEOUT:-5400}" --share "$B" -- \
-    bash bench/lvsd/guest.sh "$B" "$B/keepalived" "$V" "$S" "${BENCH_INTERVAL:-60}" \
+    bash bench/lvsd/guest.sh "$B" "$B/keepalived" "$V" "$S" "${BENCH_INTERVAL:-120}" \
       "$RUNS" "${BENCH_KA_RUNS:-$RUNS}" "${BENCH_RUN_TIMEOUT:-900}" "$OUT"
   echo "logs: $OUT"
   summary() {   # summary NAME: "runs min median max" of its reload_ms

@@ -7,7 +7,10 @@
 //! (n = v * SERVERS + r): 198.51.100.(1 + n % 250), port 10000 + n / 250, so
 //! that 36,800 real servers are distinct (address, port) pairs on 148 ports.
 //! Every weight is 1 except the watched one, real server 0 of virtual
-//! VIRTUALS / 2, whose weight is the caller's.
+//! VIRTUALS / 2, whose weight is the caller's. A server whose check fails
+//! stays in the table at weight 0 on both sides (`quiesce_server = 1`,
+//! `inhibit_on_failure`), so the table's size does not depend on how well
+//! the checks keep up with a loaded guest.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
@@ -71,7 +74,7 @@ impl Table {
             let (vip, port) = Self::vip(v);
             let _ = write!(
                 s,
-                "virtual v{v} {{\n    active = 1\n    address = {vip} eth0:1\n    port = {port}\n    scheduler = wlc\n    timeout = {}\n",
+                "virtual v{v} {{\n    active = 1\n    address = {vip} eth0:1\n    port = {port}\n    scheduler = wlc\n    timeout = {}\n    quiesce_server = 1\n",
                 self.interval
             );
             if let Some(path) = nanny {
@@ -99,7 +102,7 @@ impl Table {
             let (vip, port) = Self::vip(v);
             let _ = write!(
                 s,
-                "virtual_server {vip} {port} {{\n    delay_loop {}\n    lb_algo wlc\n    lb_kind NAT\n    protocol TCP\n",
+                "virtual_server {vip} {port} {{\n    delay_loop {}\n    lb_algo wlc\n    lb_kind NAT\n    protocol TCP\n    inhibit_on_failure\n",
                 self.interval
             );
             for r in 0..self.servers {
