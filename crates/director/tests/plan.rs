@@ -232,8 +232,19 @@ fn inactive_virtuals_and_servers_are_left_out() {
     let mut off = web("off", "203.0.113.11");
     off.active = false;
     let table = desired_table(&config(vec![vs, off]), &AllHealthy);
-    assert_eq!(table.services.len(), 1);
-    assert_eq!(table.services[0].destinations.len(), 1);
+    let names: Vec<&str> = table
+        .services
+        .iter()
+        .map(|s| s.virtual_name.as_str())
+        .collect();
+    assert_eq!(names, ["http"]);
+    assert_eq!(
+        table.services[0].destinations,
+        vec![DesiredDestination::Present {
+            server: Some(ServerId::new("http", "web1")),
+            destination: dest("192.0.2.11", 3),
+        }]
+    );
 }
 
 #[test]
@@ -252,7 +263,20 @@ fn health_decides_presence_and_weight() {
     );
     health.insert(ServerId::new("http", "web2"), Health::Up { weight: 2 });
     let table = desired_table(&cfg, &health);
-    assert_eq!(table.services[0].destinations.len(), 2);
+    // The weight is the monitor's, not the configured one (1).
+    assert_eq!(
+        table.services[0].destinations,
+        vec![
+            DesiredDestination::Present {
+                server: Some(ServerId::new("http", "web1")),
+                destination: dest("192.0.2.11", 0),
+            },
+            DesiredDestination::Present {
+                server: Some(ServerId::new("http", "web2")),
+                destination: dest("192.0.2.12", 2),
+            },
+        ]
+    );
 }
 
 #[test]
