@@ -53,7 +53,9 @@ pub enum LvsdEvent {
 pub struct Lvsd {
     child: tokio::process::Child,
     pid: u32,
-    ready: Option<(pipe::Receiver, Vec<u8>, Instant)>,
+    /// Until lvsd is ready: the pipe (`None` after EOF), the line so far,
+    /// the deadline.
+    ready: Option<(Option<pipe::Receiver>, Vec<u8>, Instant)>,
     exited: bool,
 }
 
@@ -95,7 +97,7 @@ impl Lvsd {
         Ok(Lvsd {
             child,
             pid,
-            ready: Some((receiver, Vec::new(), Instant::now() + READY_TIMEOUT)),
+            ready: Some((Some(receiver), Vec::new(), Instant::now() + READY_TIMEOUT)),
             exited: false,
         })
     }
@@ -123,7 +125,7 @@ impl Lvsd {
                     self.ready = None;
                     return LvsdEvent::Exited(status.unwrap_or_else(|_| exit_status(1)));
                 }
-                n = rx.read(&mut buf) => match n {
+                n = async { rx.as_mut().expect("guarded").read(&mut buf).await }, if rx.is_some() => match n {
                     Ok(n) if n > 0 => {
                         line.extend_from_slice(&buf[..n]);
                         if line.contains(&b'\n') {
@@ -136,12 +138,10 @@ impl Lvsd {
                             return LvsdEvent::Ready;
                         }
                     }
-                    // EOF without a line: lvsd closed it (or died); its exit
-                    // comes through wait.
-                    _ => {
-                        self.ready = None;
-                        return self.wait().await;
-                    }
+                    // EOF without a line: lvsd closed the pipe without
+                    // saying it is ready. If it exits, that comes through
+                    // wait; if it runs on, the deadline still applies.
+                    _ => *rx = None,
                 },
                 _ = tokio::time::sleep_until(deadline) => {
                     self.ready = None;

@@ -931,14 +931,15 @@ fn the_private_path_keeps_the_partner_alive() {
     .unwrap_or_else(|| panic!("no takeover with both paths cut\n{}", rig.logs()));
 }
 
-/// lvsd that never says it is ready is killed after 10 s and CHILDFAIL
-/// set; the addresses never came up.
+/// lvsd that never says it is ready (here: it closes the pipe without a
+/// line and runs on) is killed after 10 s and CHILDFAIL set; the
+/// addresses never came up.
 #[test]
 #[cfg_attr(not(feature = "netns-tests"), ignore)]
 fn lvsd_not_ready_in_10s_is_killed() {
     let mut rig = Rig::new("noready");
     let s1 = rig.stub_lvsd("r1");
-    std::fs::write(rig.dir.join("lvsd-r1.noready"), "").expect("noready");
+    std::fs::write(rig.dir.join("lvsd-r1.closeonly"), "").expect("closeonly");
     let cf = Cf::fast();
     let l1 = format!("--lvsd={}", s1.display());
     let p1 = rig.start_with("r1", &cf, &[&l1]);

@@ -290,8 +290,9 @@ impl Rig {
     /// A stand-in lvsd for router `r` (a shell script in the rig's
     /// directory): it appends `args …`, `ready`, `HUP` and `TERM` lines to
     /// `lvsd-R.log`; it writes `ready PID` to `PULSE_READY_FD` unless the
-    /// file `lvsd-R.noready` exists, after sleeping the seconds in
-    /// `lvsd-R.delay` if that exists. Its path.
+    /// file `lvsd-R.noready` exists (keeping the pipe open) or
+    /// `lvsd-R.closeonly` exists (closing it without a line), after
+    /// sleeping the seconds in `lvsd-R.delay` if that exists. Its path.
     pub fn stub_lvsd(&self, r: &str) -> PathBuf {
         let path = self.dir.join(format!("lvsd-{r}"));
         let log = self.dir.join(format!("lvsd-{r}.log"));
@@ -303,7 +304,9 @@ impl Rig {
              trap 'echo HUP >> $log' HUP\n\
              trap 'echo TERM >> $log; exit 0' TERM\n\
              [ -f {base}.delay ] && sleep $(cat {base}.delay)\n\
-             if [ -n \"$PULSE_READY_FD\" ] && [ ! -f {base}.noready ]; then\n\
+             if [ -n \"$PULSE_READY_FD\" ] && [ -f {base}.closeonly ]; then\n\
+             \x20 eval \"exec $PULSE_READY_FD>&-\"\n\
+             elif [ -n \"$PULSE_READY_FD\" ] && [ ! -f {base}.noready ]; then\n\
              \x20 echo \"ready $$\" >> $log\n\
              \x20 eval \"echo ready $$ >&$PULSE_READY_FD\"\n\
              \x20 eval \"exec $PULSE_READY_FD>&-\"\n\
