@@ -405,6 +405,21 @@ fn missing_scheduler_skips_only_that_virtual() {
         "{}",
         rig.log()
     );
+    // Logged once, though every health change plans again.
+    wait_for("web's servers checked", Duration::from_secs(10), || {
+        servers(&rig)
+            .iter()
+            .filter(|(v, _, _)| v == "web")
+            .all(|(_, _, s)| s["health"] == "up")
+    });
+    assert_eq!(
+        rig.log()
+            .matches("ipvsadm failed for virtual server alt!")
+            .count(),
+        1,
+        "{}",
+        rig.log()
+    );
 }
 
 #[test]
@@ -675,6 +690,14 @@ fn shared_nannies_one_process_per_check_set() {
         .filter_map(|s| s["monitor_pid"].as_i64())
         .collect();
     assert_eq!(pids.len(), 1, "all servers share one monitor: {st}");
+
+    // The 0.5 s interval reached the nanny: a check of a every half second
+    // (at 1 s, the fractional part lost, it would be about 4 in 4 s).
+    let before = servers[0].accepted();
+    thread::sleep(Duration::from_secs(4));
+    let checks = servers[0].accepted() - before;
+    eprintln!("shared: {checks} checks of a in 4 s");
+    assert!((6..=10).contains(&checks), "{checks} checks of a in 4 s");
 
     // A dead server leaves; the others stay.
     let b = servers.remove(1);

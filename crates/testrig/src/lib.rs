@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -167,6 +167,7 @@ fn blackhole_table(addr: &str) -> u32 {
 /// line and closing; stopped (connections refused) when dropped.
 pub struct Listener {
     stop: Arc<AtomicBool>,
+    accepted: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -175,8 +176,10 @@ impl Listener {
         let addr: SocketAddr = format!("{addr}:{port}").parse().expect("addr");
         let path = format!("/run/netns/{netns}");
         let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicU64::new(0));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let flag = stop.clone();
+        let count = accepted.clone();
         let thread = thread::spawn(move || {
             // Only this thread enters the namespace.
             let ns = fs::File::open(path).expect("netns");
@@ -187,6 +190,7 @@ impl Listener {
             while !flag.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((mut conn, _)) => {
+                        count.fetch_add(1, Ordering::Relaxed);
                         let _ = conn.set_nonblocking(false);
                         let _ = conn.set_read_timeout(Some(Duration::from_millis(500)));
                         let mut buf = [0u8; 256];
@@ -207,8 +211,14 @@ impl Listener {
             .expect("listener up");
         Listener {
             stop,
+            accepted,
             thread: Some(thread),
         }
+    }
+
+    /// Connections accepted so far (each health check is one).
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
     }
 }
 
