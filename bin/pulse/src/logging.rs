@@ -1,25 +1,25 @@
 //! Where pulse's log lines go, in the original's shapes: `pulse: message`
 //! on stdout with `-n` (piranha.md §1, `piranha_log`), else syslog with
-//! ident `pulse`, facility daemon ([`daemon::syslog`]). The message text is
-//! all there is: monitoring scripts grep it.
+//! ident `pulse`, facility daemon. The message text is all there is:
+//! monitoring scripts grep it. The sink (one prefix, non-blocking syslog,
+//! repeated warnings rate-limited) is [`daemon::log::Logger`], as lvsd's;
+//! this module only feeds it tracing events.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::sync::Mutex;
 
-use daemon::syslog::{Severity, Syslog};
+use daemon::log::{Level as LogLevel, Logger};
+use daemon::syslog::Syslog;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::Registry;
 use tracing_subscriber::{Layer, filter::LevelFilter};
 
-enum Sink {
-    Stdout,
-    Syslog(Syslog),
-}
+/// The syslog ident and the stdout name, both the original's `pulse`.
+const NAME: &str = "pulse";
 
-struct LineLayer(Mutex<Sink>);
+struct LineLayer(Mutex<Logger>);
 
 #[derive(Default)]
 struct Message(String);
@@ -46,25 +46,17 @@ impl<S: Subscriber> Layer<S> for LineLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut m = Message::default();
         event.record(&mut m);
-        let Ok(mut sink) = self.0.lock() else {
+        let Ok(mut logger) = self.0.lock() else {
             return;
         };
-        match &mut *sink {
-            Sink::Stdout => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "pulse: {}", m.0);
-                let _ = out.flush();
-            }
-            Sink::Syslog(s) => {
-                let severity = match *event.metadata().level() {
-                    Level::ERROR => Severity::Error,
-                    Level::WARN => Severity::Warning,
-                    Level::INFO => Severity::Info,
-                    _ => Severity::Debug,
-                };
-                s.send(severity, &m.0);
-            }
-        }
+        let meta = event.metadata();
+        let level = match *meta.level() {
+            Level::ERROR => LogLevel::Error,
+            Level::WARN => LogLevel::Warn,
+            Level::INFO => LogLevel::Info,
+            _ => LogLevel::Debug,
+        };
+        logger.log(level, meta.target(), &m.0);
     }
 }
 
@@ -72,18 +64,18 @@ impl<S: Subscriber> Layer<S> for LineLayer {
 /// `-v`. Called once, in the process that logs (after detaching, so syslog
 /// lines carry the daemon's pid).
 pub fn init(nodaemon: bool, verbose: bool) {
-    let sink = if nodaemon {
-        Sink::Stdout
+    let logger = Logger::new(NAME, NAME).with_debug(verbose);
+    let logger = if nodaemon {
+        logger.with_stdout()
     } else {
-        Sink::Syslog(Syslog::new("pulse"))
+        logger.with_syslog(Syslog::new(NAME))
     };
     let level = if verbose {
         LevelFilter::DEBUG
     } else {
         LevelFilter::INFO
     };
-    let subscriber = Registry::default()
-        .with(level)
-        .with(LineLayer(Mutex::new(sink)));
-    let _ = tracing::subscriber::set_global_default(subscriber);
+    let layer = LineLayer(Mutex::new(logger)).with_filter(level);
+    // A second init keeps the first subscriber; nothing to do.
+    let _ = tracing::subscriber::set_global_default(Registry::default().with(layer));
 }
