@@ -151,5 +151,8 @@ fn run_daemon(args: &Args) -> Result<ExitCode> {
         test_start: args.test_start,
         socket: args.socket.clone(),
     };
+    // No client_monitor set: the nanny beside this lvsd (a build tree's),
+    // else /usr/sbin/nanny.
+    let config = daemon::reload::with_local_nanny(config);
     daemon::run(opts, config, table, ready)
 }

@@ -663,6 +663,15 @@ impl Lvsd {
                     error,
                     restart,
                 }));
+                // Unmonitored servers are out until a monitor runs: an entry
+                // nobody checks must not keep taking connections.
+                let mut changed = false;
+                for m in &r.spec.members {
+                    changed |= self.health.get_mut(m).is_some_and(|h| h.on_monitor_failed());
+                }
+                if changed {
+                    out.push(Action::Reconcile);
+                }
                 self.schedule_restart(now, r.spec, backoff, &mut out);
             }
             Event::Exited {

@@ -149,6 +149,17 @@ impl ServerHealth {
         self.set(Health::Managed { up: None })
     }
 
+    /// Its monitor could not be started (a `client_monitor` that does not
+    /// exist or cannot run): nobody checks the server, so it takes no
+    /// traffic until a monitor runs and passes it. Returns whether the
+    /// health changed.
+    pub fn on_monitor_failed(&mut self) -> bool {
+        self.verdict = true;
+        self.floor = None;
+        self.held = None;
+        self.set(Health::Down)
+    }
+
     /// A monitor (re)starts for this server: its verdict is still to come.
     pub fn on_monitor_start(&mut self) {
         self.verdict = false;

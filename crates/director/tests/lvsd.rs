@@ -639,6 +639,33 @@ fn a_monitor_that_fails_to_start_is_retried_with_backoff() {
 }
 
 #[test]
+fn a_server_whose_monitor_cannot_start_leaves_the_table() {
+    // A missing client_monitor used to leave the adopted entry in the
+    // table for good, checked by nobody.
+    let mut rig = Rig::with_table(config(), converged_table());
+    rig.start();
+    let id = MonitorId::Server(sid("web", "r1"));
+    let generation = rig.generation(&id);
+    rig.feed(Event::StartFailed {
+        id: id.clone(),
+        generation,
+        error: "/nonexistent/monitor: No such file or directory (os error 2)".into(),
+    });
+    let mut want = lines(CONVERGED);
+    want.remove("-a -t 203.0.113.10:80 -r 192.0.2.11:80 -m -w 3");
+    assert_eq!(rig.table(), want);
+    // It comes back only through a monitor that runs and passes it.
+    rig.advance(Duration::from_secs(1));
+    let actions = rig.feed(Event::Tick);
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::StartMonitor { .. }))
+    );
+    assert_eq!(rig.table(), want);
+}
+
+#[test]
 fn hard_shutdown_exits_1_through_the_plan_and_keeps_foreign_services() {
     let mut table = MemoryIpvs::new();
     let foreign = ipvs::ServiceKey::tcp(ip("198.51.100.99"), 443);

@@ -1169,6 +1169,17 @@ impl<'r> Lower<'r> {
                         Diagnostic::warning(t.span, "client_monitor is not an absolute path")
                             .with_hint("lvsd runs it without a PATH search"),
                     );
+                } else if self.resolver.program(&p) == Some(false) {
+                    self.push(
+                        Diagnostic::warning(
+                            t.span,
+                            format!("client_monitor {p} is not an executable file here"),
+                        )
+                        .with_hint(
+                            "lvsd cannot start this virtual's monitors, and takes its servers \
+                             out of the table until one runs",
+                        ),
+                    );
                 }
                 vs.client_monitor = p;
             }

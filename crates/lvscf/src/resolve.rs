@@ -16,6 +16,14 @@ pub trait Resolver {
     /// Port of a service name in the system database (`/etc/services`).
     /// The built-in table of [`builtin_service`] is consulted afterwards.
     fn service(&self, name: &str) -> Option<u16>;
+
+    /// Whether `path` (absolute) is an executable file on this machine, for
+    /// `client_monitor`; `None` (the default) when the resolver does not
+    /// look.
+    fn program(&self, path: &str) -> Option<bool> {
+        let _ = path;
+        None
+    }
 }
 
 /// Uses the system resolver (`/etc/hosts`, DNS…) and `/etc/services`.
@@ -41,6 +49,15 @@ impl Resolver for SystemResolver {
             .find(|a| a.is_ipv4())
             .or_else(|| addrs.first())
             .copied()
+    }
+
+    fn program(&self, path: &str) -> Option<bool> {
+        use std::os::unix::fs::PermissionsExt;
+        // Through symbolic links, as exec follows them.
+        Some(
+            std::fs::metadata(path)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0),
+        )
     }
 
     fn service(&self, name: &str) -> Option<u16> {

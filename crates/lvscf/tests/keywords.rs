@@ -450,6 +450,36 @@ impl Resolver for Fixed {
 }
 
 #[test]
+fn a_client_monitor_that_cannot_run_is_flagged_at_its_line() {
+    // Not flagged before: lvsd then retried the monitor forever and left
+    // the server in the table unchecked.
+    let src = virt(" client_monitor = /nonexistent/monitor");
+    let p = parse_with(&src, &SystemResolver::new());
+    let w: Vec<(usize, String)> = p
+        .of(Severity::Warning)
+        .map(|d| (d.line, d.message.clone()))
+        .collect();
+    assert_eq!(
+        w,
+        [(
+            3,
+            "client_monitor /nonexistent/monitor is not an executable file here".to_owned()
+        )]
+    );
+    assert!(
+        p.config.is_some(),
+        "a warning: the other router may have it"
+    );
+    // An executable file is fine; offline parsing does not look.
+    assert!(
+        parse_with(&virt(" client_monitor = /bin/sh"), &SystemResolver::new())
+            .diagnostics
+            .is_empty()
+    );
+    assert!(parse(&src).diagnostics.is_empty());
+}
+
+#[test]
 fn system_service_names_are_not_extensions() {
     let p = parse_with(&virt(" port = http"), &Fixed);
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);

@@ -105,10 +105,16 @@ impl Daemon {
                     match self.monitors.start(&spec, generation) {
                         Ok(pid) => log_started(&spec.id, pid),
                         Err(e) => {
+                            // The program's path: "No such file or
+                            // directory" alone does not say which.
+                            let program = spec
+                                .argv
+                                .first()
+                                .map_or_else(String::new, |p| p.to_string_lossy().into_owned());
                             let failed = Event::StartFailed {
                                 id: spec.id.clone(),
                                 generation,
-                                error: e.to_string(),
+                                error: format!("{program}: {e}"),
                             };
                             let more = self.lvsd.on(Instant::now(), failed);
                             for a in more.into_iter().rev() {

@@ -104,10 +104,42 @@ impl Reloads {
     }
 }
 
+/// `config` with the default `client_monitor` (`/usr/sbin/nanny`, when
+/// lvs.cf sets none or that one) replaced by the `nanny` next to this
+/// lvsd's own executable, if there is one: a build tree (`target/release/`)
+/// then runs its own nanny, and an installed lvsd (`/usr/sbin/lvsd`) the
+/// installed one.
+pub fn with_local_nanny(config: Config) -> Config {
+    match std::env::current_exe() {
+        Ok(exe) => match exe.parent() {
+            Some(dir) => with_nanny_in(config, dir),
+            None => config,
+        },
+        Err(_) => config,
+    }
+}
+
+/// [`with_local_nanny`] for an lvsd in `dir`.
+fn with_nanny_in(mut config: Config, dir: &Path) -> Config {
+    use std::os::unix::fs::PermissionsExt;
+    let nanny = dir.join("nanny");
+    let runs =
+        std::fs::metadata(&nanny).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if runs {
+        let local = nanny.to_string_lossy().into_owned();
+        for vs in &mut config.virtuals {
+            if vs.client_monitor == lvscf::model::DEFAULT_CLIENT_MONITOR {
+                vs.client_monitor.clone_from(&local);
+            }
+        }
+    }
+    config
+}
+
 /// The configuration, or the lines that say why there is none.
 fn outcome(name: &str, file: &ParsedFile) -> Outcome {
     if let Some(config) = &file.parsed.config {
-        return Outcome::Loaded(Box::new(config.clone()));
+        return Outcome::Loaded(Box::new(with_local_nanny(config.clone())));
     }
     let errors: Vec<_> = file.parsed.of(Severity::Error).collect();
     let mut lines = Vec::with_capacity(errors.len().min(MAX_LOGGED) + 2);
@@ -202,6 +234,35 @@ mod tests {
             ]
         );
         drop(release);
+    }
+
+    #[test]
+    fn the_default_monitor_is_the_nanny_beside_lvsd() {
+        use std::os::unix::fs::PermissionsExt;
+        let config = || {
+            let mut config = Config::default();
+            let mut own = lvscf::VirtualServer::new("own");
+            own.client_monitor = "/usr/local/bin/check".into();
+            config.virtuals = vec![lvscf::VirtualServer::new("web"), own];
+            config
+        };
+        let dir = tmp("bin");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let nanny = dir.join("nanny");
+        let _ = std::fs::remove_file(&nanny);
+        // No nanny beside lvsd: /usr/sbin/nanny, as installed.
+        let c = with_nanny_in(config(), &dir);
+        assert_eq!(c.virtuals[0].client_monitor, "/usr/sbin/nanny");
+        // Not executable: not ours to run.
+        std::fs::write(&nanny, "#!/bin/sh\n").expect("write");
+        let c = with_nanny_in(config(), &dir);
+        assert_eq!(c.virtuals[0].client_monitor, "/usr/sbin/nanny");
+        std::fs::set_permissions(&nanny, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let c = with_nanny_in(config(), &dir);
+        assert_eq!(c.virtuals[0].client_monitor, nanny.display().to_string());
+        // A site's own monitor stays.
+        assert_eq!(c.virtuals[1].client_monitor, "/usr/local/bin/check");
+        let _ = std::fs::remove_file(&nanny);
     }
 
     #[test]
