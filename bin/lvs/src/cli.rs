@@ -13,6 +13,11 @@ pub const DEFAULT_CONFIG: &str = "/etc/sysconfig/ha/lvs.cf";
 /// real server.
 #[derive(Parser, Debug)]
 #[command(name = "lvsd", version, about, long_about = None)]
+#[command(group(
+    clap::ArgGroup::new("edit")
+        .multiple(true)
+        .conflicts_with_all(["check", "dry_run", "diff", "status", "control"])
+))]
 pub struct Args {
     /// Configuration file.
     #[arg(short = 'c', long = "configfile", value_name = "FILE", default_value = DEFAULT_CONFIG)]
@@ -61,6 +66,67 @@ pub struct Args {
     #[arg(long = "json", requires = "status")]
     pub json: bool,
 
+    /// Set a key of the file in place (comments and layout kept), e.g.
+    /// virtual.web.server.web1.weight=3, virtual.web.port=443, keepalive=6.
+    /// Quote a name holding "." or blanks: virtual."my web".port=80.
+    #[arg(
+        long = "set",
+        value_name = "ADDRESS=VALUE",
+        group = "edit",
+        help_heading = "Editing lvs.cf"
+    )]
+    pub set: Vec<String>,
+
+    /// Remove a key from the file (it takes its default).
+    #[arg(
+        long = "unset",
+        value_name = "ADDRESS",
+        group = "edit",
+        help_heading = "Editing lvs.cf"
+    )]
+    pub unset: Vec<String>,
+
+    /// Add an empty block: virtual.NAME, failover.NAME or
+    /// virtual.NAME.server.NAME (set its keys with --set on the same line).
+    #[arg(
+        long = "add",
+        value_name = "BLOCK",
+        group = "edit",
+        help_heading = "Editing lvs.cf"
+    )]
+    pub add: Vec<String>,
+
+    /// Remove a block and everything in it.
+    #[arg(
+        long = "remove",
+        value_name = "BLOCK",
+        group = "edit",
+        help_heading = "Editing lvs.cf"
+    )]
+    pub remove: Vec<String>,
+
+    /// Rename a block: BLOCK=NEWNAME (e.g. virtual.web=www).
+    #[arg(
+        long = "rename",
+        value_name = "BLOCK=NAME",
+        group = "edit",
+        help_heading = "Editing lvs.cf"
+    )]
+    pub rename: Vec<String>,
+
+    /// With edits: write the edited file to stdout instead of replacing it.
+    #[arg(
+        long = "print",
+        requires = "edit",
+        conflicts_with = "preview",
+        help_heading = "Editing lvs.cf"
+    )]
+    pub print: bool,
+
+    /// With edits: show the change as a unified diff on stdout; write nothing.
+    #[arg(long = "preview", requires = "edit", help_heading = "Editing lvs.cf")]
+    pub preview: bool,
+
     /// Status socket of the running daemon.
     #[arg(
         long = "socket",
@@ -93,6 +159,8 @@ pub enum Mode {
     Status,
     /// `--control`.
     Control,
+    /// `--set`, `--unset`, `--add`, `--remove`, `--rename`.
+    Edit,
     /// Run the daemon.
     Daemon,
 }
@@ -112,6 +180,28 @@ impl Args {
         })
     }
 
+    /// The edit flags.
+    pub fn edit_request(&self) -> crate::edit::Request<'_> {
+        crate::edit::Request {
+            add: &self.add,
+            rename: &self.rename,
+            set: &self.set,
+            unset: &self.unset,
+            remove: &self.remove,
+        }
+    }
+
+    /// Where edits go (`--print`, `--preview`, else the file).
+    pub fn edit_output(&self) -> crate::edit::Output {
+        if self.print {
+            crate::edit::Output::Print
+        } else if self.preview {
+            crate::edit::Output::Preview
+        } else {
+            crate::edit::Output::InPlace
+        }
+    }
+
     /// The mode the flags select.
     pub fn mode(&self) -> Mode {
         if self.check {
@@ -124,6 +214,8 @@ impl Args {
             Mode::Status
         } else if self.control.is_some() {
             Mode::Control
+        } else if self.edit_request().any() {
+            Mode::Edit
         } else {
             Mode::Daemon
         }

@@ -6,6 +6,7 @@
 mod check;
 mod cli;
 mod daemon;
+mod edit;
 mod fdlimit;
 mod logging;
 
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         Mode::Diff => check::diff(&args.configfile),
         Mode::Status => status(&args),
         Mode::Control => control(&args),
+        Mode::Edit => edit::run(&args.configfile, &args.edit_request(), args.edit_output()),
         Mode::Daemon => run_daemon(&args),
     };
     match result {
