@@ -8,7 +8,8 @@
 # Builds both packages (packaging/build.sh; release binaries, as setup.sh
 # already built them; CARGO_PROFILE=dev for a quick local loop), installs
 # them into throw-away roots, and runs the installed files. Installs the
-# Debian packages it needs when missing (rpm, shellcheck, zsh). Prints
+# Debian packages it needs when missing (rpm, shellcheck, zsh); with
+# LVS_SKIP_VM=1 the one check in the qemu guest is skipped. Prints
 # "ops: N passed, M failed" and exits 1 if anything failed.
 #
 # Network: one namespace named after this script's PID, with documentation
@@ -47,6 +48,11 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+
+# The stand-in for systemd's notification socket and for /dev/log.
+listen=$tmp/dgram-listen
+rustc --edition 2021 -O -o "$listen" packaging/dgram-listen.rs ||
+    { echo "check.sh: cannot build packaging/dgram-listen.rs" >&2; exit 1; }
 
 passed=0 failed=0
 ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
@@ -354,7 +360,7 @@ EOF
 
     # ---- pulse as the unit starts it: foreground, NOTIFY_SOCKET ----------
     echo "== pulse under Type=notify"
-    python3 packaging/dgram-listen.py "$tmp/notify" 5 >"$tmp/notify.log" 2>&1 &
+    "$listen" "$tmp/notify" 5 >"$tmp/notify.log" 2>&1 &
     pids+=($!)
     listener=$!
     for _ in $(seq 1 50); do grep -q listening "$tmp/notify.log" 2>/dev/null && break; sleep 0.1; done
@@ -388,13 +394,13 @@ EOF
     echo "== logging"
     cat >"$tmp/logcheck.sh" <<'LOGCHECK'
 set -u
-tmp=$1 ns=$2 pulse=$3 lvsd=$4 nanny=$5 repo=$6
+tmp=$1 ns=$2 pulse=$3 lvsd=$4 nanny=$5 repo=$6 listen=$7
 [ -n "$tmp" ] && [ -d "$tmp" ] || exit 1
 mount --make-rprivate /
 mkdir -p "$tmp/devov/u" "$tmp/devov/w"
 mount -t overlay overlay -o "lowerdir=/dev,upperdir=$tmp/devov/u,workdir=$tmp/devov/w" /dev || exit 1
 rm -f /dev/log
-python3 "$repo/packaging/dgram-listen.py" /dev/log 7 >"$tmp/syslog.log" 2>&1 &
+"$listen" /dev/log 7 >"$tmp/syslog.log" 2>&1 &
 listener=$!
 for _ in $(seq 1 50); do grep -q listening "$tmp/syslog.log" && break; sleep 0.1; done
 # pulse detached, as the init script starts it.
@@ -422,7 +428,7 @@ wait "$listener"
 echo "p1=$p1 p2=$p2 p3=$p3 l1=$l1 n1=$n1" >"$tmp/logpids"
 LOGCHECK
     bindir=$(dirname "$pulse_bin")
-    unshare -m bash "$tmp/logcheck.sh" "$tmp" "$ns" "$pulse_bin" "$bindir/lvsd" "$bindir/nanny" "$repo" 2>"$tmp/logcheck.err"
+    unshare -m bash "$tmp/logcheck.sh" "$tmp" "$ns" "$pulse_bin" "$bindir/lvsd" "$bindir/nanny" "$repo" "$listen" 2>"$tmp/logcheck.err"
     p1='' p2='' p3='' l1='' n1=''
     # shellcheck disable=SC1091
     . "$tmp/logpids" 2>/dev/null || bad "logging: the run did not finish" "$(cat "$tmp/logcheck.err")"
@@ -445,6 +451,21 @@ LOGCHECK
         bash -c '! grep -qE "^(pulse|lvsd|nanny)\[[0-9]+\]: (pulse|lvs|lvsd|nanny): " <<<"$1"' _ "$body"
 else
     bad "init: cannot create network namespace $ns"
+fi
+
+# ---- the unit's start in the test guest (real IPVS, lvsd running) ---------
+echo "== pulse started as the unit starts it, in the test guest"
+if [ "${LVS_SKIP_VM:-0}" = 1 ]; then
+    echo "(skipped: LVS_SKIP_VM=1)"
+elif [ -n "${ext:-}" ]; then
+    mkdir -p "$tmp/guest"
+    out=$(timeout 600 tests/vm/run.sh --share "$tmp" --timeout 400 -- \
+        bash packaging/guest-unit.sh "$ext" "$listen" "$tmp/guest" 2>&1)
+    grep -E '^(ok|FAIL|      )' <<<"$out" | sed 's/^ok    /ok    guest: /; s/^FAIL  /FAIL  guest: /'
+    passed=$((passed + $(grep -c '^ok ' <<<"$out")))
+    failed=$((failed + $(grep -c '^FAIL ' <<<"$out")))
+    grep -q '^guest: [0-9]* passed, [0-9]* failed$' <<<"$out" ||
+        bad "guest: the run did not complete" "$(tail -n 20 <<<"$out")"
 fi
 
 # ---- man pages --------------------------------------------------------------
