@@ -94,36 +94,14 @@ pub struct MonitorSpec {
 }
 
 /// What a forced-state request asks of one server's monitor: what SIGUSR1,
-/// SIGUSR2 and SIGHUP do to a per-server nanny.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
-    /// Out of service, checks suspended (SIGUSR1).
-    Down,
-    /// In service at full weight, checks suspended (SIGUSR2).
-    Up,
-    /// Back to checking (SIGHUP).
-    Normal,
-}
+/// SIGUSR2 and SIGHUP do to a per-server nanny. One type with the control
+/// lines a shared nanny reads ([`health::control`]).
+pub use health::control::Command;
 
-impl Command {
-    /// `down`, `up` or `normal`.
-    pub fn parse(word: &str) -> Result<Command, ControlError> {
-        match word {
-            "down" => Ok(Command::Down),
-            "up" => Ok(Command::Up),
-            "normal" => Ok(Command::Normal),
-            other => Err(ControlError::UnknownAction(other.to_owned())),
-        }
-    }
-
-    /// The word [`Command::parse`] reads.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Command::Down => "down",
-            Command::Up => "up",
-            Command::Normal => "normal",
-        }
-    }
+/// `down`, `up` or `normal`.
+pub fn parse_command(word: &str) -> Result<Command, ControlError> {
+    word.parse()
+        .map_err(|e: health::control::UnknownCommand| ControlError::UnknownAction(e.0))
 }
 
 /// Why a control request was refused.
@@ -667,7 +645,10 @@ impl Lvsd {
                 // nobody checks must not keep taking connections.
                 let mut changed = false;
                 for m in &r.spec.members {
-                    changed |= self.health.get_mut(m).is_some_and(|h| h.on_monitor_failed());
+                    changed |= self
+                        .health
+                        .get_mut(m)
+                        .is_some_and(|h| h.on_monitor_failed());
                 }
                 if changed {
                     out.push(Action::Reconcile);

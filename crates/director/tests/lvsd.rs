@@ -953,11 +953,11 @@ fn control_reaches_the_servers_monitor() {
         )))]
     );
     assert_eq!(
-        Command::parse("sideways"),
+        director::lvsd::parse_command("sideways"),
         Err(ControlError::UnknownAction("sideways".into()))
     );
     for c in [Command::Down, Command::Up, Command::Normal] {
-        assert_eq!(Command::parse(c.as_str()), Ok(c));
+        assert_eq!(director::lvsd::parse_command(c.as_str()), Ok(c));
     }
 }
 

@@ -355,7 +355,7 @@ async fn main_loop(
                 let text = match query.request {
                     status::Request::Status { json } => status::status_reply(&d.status(), json),
                     status::Request::Control { action, server } => {
-                        let reply = match lvsd::Command::parse(&action) {
+                        let reply = match lvsd::parse_command(&action) {
                             Ok(command) => d.feed(Event::Control { command, server }),
                             Err(e) => Some(Err(e.to_string())),
                         };

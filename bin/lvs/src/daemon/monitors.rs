@@ -26,6 +26,7 @@ use std::process::{ExitStatus, Stdio};
 
 use ::daemon::child::{ChildSetup, CommandExt as _};
 use director::lvsd::{Command, MonitorId, MonitorSpec};
+use health::control::ControlLine;
 use health::report::{Decoder, OwnedReport, ParseError};
 use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, kill};
@@ -127,17 +128,13 @@ impl Monitors {
             .ok_or_else(|| format!("no running monitor for {id}"))?;
         let pid = r.pid;
         match (&mut r.control, id) {
-            (Some(pipe), MonitorId::Shared(_)) => pipe
-                .write_all(format!("{} {index}\n", command.as_str()).as_bytes())
-                .map_err(|e| format!("shared monitor pid {pid}: {e}")),
-            _ => {
-                let signal = match command {
-                    Command::Down => Signal::SIGUSR1,
-                    Command::Up => Signal::SIGUSR2,
-                    Command::Normal => Signal::SIGHUP,
-                };
-                kill(pid, signal).map_err(|e| format!("signal to pid {pid}: {e}"))
+            (Some(pipe), MonitorId::Shared(_)) => {
+                // The line nanny's engine parses (health::control).
+                let line = ControlLine { command, index };
+                pipe.write_all(format!("{line}\n").as_bytes())
+                    .map_err(|e| format!("shared monitor pid {pid}: {e}"))
             }
+            _ => kill(pid, command.signal()).map_err(|e| format!("signal to pid {pid}: {e}")),
         }
     }
 
