@@ -109,19 +109,23 @@ pub fn run(path: &Path, request: &Request<'_>, output: Output) -> Result<ExitCod
             io::stdout().write_all(diff.as_bytes())?;
         }
         Output::InPlace if new == text => {}
-        Output::InPlace => {
-            // A hand edit since we read the file must not be overwritten
-            // with our copy of the old text.
-            if fs::read(&target).ok().as_deref() != Some(text.as_bytes()) {
-                return Err(anyhow!(
-                    "{shown} changed while it was being edited; nothing written, try again"
-                ));
-            }
-            replace_file(&target, new.as_bytes())
-                .with_context(|| format!("cannot write {shown}; it is unchanged"))?;
-        }
+        Output::InPlace => write_back(&target, &text, &new, &shown)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Replaces the file at `target` (read as `old`) by `new`, unless it changed
+/// since it was read: a hand edit meanwhile must not be overwritten with our
+/// copy of the old text. (A change in the instant between this check and
+/// the rename is not caught; lvsd has no lock that editors would honour.)
+fn write_back(target: &Path, old: &str, new: &str, shown: &str) -> Result<()> {
+    if fs::read(target).ok().as_deref() != Some(old.as_bytes()) {
+        return Err(anyhow!(
+            "{shown} changed while it was being edited; nothing written, try again"
+        ));
+    }
+    replace_file(target, new.as_bytes())
+        .with_context(|| format!("cannot write {shown}; it is unchanged"))
 }
 
 /// Removes the temporary file unless the rename took it.
@@ -215,6 +219,24 @@ mod tests {
             r.edits().expect_err("a key").to_string(),
             "virtual.web.port does not name a block"
         );
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_read_is_not_overwritten() {
+        let dir = std::env::temp_dir().join(format!("lvsd-changed-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("dir");
+        let p = dir.join("lvs.cf");
+        fs::write(&p, "serial_no = 2\n").expect("write");
+        let e = write_back(&p, "serial_no = 1\n", "serial_no = 3\n", "lvs.cf")
+            .expect_err("changed meanwhile");
+        assert_eq!(
+            e.to_string(),
+            "lvs.cf changed while it was being edited; nothing written, try again"
+        );
+        assert_eq!(fs::read_to_string(&p).expect("read"), "serial_no = 2\n");
+        write_back(&p, "serial_no = 2\n", "serial_no = 3\n", "lvs.cf").expect("unchanged");
+        assert_eq!(fs::read_to_string(&p).expect("read"), "serial_no = 3\n");
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
