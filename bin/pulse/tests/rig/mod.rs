@@ -333,6 +333,11 @@ impl Rig {
             .find_map(|l| l.strip_prefix("ready ")?.parse().ok())
     }
 
+    /// The index of the pulse started last on router `r`.
+    pub fn last_on(&self, r: &str) -> Option<usize> {
+        self.routers.iter().rposition(|x| *x == r)
+    }
+
     /// The log of pulse `i` so far.
     pub fn log(&self, i: usize) -> String {
         fs::read_to_string(&self.pulses[i].log).unwrap_or_default()
