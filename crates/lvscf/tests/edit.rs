@@ -1087,13 +1087,62 @@ fn base_files() -> Vec<String> {
     v
 }
 
+/// `text` with comments and layout added, chosen per line by `bits`: a
+/// comment line above (1), a trailing comment (2), a blank line below (4),
+/// a tab instead of the leading spaces (8). Empty `bits`: unchanged.
+fn decorate(text: &str, bits: &[u8]) -> String {
+    if bits.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let b = bits[i % bits.len()];
+        let (body, eol) = match line.strip_suffix("\r\n") {
+            Some(l) => (l, "\r\n"),
+            None => match line.strip_suffix('\n') {
+                Some(l) => (l, "\n"),
+                None => (line, ""),
+            },
+        };
+        let rest = body.trim_start_matches(' ');
+        let indent = &body[..body.len() - rest.len()];
+        let indent = if b & 8 != 0 && !indent.is_empty() {
+            "\t"
+        } else {
+            indent
+        };
+        if b & 1 != 0 {
+            out.push_str(&format!(
+                "{indent}# above {i}{}",
+                if eol.is_empty() { "\n" } else { eol }
+            ));
+        }
+        out.push_str(indent);
+        out.push_str(rest);
+        if b & 2 != 0 && !rest.trim().is_empty() {
+            out.push_str(&format!(" # after {i}"));
+        }
+        out.push_str(eol);
+        if b & 4 != 0 && !eol.is_empty() {
+            out.push_str(eol);
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_edit_sequences(file in 0usize..64, ops in proptest::collection::vec(op(), 1..10)) {
+    fn random_edit_sequences(
+        file in 0usize..64,
+        deco in prop_oneof![Just(vec![]), proptest::collection::vec(any::<u8>(), 1..8)],
+        ops in proptest::collection::vec(op(), 1..10),
+    ) {
         let bases = base_files();
-        let base = &bases[file % bases.len()];
+        let base = &decorate(&bases[file % bases.len()], &deco);
+        // Comments and layout change nothing in the model.
+        prop_assert_eq!(config(base), config(&bases[file % bases.len()]));
         let crlf = base.contains("\r\n");
         let mut d = doc(base);
         let mut model = config(base);
