@@ -249,7 +249,10 @@ fn no_failback_and_the_returning_primary_drops_its_stale_vip() {
 #[cfg_attr(not(feature = "netns-tests"), ignore)]
 fn both_started_at_once_the_primary_alone_ends_active() {
     let mut rig = Rig::new("cold");
-    let cf = Cf::fast();
+    // "At once" is two process starts in a row; on a busy machine they may
+    // be a few hundred ms apart, which must stay under the deadtime.
+    let mut cf = Cf::fast();
+    cf.deadtime = "1";
     let _p2 = rig.start("r2", &cf, &[]);
     let _p1 = rig.start("r1", &cf, &[]);
     let t0 = Instant::now();
