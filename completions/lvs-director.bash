@@ -30,6 +30,28 @@ _lvs_director_servers() {
     ' "$file" 2>/dev/null
 }
 
+# The block addresses of FILE as lvsd --set/--remove/--rename take them:
+# virtual.V, virtual.V.server.S, failover.F.
+_lvs_director_blocks() {
+    local file=$1
+    [ -r "$file" ] || return 0
+    awk '
+        { sub(/\r$/, "") }
+        /^[ \t]*#/ { next }
+        { sub(/[ \t]+#.*$/, "") }
+        $1 == "virtual" || $1 == "failover" || $1 == "server" {
+            name = $2
+            sub(/\{.*$/, "", name)
+            gsub(/["\047]/, "", name)
+        }
+        ($1 == "virtual" || $1 == "failover") && depth == 0 {
+            top = $1 "." name; print top; depth = 1; next
+        }
+        $1 == "server" && depth == 1 { print top ".server." name; depth = 2; next }
+        $1 ~ /^\{?\}$/ && depth > 0 { depth-- }
+    ' "$file" 2>/dev/null
+}
+
 # The lvs.cf named by -c/--configfile among the words, else the default.
 _lvs_director_config() {
     local i word
@@ -86,10 +108,21 @@ _lvsd() {
             _lvs_director_words "down up normal" "$cur"
             return
             ;;
+        --remove | --rename | --set | --unset)
+            compopt -o nospace 2>/dev/null
+            _lvs_director_words "$(_lvs_director_blocks "$(_lvs_director_config)")" "$cur"
+            return
+            ;;
+        --add)
+            _lvs_director_words "virtual. failover." "$cur"
+            compopt -o nospace 2>/dev/null
+            return
+            ;;
     esac
     _lvs_director_words "-c --configfile -v --verbose -n --nodaemon -t --test-start
-        --nofork --check --dry-run --diff --status --control --json --socket
-        --pidfile -h --help -V --version" "$cur"
+        --nofork --check --dry-run --diff --status --control --json --set --unset
+        --add --remove --rename --print --preview --socket --pidfile -h --help
+        -V --version" "$cur"
 }
 
 _pulse() {
@@ -104,20 +137,20 @@ _pulse() {
         cur=
     fi
     case "$cur" in
-        --configfile=* | --lvsd=* | --lvs=* | --fos=* | --pidfile=* | --socket=*)
+        --configfile=* | --lvsd=* | --lvs=* | --fos=* | --pidfile=* | --socket=* | --lvsd-pidfile=*)
             _lvs_director_files "${cur#*=}"
             return
             ;;
     esac
     case "$prev" in
-        -c | --configfile | --lvsd | --lvs | --fos | --pidfile | --socket)
+        -c | --configfile | --lvsd | --lvs | --fos | --pidfile | --socket | --lvsd-pidfile)
             _lvs_director_files "$cur"
             return
             ;;
     esac
     _lvs_director_words "-c --configfile -n --nodaemon -t --test-start --norun
         -v --verbose --forceactive --lvsd --lvs --fos --version --status --json
-        --pidfile --socket --help --usage" "$cur"
+        --pidfile --socket --lvsd-pidfile --help --usage" "$cur"
 }
 
 _nanny() {

@@ -501,6 +501,24 @@ check "bash: nanny -M <TAB>" test "$(comp _nanny 2 nanny -M '')" = "m g i "
 check "bash: send_arp -i <TAB> offers interfaces" bash -c "comp() { :; }; [[ \" \$(bash -c 'source completions/lvs-director.bash; COMP_WORDS=(send_arp -i l); COMP_CWORD=2; _send_arp; echo \"\${COMPREPLY[*]}\"') \" == *' lo '* ]]"
 check "bash: every command has its completion registered" \
     bash -c 'source completions/lvs-director.bash; for c in pulse lvsd nanny send_arp; do complete -p $c >/dev/null || exit 1; done'
+# Every long option each executable's --help lists is in its man page and
+# in both completions: an option added without them fails here.
+optbin=${ext:+$ext/usr/sbin}
+optbin=${optbin:-$repo/target/release}
+for b in pulse lvsd nanny; do
+    opts=$("$optbin/$b" --help 2>&1 | grep -oE -- '--[a-z][a-z0-9_-]*' | sort -u)
+    missing=()
+    for o in $opts; do
+        grep -qF -- "${o//-/\\-}" "man/$b.8" || missing+=("man/$b.8:$o")
+        grep -qE -- "(^|[ \"(|])$o( |\"|\)|$|=)" completions/lvs-director.bash || missing+=("bash:$o")
+        grep -qF -- "$o" completions/_lvs-director || missing+=("zsh:$o")
+    done
+    if [ -n "$opts" ] && [ ${#missing[@]} -eq 0 ]; then
+        ok "$b: every option of --help ($(wc -w <<<"$opts")) is in its man page and both completions"
+    else
+        bad "$b: options of --help missing" "${missing[*]:-no options read}"
+    fi
+done
 check "zsh: the completion function parses" zsh -n completions/_lvs-director
 check "zsh: VIRTUAL/SERVER names from lvs.cf" \
     test "$(zsh -fc 'source completions/_lvs-director; _lvs_director_servers etc/lvs.cf' | tr '\n' ' ')" = "http/web1 http/web2 mysql/db1 ftp/ftp1 "
