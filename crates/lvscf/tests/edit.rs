@@ -619,6 +619,22 @@ fn preview_diff_is_one_line_for_one_field() {
     );
 }
 
+#[test]
+fn a_file_with_errors_can_be_repaired_by_an_edit() {
+    let broken = "virtual web {\n     scheduler = wlcc # typo\n}\n";
+    let mut d = doc(broken);
+    assert!(d.parsed().has_errors() && d.config().is_none());
+    // Any edit that leaves the error is refused…
+    let e = d.set("virtual.web.port", 81u16).expect_err("still broken");
+    assert!(e.to_string().contains("unknown scheduler \"wlcc\""), "{e}");
+    assert_eq!(d.text(), broken);
+    // …the one that fixes it is taken.
+    d.set("virtual.web.scheduler", Scheduler::Wlc)
+        .expect("repaired");
+    assert_eq!(d.text(), "virtual web {\n     scheduler = wlc # typo\n}\n");
+    assert!(d.config().is_some());
+}
+
 // ---- property: random edit sequences ---------------------------------------
 
 /// An edit chosen at random; indices are taken modulo what exists.
@@ -644,6 +660,9 @@ enum Op {
     RemoveVirtual(usize),
     RenameVirtual(usize, String),
     BadWeight(usize, usize),
+    Address(usize, u8, String),
+    FailoverTimeout(usize, Seconds),
+    RenameFailover(usize, String),
 }
 
 const GLOBAL_TEXT: [&str; 3] = ["debug_level", "rsh_command", "syncd_iface"];
@@ -695,6 +714,9 @@ fn op() -> impl Strategy<Value = Op> {
         i().prop_map(Op::RemoveVirtual),
         (i(), name()).prop_map(|(v, n)| Op::RenameVirtual(v, n)),
         (i(), i()).prop_map(|(v, s)| Op::BadWeight(v, s)),
+        (i(), any::<u8>(), "[a-z0-9:. #]{1,6}").prop_map(|(v, h, d)| Op::Address(v, h, d)),
+        (i(), timer()).prop_map(|(f, t)| Op::FailoverTimeout(f, t)),
+        (i(), name()).prop_map(|(f, n)| Op::RenameFailover(f, n)),
     ]
 }
 
@@ -953,6 +975,50 @@ fn plan(c: &Config, op: &Op) -> Option<Plan> {
                 model: (!clash).then_some(m),
                 targets: vec![Target::Header(virt(&v.name))],
                 added: usize::from(*name != v.name)..=1,
+            }
+        }
+        Op::Address(vi, h, device) => {
+            let v = vs(*vi)?;
+            let i = vidx(&mut m, &v.name);
+            let a = InterfaceAddress {
+                addr: IpAddr::V4(Ipv4Addr::new(203, 0, 113, (*h).max(1))),
+                device: device.clone(),
+            };
+            m.virtuals[i].address = Some(a.clone());
+            key_set(Address::key(virt(&v.name), "address"), (&a).into(), m)
+        }
+        Op::FailoverTimeout(fi, t) => {
+            let f = pick(&c.failovers, *fi)?;
+            let i = m
+                .failovers
+                .iter()
+                .position(|x| x.name == f.name)
+                .expect("failover");
+            m.failovers[i].timeout = *t;
+            key_set(
+                Address::key(BlockRef::Failover(f.name.clone()), "timeout"),
+                (*t).into(),
+                m,
+            )
+        }
+        Op::RenameFailover(fi, name) => {
+            let f = pick(&c.failovers, *fi)?;
+            let clash = *name != f.name && c.failovers.iter().any(|x| x.name == *name);
+            let i = m
+                .failovers
+                .iter()
+                .position(|x| x.name == f.name)
+                .expect("failover");
+            m.failovers[i].name = name.clone();
+            let r = BlockRef::Failover(f.name.clone());
+            Plan {
+                edits: vec![Edit::Rename {
+                    block: r.clone(),
+                    name: name.clone(),
+                }],
+                model: (!clash).then_some(m),
+                targets: vec![Target::Header(r)],
+                added: usize::from(*name != f.name)..=1,
             }
         }
         Op::BadWeight(vi, si) => {
