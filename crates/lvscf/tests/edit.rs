@@ -141,6 +141,7 @@ fn setting_every_key_to_its_own_value_changes_no_byte() {
     for (name, text) in valid_files() {
         let mut d = doc(&text);
         for (at, value) in every_key(&text) {
+            assert_eq!(d.get(&at), Ok(Some(value.clone())), "{name}: {at}");
             d.edit(Edit::Set {
                 at: at.clone(),
                 value,

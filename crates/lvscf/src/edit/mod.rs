@@ -111,6 +111,20 @@ impl Edit {
     }
 }
 
+/// The command-line form: `set ADDRESS=VALUE`, `unset ADDRESS`,
+/// `add BLOCK`, `remove BLOCK`, `rename BLOCK=NAME` (for logs and history).
+impl fmt::Display for Edit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Edit::Set { at, value } => write!(f, "set {at}={}", value.as_tokens().join(" ")),
+            Edit::Unset(at) => write!(f, "unset {at}"),
+            Edit::Add(b) => write!(f, "add {b}"),
+            Edit::Remove(b) => write!(f, "remove {b}"),
+            Edit::Rename { block, name } => write!(f, "rename {block}={name}"),
+        }
+    }
+}
+
 /// The block an address names; an error when it names a key.
 pub fn block_of(at: Address) -> Result<BlockRef, EditError> {
     match at {
@@ -325,6 +339,33 @@ impl<R: Resolver> Document<R> {
         self.text = text;
         self.parsed = parsed;
         Ok(())
+    }
+
+    /// The value of the key at `at` as the file holds it (the last
+    /// occurrence; `None` when the key is absent), in the form [`Value`]
+    /// takes, so that `set(at, get(at))` changes nothing.
+    pub fn get(&self, at: &Address) -> Result<Option<Value>, EditError> {
+        let (items, _) = parse_tree(&self.text);
+        let p = Patcher {
+            text: &self.text,
+            items: &items,
+            style: Style::of(&self.text, &items),
+        };
+        let key = p.key_of(at)?;
+        let check = is_check_string(at, key);
+        let (scope, _) = p.scope(at)?;
+        Ok(assigns(scope)
+            .filter(|a| a.key.value == key)
+            .last()
+            .map(|a| {
+                Value::tokens(a.values.iter().map(|v| {
+                    if check {
+                        v.value.inner().to_owned()
+                    } else {
+                        v.value.text()
+                    }
+                }))
+            }))
     }
 
     /// Applies one edit (see [`Document::apply`]).
@@ -719,6 +760,14 @@ fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Opt
         .filter(|(d, _)| *d <= limit && *d < len)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+/// `send`/`expect` of a virtual or failover: written as nanny reads them.
+fn is_check_string(at: &Address, key: &str) -> bool {
+    at.block
+        .as_ref()
+        .is_some_and(|b| !matches!(b, BlockRef::Server { .. }))
+        && matches!(key, "send" | "expect")
 }
 
 fn keys_for(block: Option<&BlockRef>) -> (&'static [&'static str], &'static str) {
@@ -1235,6 +1284,20 @@ mod tests {
         assert_eq!(quote_plain("it's", '\''), r"'it\'s'");
         assert_eq!(quote_check(r"GET / \r\n", '"'), r#""GET / \r\n""#);
         assert_eq!(quote_check(r#"a "b" \"c\""#, '"'), r#""a \"b\" \"c\"""#);
+    }
+
+    #[test]
+    fn get_and_display() {
+        let d = doc("virtual web {\n  send = \"GET /\\r\\n\"\n  address = 192.0.2.1 eth0:1\n}\n");
+        let at = Address::parse("virtual.web.send").expect("address");
+        assert_eq!(d.get(&at), Ok(Some(Value::new(r"GET /\r\n"))));
+        let at = Address::parse("virtual.web.address").expect("address");
+        assert_eq!(d.get(&at), Ok(Some(Value::tokens(["192.0.2.1", "eth0:1"]))));
+        let at = Address::parse("virtual.web.port").expect("address");
+        assert_eq!(d.get(&at), Ok(None));
+        let e = Edit::parse_set("virtual.\"a.b\".address=192.0.2.1 eth0").expect("edit");
+        assert_eq!(e.to_string(), "set virtual.\"a.b\".address=192.0.2.1 eth0");
+        assert_eq!(Edit::parse_set(&e.to_string()[4..]), Ok(e));
     }
 
     #[test]
