@@ -304,8 +304,18 @@ if wait_for 20 all_in_table r1; then
     ok "lvsd on r1 programmed IPVS; the nannies added all three real servers"
 else fail "r1's IPVS table is incomplete"; fi
 if holds_vip r2; then fail "r2 holds the VIP too"; else ok "r2 is the backup: no VIP"; fi
-table r1 | sed 's/^/              r1| /'
 logs
+
+step "slow start: each nanny enters its server at weight max(1, w/32) and doubles it about every 20 s"
+weights_are() { table r1 | grep -q -- "-r 192.0.2.11:8080 -m -w $1\$" && table r1 | grep -q -- "-r 192.0.2.12:8080 -m -w $2\$" &&
+    table r1 | grep -q -- "-r 192.0.2.13:8080 -m -w $3\$"; }
+[ "$MODE" = direct ] && weights_are() { table r1 | grep -q -- "-r 192.0.2.11:8080 -g -w $1\$" && table r1 | grep -q -- "-r 192.0.2.12:8080 -g -w $2\$" &&
+    table r1 | grep -q -- "-r 192.0.2.13:8080 -g -w $3\$"; }
+t=$(now_ms)
+if wait_for 90 weights_are 1 2 3; then
+    ok "virtual tcp reached its configured weights 1 2 3 after $(( $(now_ms) - t )) ms"
+else fail "virtual tcp never reached weights 1 2 3"; fi
+table r1 | sed 's/^/              r1| /'
 
 step "client: 30 requests to the plain TCP service (wrr, weights 1 2 3), 10 to HTTP (wlc, persistent 300)"
 out=$(spread 8080 30); say "spread" "port 8080: $out"
@@ -317,6 +327,19 @@ case "$out" in "rs1 10, rs2 0, rs3 0, failed 0"|"rs1 0, rs2 10, rs3 0, failed 0"
 mac_r1=$(ip -n r1 link show eth0 | awk '/link\/ether/ {print $2}')
 mac_r2=$(ip -n r2 link show eth0 | awk '/link\/ether/ {print $2}')
 client_neigh_is "$mac_r1" && ok "the client reaches the VIP at r1's MAC $mac_r1" || fail "client's neighbour entry: $(neigh_mac)"
+
+step "weight of rs3 in virtual tcp edited in lvs.cf (3 -> 1) on both routers; SIGHUP to pulse on r1"
+before=$(status_json_field r1 total_writes)
+for r in "${ROUTERS[@]}"; do write_config "$D/$r/lvs.cf.new" 1; mv "$D/$r/lvs.cf.new" "$D/$r/lvs.cf"; done
+kill -HUP "$(cat "$D/r1/pulse.pid")"
+if wait_for 10 rs3_weight_is 1; then
+    sleep 3   # let a restarted nanny settle: a ramp or a flap would add writes
+    after=$(status_json_field r1 total_writes)
+    if [ -n "$before" ] && [ -n "$after" ] && [ $((after - before)) = 1 ]; then
+        ok "lvsd applied exactly one change (netlink writes $before -> $after)"
+    else fail "lvsd's writes went $before -> $after (expected one)"; fi
+else fail "the new weight never reached the kernel"; fi
+logs
 
 step "real server rs2 stops"
 in_table r1 192.0.2.12 8080 || fail "rs2 was not in the table to begin with"
@@ -333,21 +356,8 @@ step "real server rs2 starts again"
 start_server rs2
 t=$(now_ms)
 if wait_for 15 in_table r1 192.0.2.12 8080; then
-    ok "rs2 re-entered after $(( $(now_ms) - t )) ms (reentry = 2 s)"
+    ok "rs2 re-entered after $(( $(now_ms) - t )) ms (passing checks for reentry = 2 s)"
 else fail "rs2 did not come back"; fi
-logs
-
-step "weight of rs3 in virtual tcp edited in lvs.cf (3 -> 1) on both routers; SIGHUP to pulse on r1"
-before=$(status_json_field r1 total_writes)
-for r in "${ROUTERS[@]}"; do write_config "$D/$r/lvs.cf.new" 1; mv "$D/$r/lvs.cf.new" "$D/$r/lvs.cf"; done
-kill -HUP "$(cat "$D/r1/pulse.pid")"
-if wait_for 10 rs3_weight_is 1; then
-    sleep 3   # let a restarted nanny settle: a ramp or a flap would add writes
-    after=$(status_json_field r1 total_writes)
-    if [ -n "$before" ] && [ -n "$after" ] && [ $((after - before)) = 1 ]; then
-        ok "lvsd applied exactly one change (netlink writes $before -> $after)"
-    else fail "lvsd's writes went $before -> $after (expected one)"; fi
-else fail "the new weight never reached the kernel"; fi
 logs
 
 step "the active router r1 fails: kill -9 of its pulse, lvsd and nannies, and its links go down"
