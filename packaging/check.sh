@@ -388,6 +388,35 @@ EOF
     check "notify: STOPPING=1 at the end" test "$(tail -n1 "$tmp/notify.log" | cut -d' ' -f2-)" = "STOPPING=1"
     check "notify: in the foreground pulse logs to syslog, nothing on stdout/stderr" test ! -s "$tmp/pulse-n.out"
 
+    # ---- repeated errors are rate-limited ---------------------------------
+    # 60 heartbeats of another service from the partner's address in 1.2 s:
+    # "Incompatible heartbeat received" at most 5 times (daemon::log's
+    # burst per minute), at least once.
+    ip -n "$ns" addr add 192.0.2.2/24 dev ops1
+    ip netns exec "$ns" "$pulse_bin" -n -t -c "$tmp/lvs.cf" --pidfile "$tmp/rl.pid" --socket="$tmp/rl.sock" \
+        >"$tmp/rl.out" 2>&1 &
+    rl_pid=$!
+    pids+=("$rl_pid")
+    sleep 0.5
+    ip netns exec "$ns" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.2", 5390))
+for _ in range(60):
+    s.sendto(b"\x01\x02\x03\x04", ("192.0.2.1", 5390))
+    time.sleep(0.02)
+'
+    sleep 0.3
+    kill -TERM "$rl_pid" 2>/dev/null
+    wait "$rl_pid"
+    ip -n "$ns" addr del 192.0.2.2/24 dev ops1
+    n=$(grep -c 'Incompatible heartbeat received' "$tmp/rl.out")
+    if [ "$n" -ge 1 ] && [ "$n" -le 5 ]; then
+        ok "logging: a repeated error is rate-limited (pulse: $n lines for 60 bad heartbeats)"
+    else
+        bad "logging: $n 'Incompatible heartbeat' lines for 60 bad heartbeats" "$(head -n 20 "$tmp/rl.out")"
+    fi
+
     # ---- logging: ident, facility, one prefix, -n ------------------------
     # /dev/log is the check's own socket: in a private mount namespace, an
     # overlay over /dev holds it (the host's /dev is untouched).
