@@ -91,6 +91,7 @@ pub fn run(path: &Path, request: &Request<'_>, output: Output) -> Result<ExitCod
         )
     })?;
     let mut doc = Document::open(text.clone());
+    let warned_before: Vec<String> = warnings(doc.parsed()).map(|d| d.message.clone()).collect();
     match doc.apply(&edits) {
         Ok(()) => {}
         Err(EditError::Refused(r)) => {
@@ -101,6 +102,13 @@ pub fn run(path: &Path, request: &Request<'_>, output: Output) -> Result<ExitCod
         }
         Err(e) => return Err(anyhow!("{e}")),
     }
+    // What the edit brought in (e.g. `weight = 0` behaves as 1) is worth a
+    // word; warnings the file already had are `--check`'s to show.
+    let mut err = io::stderr().lock();
+    for d in warnings(doc.parsed()).filter(|d| !warned_before.contains(&d.message)) {
+        let _ = err.write_all(d.render(&shown, doc.text()).as_bytes());
+    }
+    drop(err);
     let new = doc.into_text();
     match output {
         Output::Print => io::stdout().write_all(new.as_bytes())?,
@@ -112,6 +120,10 @@ pub fn run(path: &Path, request: &Request<'_>, output: Output) -> Result<ExitCod
         Output::InPlace => write_back(&target, &text, &new, &shown)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn warnings(p: &lvscf::Parsed) -> impl Iterator<Item = &lvscf::Diagnostic> {
+    p.of(lvscf::Severity::Warning)
 }
 
 /// Replaces the file at `target` (read as `old`) by `new`, unless it changed

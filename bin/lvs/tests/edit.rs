@@ -97,6 +97,29 @@ fn set_changes_only_the_value_bytes() {
 }
 
 #[test]
+fn warnings_the_edit_brings_in_are_shown() {
+    let s = Scratch::new("warn", WEB);
+    let out = lvsd(&["-c", &s.arg(), "--set", "virtual.web.server.web1.weight=0"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "{}:13:19: warning: weight = 0 behaves as weight 1 (as in piranha)\n",
+            s.arg()
+        )),
+        "{err}"
+    );
+    assert_eq!(s.read(), WEB.replace("weight = 10", "weight = 0"));
+    // Not again for a warning the file had before.
+    let out = lvsd(&["-c", &s.arg(), "--set", "serial_no=8"]);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn one_command_line_is_one_transaction() {
     let s = Scratch::new("transaction", WEB);
     let out = lvsd(&[
