@@ -214,6 +214,19 @@ fn address_errors_suggest_the_name() {
         text(&out.stderr),
         "lvsd: unknown key \"wieght\" in a server (did you mean \"weight\"?)\n"
     );
+    let missing = s.dir.join("missing.cf");
+    let out = lvsd(&[
+        "-c",
+        missing.to_str().expect("utf-8"),
+        "--set",
+        "serial_no=1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with(&format!("lvsd: failed to open {}", missing.display())),
+        "{}",
+        text(&out.stderr)
+    );
     let out = lvsd(&["-c", &s.arg(), "--set", "keepalive"]);
     assert_eq!(
         text(&out.stderr),
