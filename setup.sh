@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian machine to build this project, build it, and run the
-# main job: validate the sample lvs.cf and print the IPVS table it means.
+# main job: validate the sample lvs.cf, then the demo (tests/vm/demo.sh): a
+# two-router LVS cluster in the test guest that balances load, loses a real
+# server and a router, and keeps serving.
 #
 #   bash setup.sh            # as root (or with sudo available)
 #   LVS_CF=/etc/sysconfig/ha/lvs.cf bash setup.sh   # check your own file
+#   LVS_NO_DEMO=1 bash setup.sh                     # build and check only
 #
-# Installs only what is missing. The real-kernel test guest installs its own
-# packages the first time it runs (tests/vm/run.sh).
+# Installs only what is missing. The test guest installs its own packages
+# and fetches its kernel the first time it runs (tests/vm/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -55,3 +58,8 @@ echo "== lvsd --check -c $LVS_CF"
 ./target/release/lvsd --check -c "$LVS_CF"
 echo "== lvsd --dry-run -c $LVS_CF"
 ./target/release/lvsd --dry-run -c "$LVS_CF"
+
+if [ "${LVS_NO_DEMO:-0}" != 1 ]; then
+    echo "== the demo: two routers, three real servers, one client (tests/vm/demo.sh)"
+    as_root env DEMO_NO_BUILD=1 PATH="$PATH" bash tests/vm/demo.sh
+fi

@@ -33,6 +33,9 @@ if [ "${LVS_SKIP_VM:-0}" = 1 ]; then
     step "real-kernel tests skipped (LVS_SKIP_VM=1)"
     exit 0
 fi
+step "end to end in the guest: two routers with pulse, network = direct (tests/vm/demo.sh --direct)"
+bash tests/vm/demo.sh --direct
+
 step "real-kernel tests (qemu guest)"
 # Guest tests run the daemons' binaries (lvsd starts nanny), not only test
 # binaries: build them all first.

@@ -35,7 +35,7 @@ export PATH="$BIN:$PATH"
 D=/tmp/demo
 rm -rf "$D"; mkdir -p "$D"
 T0=$EPOCHREALTIME
-FAILED=0
+FAILED=0 PASSES=0 FAILS=0
 ROUTERS=(r1 r2)
 SERVERS=(rs1 rs2 rs3)
 VIP=203.0.113.10
@@ -43,8 +43,8 @@ VIP=203.0.113.10
 # -- narration ------------------------------------------------------------
 now_ms() { local t=$EPOCHREALTIME; echo $(( (${t/./} - ${T0/./}) / 1000 )); }
 say() { local ms; ms=$(now_ms); printf '[%4d.%03d s]  %-9s %s\n' $((ms / 1000)) $((ms % 1000)) "$1" "$2"; }
-ok() { say "ok" "$*"; }
-fail() { say "FAILED" "$*"; FAILED=1; }
+ok() { say "ok" "$*"; PASSES=$((PASSES + 1)); }
+fail() { say "FAILED" "$*"; FAILED=1; FAILS=$((FAILS + 1)); }
 step() { printf '\n'; say "==" "$*"; }
 # Print what a router's daemons logged since the last call (-v only).
 logs() {
@@ -394,4 +394,5 @@ in_router r2 lvsd --status 2>&1 | sed 's/^/              /' || fail "lvsd --stat
 
 printf '\n'
 if [ "$FAILED" = 0 ]; then say "PASSED" "every step behaved as narrated"; else say "FAILED" "see the steps marked FAILED above"; fi
+echo "demo ($MODE): $PASSES passed, $FAILS failed"
 exit "$FAILED"
