@@ -447,6 +447,20 @@ fn new_blocks_follow_their_siblings_style() {
 }
 
 #[test]
+fn a_file_without_a_final_line_ending_keeps_it_so() {
+    let src = "virtual a {\n}\nserial_no = 1";
+    assert_eq!(
+        applied(src, &[set("keepalive", 3u32)]),
+        "virtual a {\n}\nserial_no = 1\nkeepalive = 3"
+    );
+    let src = "serial_no = 1\nvirtual a {\n}";
+    assert_eq!(
+        applied(src, &[Edit::Add(virt("b"))]),
+        "serial_no = 1\nvirtual a {\n}\nvirtual b {\n}"
+    );
+}
+
+#[test]
 fn crlf_files_stay_crlf() {
     let (_, text) = valid_files()
         .into_iter()
@@ -1151,6 +1165,13 @@ fn base_files() -> Vec<String> {
         .map(|t| t.replace('\n', "\r\n"))
         .collect();
     v.extend(crlf);
+    // And without their final line ending.
+    let unterminated: Vec<String> = v
+        .iter()
+        .step_by(3)
+        .map(|t| t.trim_end_matches(['\r', '\n']).to_owned())
+        .collect();
+    v.extend(unterminated);
     v
 }
 
@@ -1161,6 +1182,7 @@ fn decorate(text: &str, bits: &[u8]) -> String {
     if bits.is_empty() {
         return text.to_owned();
     }
+    let file_eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let mut out = String::new();
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let b = bits[i % bits.len()];
@@ -1181,7 +1203,7 @@ fn decorate(text: &str, bits: &[u8]) -> String {
         if b & 1 != 0 {
             out.push_str(&format!(
                 "{indent}# above {i}{}",
-                if eol.is_empty() { "\n" } else { eol }
+                if eol.is_empty() { file_eol } else { eol }
             ));
         }
         out.push_str(indent);
@@ -1202,7 +1224,7 @@ proptest! {
 
     #[test]
     fn random_edit_sequences(
-        file in 0usize..64,
+        file in 0usize..128,
         deco in prop_oneof![Just(vec![]), proptest::collection::vec(any::<u8>(), 1..8)],
         ops in proptest::collection::vec(op(), 1..10),
     ) {
