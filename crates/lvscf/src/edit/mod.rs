@@ -22,7 +22,10 @@
 //!   the indentation of its sibling keys (else of the same level elsewhere
 //!   in the file) and the `=` spacing of the file;
 //! * a value that needs quotes (empty, blanks, `#`, a leading quote) is
-//!   quoted with the quote character the file uses most (`"` when none);
+//!   quoted with the quote character the file uses most (`"` when none;
+//!   always `"` for `send`/`expect`, whose single quotes piranha passed on
+//!   to nanny as part of the string); a bare value stays bare while it
+//!   reads back the same;
 //! * a new block goes after the last block of its kind, with the
 //!   indentation, brace placement and blank-line separation of its
 //!   siblings; it is created empty (a `server` needs an `address` set in the
@@ -32,7 +35,8 @@
 //!   header to its `}`; rename replaces only the name's bytes.
 //!
 //! Values are given as text, as the parser reads it ([`Value`]), with
-//! `From` conversions from the model's types.
+//! `From` conversions from the model's types; [`Document::get`] reads a
+//! key's value back in the same form. [`unified_diff`] shows a change.
 //!
 //! What this module does not do: it never writes files (the caller does,
 //! atomically), never renumbers `serial_no`, and does not reformat.
