@@ -358,6 +358,22 @@ EOF
     status "init: condrestart when stopped exits 0 and starts nothing" 0 in_ns sh etc/init.d/pulse condrestart
     status "init: still stopped after condrestart" 3 in_ns sh etc/init.d/pulse status
 
+    # A package upgrade replaces /usr/sbin/pulse under the running pulse
+    # (new file renamed over the old): status and stop still find it.
+    mkdir -p "$tmp/upg"
+    cp "$pulse_bin" "$tmp/upg/pulse"
+    printf 'OPTIONS="-t --socket=%s/pulse.sock"\n' "$tmp" >"$tmp/sysconfig"
+    up() { init PULSE_BIN="$tmp/upg/pulse" LVS_CF="$tmp/lvs.cf" ip netns exec "$ns" "$@"; }
+    status "init: start (before the upgrade)" 0 up sh etc/init.d/pulse start
+    pid=$(cat "$tmp/pulse.pid" 2>/dev/null)
+    pids+=("$pid")
+    cp "$pulse_bin" "$tmp/upg/pulse.new" && mv "$tmp/upg/pulse.new" "$tmp/upg/pulse"
+    status "init: status finds pulse after its executable was replaced" 0 up sh etc/init.d/pulse status
+    status "init: stop after the upgrade" 0 up sh etc/init.d/pulse stop
+    check "init: the old pulse is gone" bash -c "[ -n '$pid' ] && ! kill -0 '$pid' 2>/dev/null"
+    # A failure above must not leave the heartbeat port taken for the rest.
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && sleep 0.2
+
     # ---- pulse as the unit starts it: foreground, NOTIFY_SOCKET ----------
     echo "== pulse under Type=notify"
     "$listen" "$tmp/notify" 5 >"$tmp/notify.log" 2>&1 &
