@@ -518,7 +518,8 @@ pub fn query(path: &Path, request: &str) -> Result<String> {
         return Err(if timed_out(&e) {
             no_answer()
         } else {
-            anyhow::Error::new(e).context(format!("cannot read lvsd's answer at {}", path.display()))
+            anyhow::Error::new(e)
+                .context(format!("cannot read lvsd's answer at {}", path.display()))
         });
     }
     if reply.is_empty() {
@@ -560,7 +561,10 @@ mod tests {
     #[test]
     fn requests() {
         assert_eq!(parse_request("status"), Ok(Request::Status { json: false }));
-        assert_eq!(parse_request("status json\r"), Ok(Request::Status { json: true }));
+        assert_eq!(
+            parse_request("status json\r"),
+            Ok(Request::Status { json: true })
+        );
         assert_eq!(
             parse_request("control down web/web1"),
             Ok(Request::Control {
@@ -574,8 +578,10 @@ mod tests {
         );
         assert_eq!(
             parse_request("bogus"),
-            Err("unknown request \"bogus\" (status, status json, control ACTION VIRTUAL/SERVER)"
-                .into())
+            Err(
+                "unknown request \"bogus\" (status, status json, control ACTION VIRTUAL/SERVER)"
+                    .into()
+            )
         );
     }
 
@@ -589,7 +595,10 @@ mod tests {
             let listener = listen(&path);
             nix::sys::stat::umask(old);
             assert!(listener.is_some());
-            let mode = std::fs::metadata(&path).expect("socket").permissions().mode();
+            let mode = std::fs::metadata(&path)
+                .expect("socket")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
             let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
                 .expect("dir")
