@@ -274,8 +274,13 @@ pub fn listen(path: &Path) -> Option<UnixListener> {
 /// between, whatever the umask.
 fn bind_private(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener> {
     use std::os::unix::fs::DirBuilderExt;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map_or_else(|| "lvsd.sock".into(), |n| n.to_string_lossy());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "lvsd.sock".into(), |n| n.to_string_lossy());
     let private = dir.join(format!(".{name}.{}", std::process::id()));
     // Left over from a killed lvsd with our pid: ours to remove.
     let _ = std::fs::remove_file(private.join("socket"));
