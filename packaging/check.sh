@@ -404,6 +404,45 @@ EOF
     check "notify: STOPPING=1 at the end" test "$(tail -n1 "$tmp/notify.log" | cut -d' ' -f2-)" = "STOPPING=1"
     check "notify: in the foreground pulse logs to syslog, nothing on stdout/stderr" test ! -s "$tmp/pulse-n.out"
 
+    # ---- the hardening drop-in's capability set --------------------------
+    # pulse with only CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE
+    # CAP_KILL and no_new_privs (what hardening.conf.example leaves):
+    # binds port 539, raises the VIP, sends its ARPs. Without
+    # CAP_NET_ADMIN it cannot raise the VIP: the check measures something.
+    sed 's/^heartbeat_port = .*/heartbeat_port = 539/; s/^network = direct/network = direct\narp_count = 2\narp_interval = 0.1/' \
+        "$tmp/lvs.cf" >"$tmp/caps.cf"
+    caps_run() { # CAPS OUT
+        ip netns exec "$ns" setpriv --bounding-set "$1" --inh-caps=-all --no-new-privs \
+            "$pulse_bin" -n -t -c "$tmp/caps.cf" --pidfile "$tmp/caps.pid" --socket="$tmp/caps.sock" >"$2" 2>&1 &
+        local p=$!
+        pids+=("$p")
+        local vip=0
+        for _ in $(seq 1 30); do
+            ip -n "$ns" addr show dev ops0 | grep -q 203.0.113.10 && { vip=1; break; }
+            sleep 0.1
+        done
+        sleep 0.5
+        kill -TERM "$p" 2>/dev/null
+        wait "$p"
+        echo "$vip"
+    }
+    vip=$(caps_run -all,+net_admin,+net_raw,+net_bind_service,+kill "$tmp/caps.out")
+    if [ "$vip" = 1 ] && grep -q 'gratuitous lvs arps finished' "$tmp/caps.out" &&
+        ! grep -qi 'not permitted\|cannot' "$tmp/caps.out"; then
+        ok "sandbox: pulse works with the drop-in's four capabilities and no_new_privs (port 539, VIP, ARP)"
+    else
+        bad "sandbox: pulse with the drop-in's four capabilities (VIP raised: $vip)" "$(cat "$tmp/caps.out")"
+    fi
+    vip=$(caps_run -all,+net_raw,+net_bind_service,+kill "$tmp/caps-no-admin.out")
+    if [ "$vip" = 0 ]; then
+        ok "sandbox: without CAP_NET_ADMIN the VIP cannot be raised"
+    else
+        bad "sandbox: the VIP came up without CAP_NET_ADMIN" "$(cat "$tmp/caps-no-admin.out")"
+    fi
+    status "sandbox: without CAP_NET_BIND_SERVICE port 539 cannot be bound (exit 1)" 1 \
+        timeout 5 ip netns exec "$ns" setpriv --bounding-set -all,+net_admin,+net_raw,+kill --inh-caps=-all \
+        --no-new-privs "$pulse_bin" -n -t -c "$tmp/caps.cf" --pidfile "$tmp/caps.pid" --socket="$tmp/caps.sock"
+
     # ---- repeated errors are rate-limited ---------------------------------
     # 60 heartbeats of another service from the partner's address in 1.2 s:
     # "Incompatible heartbeat received" at most 5 times (daemon::log's
