@@ -542,9 +542,12 @@ echo "== pulse started as the unit starts it, in the test guest"
 if [ "${LVS_SKIP_VM:-0}" = 1 ]; then
     echo "(skipped: LVS_SKIP_VM=1)"
 elif [ -n "${ext:-}" ]; then
-    mkdir -p "$tmp/guest"
+    mkdir -p "$tmp/guest" "$tmp/setpriv"
+    # setpriv (util-linux) and its libcap-ng for the guest, which has neither.
+    cp "$(command -v setpriv)" "$tmp/setpriv/" &&
+        ldd "$(command -v setpriv)" | awk '/libcap-ng/ { print $3 }' | xargs -r cp -t "$tmp/setpriv/"
     out=$(timeout 600 tests/vm/run.sh --share "$tmp" --timeout 400 -- \
-        bash packaging/guest-unit.sh "$ext" "$listen" "$tmp/guest" 2>&1)
+        bash packaging/guest-unit.sh "$ext" "$listen" "$tmp/guest" "$tmp/setpriv" 2>&1)
     grep -E '^(ok|FAIL|      )' <<<"$out" | sed 's/^ok    /ok    guest: /; s/^FAIL  /FAIL  guest: /'
     passed=$((passed + $(grep -c '^ok ' <<<"$out")))
     failed=$((failed + $(grep -c '^FAIL ' <<<"$out")))

@@ -2,7 +2,7 @@
 # shellcheck disable=SC2015  # "check && ok || bad": ok never fails
 # Run in the test guest (real IPVS) by packaging/check.sh:
 #
-#   tests/vm/run.sh --share WORK -- bash packaging/guest-unit.sh EXT LISTEN WORK
+#   tests/vm/run.sh --share WORK -- bash packaging/guest-unit.sh EXT LISTEN WORK [SETPRIV_DIR]
 #
 # EXT: the extracted .deb; LISTEN: packaging/dgram-listen.rs, built; WORK: a
 # scratch directory shared with the host. Installs the package's files over
@@ -110,6 +110,7 @@ done < <(grep '^ExecStartPre=' "$unit")
 
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
 mapfile -t argv < <(words_of "$exec_start")
+start_argv=("${argv[@]}")
 # The socket on the guest's own tmpfs (a Unix socket on the 9p share
 # cannot be connected to); the log on the share.
 sock=/run/ops-notify
@@ -191,4 +192,41 @@ tail -n1 "$work/notify.log" | grep -q ' STOPPING=1$' && ok "STOPPING=1 last" || 
 ipvsadm -Ln 2>/dev/null | grep -q '203.0.113.10:80' && bad "the IPVS service outlived pulse" || ok "the IPVS service is gone"
 [ -z "$(pgrep -x lvsd)" ] && ok "lvsd is gone" || bad "lvsd outlived pulse"
 if [ $vip = 1 ] && ! ip addr show dev ops0 | grep -q 203.0.113.10; then ok "the VIP is gone"; else bad "the VIP is gone (raised: $vip)"; fi
+
+# The hardening drop-in's capability set (setpriv from the host, with its
+# library, in SETPRIV_DIR): lvsd programs IPVS, nanny checks, pulse holds
+# the VIP with only CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE CAP_KILL
+# and no_new_privs.
+if [ -n "${4:-}" ] && [ -x "$4/setpriv" ]; then
+    sp=$4
+    sock=/run/ops-notify2
+    "$listen" "$sock" 12 >"$work/notify2.log" 2>&1 &
+    listener=$!
+    for _ in $(seq 1 50); do grep -q listening "$work/notify2.log" && break; sleep 0.1; done
+    env LD_LIBRARY_PATH="$sp" NOTIFY_SOCKET="$sock" "$sp/setpriv" \
+        --bounding-set -all,+net_admin,+net_raw,+net_bind_service,+kill --inh-caps=-all --no-new-privs \
+        "${start_argv[@]}" >"$work/pulse2.out" 2>&1 &
+    pulse_pid=$!
+    svc=0
+    for _ in $(seq 1 150); do
+        ipvsadm -Ln 2>/dev/null | grep -q '203.0.113.10:80' && { svc=1; break; }
+        sleep 0.1
+    done
+    if [ $svc = 1 ] && grep -q ' READY=1' "$work/notify2.log" && [ -n "$(pgrep -x nanny)" ]; then
+        ok "with the drop-in's four capabilities: READY, lvsd's IPVS service, a nanny"
+    else
+        bad "with the drop-in's four capabilities (service: $svc)" "$(cat "$work/pulse2.out" "$work/notify2.log")"
+    fi
+    grep -iq 'not permitted\|permission denied' "$work/pulse2.out" &&
+        bad "a permission error with the four capabilities" "$(cat "$work/pulse2.out")" ||
+        ok "no permission error with the four capabilities"
+    kill -TERM "$pulse_pid"
+    wait "$pulse_pid"
+    rc=$?
+    pulse_pid=
+    wait "$listener"
+    [ "$rc" -eq 0 ] && ! ipvsadm -Ln 2>/dev/null | grep -q '203.0.113.10:80' &&
+        ok "with the four capabilities: the stop removes the service, exit 0" ||
+        bad "with the four capabilities: stop (exit $rc)" "$(ipvsadm -Ln 2>&1)"
+fi
 finish
