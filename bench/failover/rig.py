@@ -252,7 +252,8 @@ virtual web {{
         self.start("r2")
         settle = max(2.0, 4 * self.interval() + 1) + (self.args.deadtime or 0)
         if not self.wait(lambda: self.holds_vip("r1") and not self.holds_vip("r2"), 30 + settle):
-            raise RuntimeError("run %d: r1 did not become the only holder of the VIP" % i)
+            raise RuntimeError("run %d: r1 did not become the only holder of the VIP (r1 %s, r2 %s)\n%s"
+                               % (i, self.holds_vip("r1"), self.holds_vip("r2"), self.log_tails()))
         time.sleep(settle)
         if self.holds_vip("r2"):
             raise RuntimeError("run %d: r2 holds the VIP while r1 is alive" % i)
@@ -297,6 +298,16 @@ virtual web {{
         n = (neigh - t0) * 1000
         print("run %d: garp %s ms, neigh %.0f ms" % (i, "%.1f" % g if g is not None else "-", n), flush=True)
         return g, n
+
+    def log_tails(self, lines=8):
+        out = []
+        for r in ("r1", "r2"):
+            try:
+                with open(os.path.join(self.work, r + ".log")) as f:
+                    out += ["%s| %s" % (r, l.rstrip()) for l in f.readlines()[-lines:]]
+            except OSError:
+                pass
+        return "\n".join(out)
 
     def interval(self):
         return self.args.keepalive if self.args.peer == "pulse" else self.args.advert

@@ -4,9 +4,11 @@
 #
 # Usage: bash bench/failover/run.sh [RUNS]   (root; default 5 runs a setting)
 #
-# Settings compared at equal timers: pulse keepalive/deadtime 2/5 (the
-# original's defaults), 0.1/0.3, 0.02/0.06, 0.01/0.03 against keepalived
-# VRRPv2 advert_int 1 and VRRPv3 0.1, 0.02, 0.01 (its minimum); then a
+# Settings compared at equal timers (keepalive = advert_int, deadtime three
+# of them, as VRRP's master-down interval): pulse keepalive/deadtime 1/3,
+# 0.1/0.3, 0.02/0.06, 0.01/0.03 against keepalived VRRPv2 advert_int 1 and
+# VRRPv3 0.1, 0.02, 0.01 (its minimum); pulse also at 2/5, the original's
+# defaults; then a
 # planned stop (SIGTERM) of the active pulse. Writes the table to stdout.
 # Takes about 3-6 minutes; bounded by rig.py's per-run limits.
 set -euo pipefail
@@ -16,8 +18,16 @@ RUNS=${1:-5}
 command -v keepalived >/dev/null || {
     echo "run.sh: keepalived is needed (apt-get install keepalived)" >&2; exit 1; }
 cargo build --release --locked -q -p pulse
-rig() { python3 bench/failover/rig.py "$@" --runs "$RUNS" | tee /dev/stderr | sed -n 's/^RESULT //p'; }
+# Each run's lines go to stderr as they come; the RESULT line to the table.
+rig() {
+    local line
+    python3 bench/failover/rig.py "$@" --runs "$RUNS" | while IFS= read -r line; do
+        printf '%s\n' "$line" >&2
+        case "$line" in "RESULT "*) printf '%s\n' "${line#RESULT }" ;; esac
+    done
+}
 out=()
+out+=("$(rig --peer pulse --keepalive 1 --deadtime 3)")
 for s in "2 5 1 2" "0.1 0.3 0.1 3" "0.02 0.06 0.02 3" "0.01 0.03 0.01 3"; do
     read -r ka dt adv ver <<< "$s"
     out+=("$(rig --peer pulse --keepalive "$ka" --deadtime "$dt")")
