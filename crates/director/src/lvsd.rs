@@ -588,11 +588,14 @@ impl Lvsd {
                         port: vs.port,
                     }));
                 }
+                // The services first, then the monitors (as piranha did): a
+                // monitor that programs its own entry (a site's
+                // client_monitor, the original nanny) needs its service.
+                self.count_reload = true;
+                out.push(Action::Reconcile);
                 for spec in self.specs(&self.config) {
                     self.start(now, spec, &mut out);
                 }
-                self.count_reload = true;
-                out.push(Action::Reconcile);
             }
             Event::Report {
                 id,

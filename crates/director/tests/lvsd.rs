@@ -281,6 +281,24 @@ fn converged_table() -> MemoryIpvs {
     rig.table
 }
 
+/// A monitor that programs its own entry (a site's `client_monitor`, the
+/// original nanny) finds its service: at start the reconcile that creates
+/// the services is asked for before any monitor is started, as piranha
+/// created the services before forking the nannies.
+#[test]
+fn start_asks_for_the_services_before_any_monitor() {
+    let mut rig = Rig::new(config());
+    let actions = rig.start();
+    let reconcile = actions.iter().position(|a| matches!(a, Action::Reconcile));
+    let first_monitor = actions
+        .iter()
+        .position(|a| matches!(a, Action::StartMonitor { .. }));
+    assert!(
+        matches!((reconcile, first_monitor), (Some(r), Some(m)) if r < m),
+        "reconcile at {reconcile:?}, first monitor at {first_monitor:?}: {actions:?}"
+    );
+}
+
 #[test]
 fn start_installs_services_and_servers_enter_at_a_thirty_second_of_their_weight() {
     let mut rig = Rig::new(config());

@@ -102,6 +102,9 @@ impl Daemon {
         while let Some(action) = self.queue.pop_front() {
             match action {
                 Action::StartMonitor { spec, generation } => {
+                    // A reconcile asked for before this start runs first, so
+                    // the monitor finds its service in the kernel.
+                    self.flush();
                     match self.monitors.start(&spec, generation) {
                         Ok(pid) => log_started(&spec.id, pid),
                         Err(e) => {
