@@ -178,6 +178,11 @@ virtual web {{
         else:
             conf = self.config_keepalived(router)
             w = lambda s: os.path.join(self.work, router + s)
+            for suffix in (".pid", ".vrrp.pid", ".check.pid", ".bfd.pid"):
+                try:
+                    os.unlink(w(suffix))
+                except FileNotFoundError:
+                    pass
             cmd = ["ip", "netns", "exec", n, a.keepalived, "--vrrp", "-n", "-l", "-D", "-G",
                    "-f", conf, "-p", w(".pid"), "-r", w(".vrrp.pid"),
                    "-c", w(".check.pid"), "-b", w(".bfd.pid")]
@@ -290,6 +295,12 @@ virtual web {{
             cap.kill()
         self.extra.remove(cap)
         self.procs["r1"].wait(10)
+        # keepalived's VRRP child is not ours to wait for: poll until it has
+        # gone, or the next start finds its pid file and refuses to run.
+        for pid in victims:
+            gone_by = time.monotonic() + 10
+            while os.path.exists("/proc/%d" % pid) and time.monotonic() < gone_by:
+                time.sleep(0.02)
         if neigh is None:
             raise RuntimeError("run %d: r2 did not take over within %.1f s (client neighbour %s)"
                                % (i, self.limit(), self.client_mac()))
