@@ -167,6 +167,9 @@ heartbeat_port = 539
 keepalive = 0.5
 deadtime = 1.5
 network = $MODE
+syncdaemon = 1
+syncd_iface = eth1
+syncd_id = 7
 EOF
         [ "$MODE" = nat ] && cat <<EOF
 nat_router = 192.0.2.1 eth1:1
@@ -268,6 +271,8 @@ all_in_table() { in_table "$1" 192.0.2.11 8080 && in_table "$1" 192.0.2.12 8080 
 holds_nat() { ip -n "$1" -4 addr show dev eth1 | grep -q ' 192.0.2.1/'; }
 rs3_weight_is() { table r1 | grep -q -- "-r 192.0.2.13:8080 -[mg] -w $1\$"; }
 took_over() { holds_vip r2 && client_neigh_is "$mac_r2"; }
+# The IPVS connection-sync daemon pulse runs: master on the active router.
+sync_is() { ip netns exec "$1" ipvsadm -L --daemon 2>/dev/null | grep -q "^$2 sync daemon (mcast=eth1, syncid=7[,)]"; }
 
 # N requests to port P; prints "rs1 N1, rs2 N2, rs3 N3, failed F".
 spread() {   # spread PORT N
@@ -304,6 +309,9 @@ if wait_for 20 all_in_table r1; then
     ok "lvsd on r1 programmed IPVS; the nannies added all three real servers"
 else fail "r1's IPVS table is incomplete"; fi
 if holds_vip r2; then fail "r2 holds the VIP too"; else ok "r2 is the backup: no VIP"; fi
+if wait_for 5 sync_is r1 master && wait_for 5 sync_is r2 backup; then
+    ok "connection sync: r1 runs the master sync daemon, r2 the backup (syncid 7 on eth1)"
+else fail "sync daemons: r1 '$(ip netns exec r1 ipvsadm -L --daemon 2>&1)', r2 '$(ip netns exec r2 ipvsadm -L --daemon 2>&1)'"; fi
 logs
 
 step "slow start: each nanny enters its server at weight max(1, w/32) and doubles it about every 20 s"
@@ -373,6 +381,7 @@ if wait_for 20 fetch 8080; then
     ms=$(( (${EPOCHREALTIME/./} - ${t_kill/./}) / 1000 ))
     ok "requests succeed again through r2, $ms ms after the failure"
 else fail "no request succeeded through r2"; fi
+wait_for 5 sync_is r2 master && ok "r2 now runs the master sync daemon" || fail "r2's sync daemon is not master"
 wait_for 10 all_in_table r2
 out=$(spread 8080 12); say "spread" "port 8080: $out"
 case "$out" in *"failed 0") ok "all requests served by r2's lvsd" ;; *) fail "some requests failed through r2" ;; esac
