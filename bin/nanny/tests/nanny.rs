@@ -411,6 +411,59 @@ fn hung_check_program_does_not_hang_nanny() {
     assert!(start.elapsed() < Duration::from_secs(2));
 }
 
+/// A check that fails at every interval (here: a check program that does
+/// not exist) is logged a few times, then held back and counted, not once
+/// per check forever; the count is written when nanny exits.
+#[test]
+fn a_check_failing_at_every_interval_is_rate_limited() {
+    let mut n = Running::start(nanny(&[
+        "-n",
+        "-c",
+        "--test-start",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        "1",
+        "-r",
+        "1",
+        "-t",
+        "0.1",
+        "-V",
+        "203.0.113.10",
+        "-M",
+        "m",
+        "-e",
+        "/nonexistent/check",
+        "--lvs",
+    ]));
+    // 3 s at a 0.1 s interval: about 30 failed checks.
+    thread::sleep(Duration::from_secs(3));
+    n.signal(Signal::SIGTERM);
+    n.expect("Terminating due to signal 15");
+    assert_eq!(n.wait_exit(), 0);
+    while let Ok(l) = n.lines.recv_timeout(Duration::from_millis(500)) {
+        n.seen.push(l);
+    }
+    let failed = n
+        .seen
+        .iter()
+        .filter(|l| l.starts_with("nanny: cannot run /nonexistent/check"))
+        .count();
+    assert!((1..=5).contains(&failed), "{failed} lines: {:#?}", n.seen);
+    let summary = n
+        .seen
+        .iter()
+        .find(|l| l.starts_with("nanny: message repeated "))
+        .unwrap_or_else(|| panic!("no summary: {:#?}", n.seen));
+    let held: u32 = summary
+        .trim_start_matches("nanny: message repeated ")
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(held >= 15, "{summary}");
+}
+
 #[test]
 fn failing_check_program_keeps_server_out() {
     let (mut n, rx) = report_mode(&[

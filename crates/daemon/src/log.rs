@@ -127,6 +127,24 @@ impl RateLimiter {
         }
     }
 
+    /// Forgets every window, ended or not, and returns those in which lines
+    /// were held back (at exit: nothing held back goes unsaid).
+    pub fn drain(&mut self) -> Vec<Repeated> {
+        let mut out: Vec<Repeated> = self
+            .kinds
+            .drain()
+            .filter(|(_, kind)| kind.held > 0)
+            .map(|((target, text), kind)| Repeated {
+                target,
+                text,
+                repeated: kind.held,
+            })
+            .collect();
+        self.next_end = None;
+        out.sort_by(|a, b| (&a.target, &a.text).cmp(&(&b.target, &b.text)));
+        out
+    }
+
     /// Forgets every window that has ended by `now`, and returns those in
     /// which lines were held back.
     pub fn ended(&mut self, now: Instant) -> Vec<Repeated> {
@@ -273,6 +291,14 @@ impl Logger {
         }
     }
 
+    /// Write the summaries of every window in which lines were held back,
+    /// ended or not: call it when the daemon exits.
+    pub fn flush_all(&mut self) {
+        for r in self.limiter.drain() {
+            self.write(&r.line());
+        }
+    }
+
     fn strip_prefix<'a>(&self, text: &'a str) -> &'a str {
         for name in [&self.ident, &self.stdout_name] {
             if let Some(rest) = text
@@ -394,6 +420,32 @@ mod tests {
             buf.lines().last().map(String::as_str),
             Some(format!("lvs: message repeated 57 times: [{msg}]").as_str())
         );
+    }
+
+    #[test]
+    fn flush_all_reports_what_an_unfinished_window_held_back() {
+        let buf = Buf::default();
+        let limit = RateLimit {
+            burst: 2,
+            window: Duration::from_secs(60),
+        };
+        let mut log = logger(&buf).with_rate_limit(limit);
+        let t0 = Instant::now();
+        for s in 0..10 {
+            log.log_at(t0 + Duration::from_secs(s), Level::Warn, "t", "same");
+        }
+        // The window is 10 s old: a flush at that time says nothing yet.
+        log.flush(t0 + Duration::from_secs(10));
+        assert_eq!(buf.lines().len(), 2);
+        log.flush_all();
+        assert_eq!(
+            buf.lines().last().map(String::as_str),
+            Some("lvs: message repeated 8 times: [same]")
+        );
+        // Nothing is reported twice.
+        log.flush_all();
+        log.flush(t0 + Duration::from_secs(500));
+        assert_eq!(buf.lines().len(), 3);
     }
 
     #[test]

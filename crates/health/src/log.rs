@@ -67,6 +67,20 @@ impl Logger {
         self.line(Level::Info, args);
     }
 
+    /// Logs one line that can repeat at every check (a failing check, a
+    /// load monitor that cannot run): as [`Logger::info`], except that the
+    /// same text more than a few times a minute is held back and counted
+    /// (`message repeated N times: [TEXT]`), so a server down for a day, or
+    /// a check program that is missing, does not write a line per interval.
+    pub fn repeating(&mut self, args: fmt::Arguments<'_>) {
+        self.line(Level::Warn, args);
+    }
+
+    /// Writes the count of lines held back, if any (at exit).
+    pub fn flush(&mut self) {
+        self.inner.flush_all();
+    }
+
     /// Logs one line only with `-v`.
     pub fn debug(&mut self, args: fmt::Arguments<'_>) {
         if self.verbose {

@@ -332,6 +332,8 @@ impl Engine {
             };
             let _ = w.flush();
         }
+        // What the rate limit held back is said before nanny goes.
+        self.log.flush();
         code
     }
 
@@ -733,7 +735,7 @@ impl Engine {
                     ));
                 }
                 if !outcome.ok && outcome.reason.logged_by_default() {
-                    self.log.info(format_args!("{text}"));
+                    self.log.repeating(format_args!("{text}"));
                 } else {
                     self.log.debug(format_args!("DEBUG -- {text}"));
                 }
@@ -761,7 +763,7 @@ impl Engine {
                 let m = &self.monitors[i];
                 let output = m.load.as_ref().map(Checker::output).unwrap_or_default();
                 let load = if !outcome.ok {
-                    self.log.info(format_args!("failed to read remote load"));
+                    self.log.repeating(format_args!("failed to read remote load"));
                     None
                 } else {
                     match parse_load(output) {
@@ -772,7 +774,7 @@ impl Engine {
                         }
                         None => {
                             let text = String::from_utf8_lossy(output).into_owned();
-                            self.log.info(format_args!(
+                            self.log.repeating(format_args!(
                                 "bad load average returned: {}",
                                 text.trim_end()
                             ));
