@@ -763,7 +763,8 @@ impl Engine {
                 let m = &self.monitors[i];
                 let output = m.load.as_ref().map(Checker::output).unwrap_or_default();
                 let load = if !outcome.ok {
-                    self.log.repeating(format_args!("failed to read remote load"));
+                    self.log
+                        .repeating(format_args!("failed to read remote load"));
                     None
                 } else {
                     match parse_load(output) {
