@@ -3,8 +3,11 @@
 # lvsd, then keepalived, in the same boot, on the same generated table,
 # each reloaded RUNS times with one weight changed.
 #
-#   guest.sh BIN KA_DIR VIRTUALS SERVERS INTERVAL RUNS KA_RUNS RUN_TIMEOUT OUT
+#   guest.sh BIN KA_DIR VIRTUALS SERVERS INTERVAL RUNS KA_RUNS RUN_TIMEOUT OUT [DOWN]
 #
+# The watched weight goes 1 -> 2 -> 3 ... (raised), or with DOWN = 1 it
+# starts at 100 and goes 99, 98 ... (lowered). RUNS or KA_RUNS = 0 skips
+# that daemon.
 # BIN: directory with lvsd, nanny and bench_sighup (release builds).
 # KA_DIR: keepalived 2.2.7 (bin/keepalived) and its libraries (lib/).
 # Real servers: one namespace "rs" that owns all of 198.51.100.0/24 (on its
@@ -13,7 +16,9 @@
 # connects to a listener, and no real server is a local address (IPVS
 # would turn those into local-node entries).
 set -euo pipefail
-BIN=$1 KA=$2 V=$3 S=$4 INTERVAL=$5 RUNS=$6 KA_RUNS=$7 RUN_TIMEOUT=$8 OUT=$9
+BIN=$1 KA=$2 V=$3 S=$4 INTERVAL=$5 RUNS=$6 KA_RUNS=$7 RUN_TIMEOUT=$8 OUT=$9 DOWN=${10:-0}
+W0=1 STEP=1
+if [ "$DOWN" = 1 ]; then W0=100 STEP=-1; fi
 W=/tmp/bench-lvsd
 mkdir -p "$W" "$OUT"
 BS=$BIN/bench_sighup
@@ -46,13 +51,14 @@ for _ in $(seq 1 100); do
 done
 timeout 2 bash -c '</dev/tcp/198.51.100.1/10000' || { echo "guest: listener unreachable"; exit 1; }
 
-# hup_runs NAME PID CONF RUNS GEN_CMD...: RUNS reloads with weight 2, 3, ...;
-# GEN_CMD WEIGHT FILE writes the configuration with that weight
+# hup_runs NAME PID CONF RUNS GEN_CMD...: RUNS reloads with weight
+# W0 + STEP, W0 + 2 STEP, ...; GEN_CMD WEIGHT FILE writes the configuration
+# with that weight
 hup_runs() {
   local name=$1 pid=$2 conf=$3 runs=$4; shift 4
   local i w
   for i in $(seq 1 "$runs"); do
-    w=$((i + 1))
+    w=$((W0 + i * STEP))
     "$@" "$w" "$conf.new"
     sleep 5
     echo "$name run $i: $("$BS" hup "$pid" "$V" "$S" "$w" "$conf.new" "$conf" "$RUN_TIMEOUT" 2>&1 | tr '\n' ' ')" |
@@ -71,27 +77,31 @@ stop() {   # stop PID SECONDS: SIGTERM, wait, report
 }
 
 : > "$OUT/results.txt"
+if [ "$RUNS" -gt 0 ]; then
 echo "== lvsd ($V x $S, shared nannies, check interval $INTERVAL s)"
-"$BS" lvs-cf "$V" "$S" "$INTERVAL" "$BIN/nanny" 1 "$W/lvs.cf"
+"$BS" lvs-cf "$V" "$S" "$INTERVAL" "$BIN/nanny" "$W0" "$W/lvs.cf"
 t0=$(date +%s)
 "$BIN/lvsd" -n -c "$W/lvs.cf" --socket "$W/lvsd.sock" > "$OUT/lvsd.log" 2>&1 &
 LVSD=$!
 PIDS+=("$LVSD")
-"$BS" wait "$V" "$S" 1 $((INTERVAL * 3 + 600))
-echo "lvsd up in $(( $(date +%s) - t0 )) s; monitors: $(pgrep -c -P "$LVSD" || true)"
+"$BS" wait "$V" "$S" "$W0" $((INTERVAL * 3 + 600))
+echo "lvsd up in $(( $(date +%s) - t0 )) s; nanny processes: $(pgrep -c -x nanny || true)"
 sleep 10
 hup_runs lvsd "$LVSD" "$W/lvs.cf" "$RUNS" "$BS" lvs-cf "$V" "$S" "$INTERVAL" "$BIN/nanny"
 stop "$LVSD" 120
+fi
 
+if [ "$KA_RUNS" -gt 0 ]; then
 echo "== keepalived ($(LD_LIBRARY_PATH=$KA/lib "$KA/bin/keepalived" --version 2>&1 | head -1), $V x $S, TCP_CHECK, delay_loop $INTERVAL s)"
-"$BS" keepalived-conf "$V" "$S" "$INTERVAL" 1 "$W/keepalived.conf"
+"$BS" keepalived-conf "$V" "$S" "$INTERVAL" "$W0" "$W/keepalived.conf"
 t0=$(date +%s)
 env LD_LIBRARY_PATH="$KA/lib" "$KA/bin/keepalived" -C -n -l -f "$W/keepalived.conf" -p "$W/ka.pid" -c "$W/kac.pid" \
   > "$OUT/keepalived.log" 2>&1 &
 KAPID=$!
 PIDS+=("$KAPID")
-"$BS" wait "$V" "$S" 1 1800
+"$BS" wait "$V" "$S" "$W0" 1800
 echo "keepalived up in $(( $(date +%s) - t0 )) s"
 sleep 10
 hup_runs keepalived "$KAPID" "$W/keepalived.conf" "$KA_RUNS" "$BS" keepalived-conf "$V" "$S" "$INTERVAL"
 stop "$KAPID" 300
+fi

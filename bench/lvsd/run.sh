@@ -14,7 +14,9 @@
 #   bench/lvsd/run.sh --keepalived [V S]     # default 2,300 x 16
 #   env: BENCH_RUNS (5 reloads each), BENCH_KA_RUNS (= BENCH_RUNS),
 #        BENCH_INTERVAL (check interval, 120 s), BENCH_RUN_TIMEOUT (one
-#        reload, 900 s), BENCH_VM_TIMEOUT (whole guest, 5400 s)
+#        reload, 900 s), BENCH_VM_TIMEOUT (whole guest, 5400 s),
+#        BENCH_DOWN=1 (lower the watched weight 100 -> 99 ... instead of
+#        raising it 1 -> 2 ...); BENCH_RUNS=0 or BENCH_KA_RUNS=0 skips one
 #
 # Not part of CI. Guest CPU is emulated (14-22x slower than the host):
 # compare guest figures only with guest figures.
@@ -49,7 +51,7 @@ if [ "${1:-}" = --keepalived ]; then
   RUNS=${BENCH_RUNS:-5}
   tests/vm/run.sh --smp 2 --mem 4G --timeout "${BENCH_VM_TIMEOUT:-5400}" --share "$B" -- \
     bash bench/lvsd/guest.sh "$B" "$B/keepalived" "$V" "$S" "${BENCH_INTERVAL:-120}" \
-      "$RUNS" "${BENCH_KA_RUNS:-$RUNS}" "${BENCH_RUN_TIMEOUT:-900}" "$OUT"
+      "$RUNS" "${BENCH_KA_RUNS:-$RUNS}" "${BENCH_RUN_TIMEOUT:-900}" "$OUT" "${BENCH_DOWN:-0}"
   echo "logs: $OUT"
   summary() {   # summary NAME: "runs min median max" of its reload_ms
     grep "^$1 run" "$OUT/results.txt" | grep -o 'reload_ms [0-9.]*' | awk '{print $2}' | sort -n |
