@@ -378,7 +378,18 @@ fn strtol(s: &str, max: i64) -> Result<i64, NumberError> {
 /// integer `n`, `Err(None)` for what is not a number.
 pub fn seconds_arg(s: &str) -> Result<Option<Seconds>, SecondsArgError> {
     if !s.contains('.') {
-        let n = strtol_int(s).map_err(SecondsArgError::Number)?;
+        let n = match strtol_int(s) {
+            Ok(n) => n,
+            // popt's int stops at 2^31 - 1 s; lvs.cf allows up to
+            // Seconds::MAX, and nanny must read what lvsd writes.
+            Err(NumberError::Overflow) => {
+                return s
+                    .parse::<Seconds>()
+                    .map(Some)
+                    .map_err(|_| SecondsArgError::Number(NumberError::Overflow));
+            }
+            Err(e) => return Err(SecondsArgError::Number(e)),
+        };
         return match u64::try_from(n) {
             Ok(0) => Ok(None),
             Ok(n) => Seconds::from_secs(n)
@@ -557,6 +568,15 @@ mod tests {
         assert_eq!(ms(".5"), Err(SecondsArgError::Number(NumberError::Bad)));
         assert_eq!(
             ms("99999999999.5"),
+            Err(SecondsArgError::Number(NumberError::Overflow))
+        );
+        // Whole seconds above popt's int (2^31 - 1) up to what lvs.cf
+        // allows: lvsd writes them, nanny reads them (found by the argv
+        // round trip).
+        assert_eq!(ms("4157497987"), Ok(Some(4_157_497_987_000)));
+        assert_eq!(ms("4294967295"), Ok(Some(4_294_967_295_000)));
+        assert_eq!(
+            ms("4294967296"),
             Err(SecondsArgError::Number(NumberError::Overflow))
         );
     }
