@@ -1120,11 +1120,15 @@ impl Lvsd {
     /// Servers whose monitor has not spoken yet keep the weight their entry
     /// has in the kernel.
     fn adopt(&mut self, current: &[ServiceEntry]) {
+        // Runs at every reconcile: one lookup per virtual, not a scan of the
+        // dump (2,300 virtuals made that 5 million comparisons a reconcile).
+        let by_key: HashMap<ServiceKey, &ServiceEntry> =
+            current.iter().map(|e| (e.service.key, e)).collect();
         for vs in self.config.active_virtuals() {
             let Ok(service) = service_of(vs) else {
                 continue;
             };
-            let entry = current.iter().find(|e| e.service.key == service.key);
+            let entry = by_key.get(&service.key).copied();
             for rs in vs.active_servers() {
                 let id = ServerId::new(&vs.name, &rs.name);
                 let Some(h) = self.health.get_mut(&id) else {
