@@ -35,3 +35,5 @@ pub mod signals;
 pub mod syslog;
 
 mod proc_status;
+#[cfg(test)]
+mod testutil;

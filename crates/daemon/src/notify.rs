@@ -230,25 +230,8 @@ fn address(socket: &OsStr) -> Result<SocketAddr, NotifyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let dir =
-                std::env::temp_dir().join(format!("daemon-notify-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::testutil::TempDir;
 
     fn os(s: &str) -> &OsStr {
         OsStr::new(s)
@@ -280,7 +263,7 @@ mod tests {
 
     #[test]
     fn ready_status_and_watchdog_reach_the_socket() {
-        let dir = TempDir::new("path");
+        let dir = TempDir::new("notify", "path");
         let path = dir.0.join("notify");
         let r = listener(&path);
         let pid = std::process::id();
@@ -326,7 +309,7 @@ mod tests {
 
     #[test]
     fn another_process_watchdog_is_not_ours() {
-        let dir = TempDir::new("pid");
+        let dir = TempDir::new("notify", "pid");
         let path = dir.0.join("notify");
         let r = listener(&path);
         let n = Notifier::from_vars(
@@ -364,7 +347,7 @@ mod tests {
 
     #[test]
     fn a_missing_listener_is_an_error_not_a_hang() {
-        let dir = TempDir::new("gone");
+        let dir = TempDir::new("notify", "gone");
         let path = dir.0.join("nobody");
         let n = Notifier::from_vars(Some(path.as_os_str()), None, None, 1).expect("ok");
         assert!(n.ready("x").is_err());

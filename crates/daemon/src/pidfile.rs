@@ -248,23 +248,7 @@ pub fn read_pid(path: &Path) -> io::Result<Option<i32>> {
 mod tests {
     use super::*;
 
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let dir =
-                std::env::temp_dir().join(format!("daemon-pidfile-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::testutil::TempDir;
 
     fn own_pid() -> i32 {
         i32::try_from(std::process::id()).expect("pid")
@@ -272,7 +256,7 @@ mod tests {
 
     #[test]
     fn second_acquire_is_refused_with_the_holders_pid() {
-        let dir = TempDir::new("second");
+        let dir = TempDir::new("pidfile", "second");
         let path = dir.0.join("lvs.pid");
         let first = PidFile::acquire(&path, "lvsd").expect("first");
         assert_eq!(read_pid(&path).expect("read"), Some(own_pid()));
@@ -301,7 +285,7 @@ mod tests {
 
     #[test]
     fn stale_file_of_a_dead_process_is_taken_over() {
-        let dir = TempDir::new("stale");
+        let dir = TempDir::new("pidfile", "stale");
         let path = dir.0.join("lvs.pid");
         let mut dead = std::process::Command::new("true").spawn().expect("true");
         let dead_pid = dead.id();
@@ -321,7 +305,7 @@ mod tests {
 
     #[test]
     fn drop_never_removes_a_file_that_is_not_ours() {
-        let dir = TempDir::new("replaced");
+        let dir = TempDir::new("pidfile", "replaced");
         let path = dir.0.join("lvs.pid");
         let pf = PidFile::acquire(&path, "lvsd").expect("acquire");
         // Someone replaced the file (a new inode at the path).
@@ -340,7 +324,7 @@ mod tests {
 
     #[test]
     fn read_pid_reads_the_first_line() {
-        let dir = TempDir::new("read");
+        let dir = TempDir::new("pidfile", "read");
         let path = dir.0.join("x.pid");
         std::fs::write(&path, " 77 \nmore\n").expect("write");
         assert_eq!(read_pid(&path).expect("read"), Some(77));

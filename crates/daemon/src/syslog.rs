@@ -249,23 +249,7 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let dir =
-                std::env::temp_dir().join(format!("daemon-syslog-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::testutil::TempDir;
 
     fn receiver(path: &Path) -> UnixDatagram {
         let r = UnixDatagram::bind(path).expect("bind");
@@ -322,7 +306,7 @@ mod tests {
 
     #[test]
     fn sends_to_the_socket_with_ident_and_pid() {
-        let dir = TempDir::new("send");
+        let dir = TempDir::new("syslog", "send");
         let path = dir.0.join("log");
         let r = receiver(&path);
         let mut s = Syslog::with_path("lvsd", &path);
@@ -342,7 +326,7 @@ mod tests {
 
     #[test]
     fn connects_when_the_socket_appears_later() {
-        let dir = TempDir::new("later");
+        let dir = TempDir::new("syslog", "later");
         let path = dir.0.join("log");
         let mut s = Syslog::with_path("nanny", &path);
         assert!(!s.connected());
@@ -364,7 +348,7 @@ mod tests {
 
     #[test]
     fn reconnects_after_a_syslog_restart() {
-        let dir = TempDir::new("restart");
+        let dir = TempDir::new("syslog", "restart");
         let path = dir.0.join("log");
         let r = receiver(&path);
         let mut s = Syslog::with_path("pulse", &path);
@@ -381,7 +365,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_and_never_blocks() {
-        let dir = TempDir::new("full");
+        let dir = TempDir::new("syslog", "full");
         let path = dir.0.join("log");
         let r = receiver(&path);
         let mut s = Syslog::with_path("lvsd", &path);
