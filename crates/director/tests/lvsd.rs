@@ -1147,3 +1147,54 @@ fn a_legacy_monitor_s_entry_is_left_alone() {
     want.insert("-a -t 203.0.113.10:80 -r 192.0.2.11:80 -m -w 9".into());
     assert_eq!(rig.table(), want);
 }
+
+/// Shared mode: a reload that raises one server's weight restarts the
+/// shared nanny of its check set; every member serving at the reload is
+/// carried over, and the raised one gets its new weight at the new nanny's
+/// first verdict for it (the nanny's ramp starts it at weight / 32).
+#[test]
+fn shared_reload_raising_a_weight_applies_at_the_first_verdict() {
+    let mut cfg = config();
+    cfg.nanny_mode = lvscf::NannyMode::Shared;
+    let mut rig = Rig::new(cfg.clone());
+    rig.start();
+    let web_mark = MonitorId::Shared("web+mark".into());
+    let tls = MonitorId::Shared("tls".into());
+    let feed = |rig: &mut Rig, id: &MonitorId, body: &str| {
+        let generation = rig.generation(id);
+        for report in decode("nanny-report 2", body) {
+            rig.feed(Event::Report {
+                id: id.clone(),
+                generation,
+                report: Ok(report),
+            });
+        }
+    };
+    feed(
+        &mut rig,
+        &web_mark,
+        "0 check ok c\n0 want 3\n1 check ok c\n1 want 1\n2 check ok c\n2 want 6\n3 check ok c\n3 want 2",
+    );
+    feed(&mut rig, &tls, "0 check ok c\n0 want 7");
+    assert_eq!(rig.table(), lines(CONVERGED));
+    let writes = rig.writes();
+    // web/r2 1 -> 5.
+    cfg.virtuals[0].servers[1].weight = 5;
+    rig.feed(Event::Reload(Box::new(cfg)));
+    assert_eq!(rig.table(), lines(CONVERGED), "a raise waits for a verdict");
+    // The new shared nanny: every member enters at weight / 32 (1).
+    feed(
+        &mut rig,
+        &web_mark,
+        "0 check ok c\n0 want 1\n1 check ok c\n1 want 1\n2 check ok c\n2 want 1\n3 check ok c\n3 want 1",
+    );
+    let mut want = lines(CONVERGED);
+    want.remove("-a -t 203.0.113.10:80 -r 192.0.2.12:80 -m -w 1");
+    want.insert("-a -t 203.0.113.10:80 -r 192.0.2.12:80 -m -w 5".into());
+    assert_eq!(
+        rig.table(),
+        want,
+        "carried over at their weights, the raise applied"
+    );
+    assert_eq!(rig.writes(), writes + 1);
+}
