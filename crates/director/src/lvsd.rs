@@ -848,16 +848,19 @@ impl Lvsd {
             }
         };
         let line = report.line.line();
-        let members = self
-            .running
-            .get(id)
-            .map(|r| r.spec.members.clone())
-            .unwrap_or_default();
+        // One member by its index, not a copy of the member list: a shared
+        // nanny of thousands of servers sends a line per server per round.
+        let members = || {
+            self.running
+                .get(id)
+                .map(|r| r.spec.members.as_slice())
+                .unwrap_or_default()
+        };
         let server = match (id, report.server) {
             (MonitorId::Server(sid), None) => Some(sid.clone()),
             (MonitorId::Shared(_), Some(i)) => usize::try_from(i)
                 .ok()
-                .and_then(|i| members.get(i).cloned()),
+                .and_then(|i| members().get(i).cloned()),
             _ => None,
         };
         match server {
@@ -866,7 +869,8 @@ impl Lvsd {
                 // The header and process-wide lines of a shared stream
                 // concern every member.
                 if let Line::Header { .. } = line {
-                    for m in &members {
+                    let all = members().to_vec();
+                    for m in &all {
                         self.on_server_line(now, m, line, out);
                     }
                 } else {
