@@ -615,23 +615,43 @@ mod tests {
         let _ = std::fs::remove_file(&path);
     }
 
+    /// The status socket served (every query answered by `answer_all`) on
+    /// a runtime driven by its own thread, while the test plays clients.
+    struct Served {
+        stop: tokio::sync::oneshot::Sender<()>,
+        driver: std::thread::JoinHandle<()>,
+    }
+
+    impl Served {
+        fn start(path: &Path) -> Served {
+            let rt = runtime();
+            let (tx, rx) = mpsc::channel(MAX_CLIENTS);
+            let server = {
+                let _guard = rt.enter();
+                let listener = listen(path).expect("listen");
+                rt.spawn(answer_all(rx));
+                serve(listener, tx)
+            };
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let driver = std::thread::spawn(move || {
+                rt.block_on(async {
+                    let _ = stopped.await;
+                });
+                server.abort();
+            });
+            Served { stop, driver }
+        }
+
+        fn stop(self) {
+            let _ = self.stop.send(());
+            self.driver.join().expect("driver");
+        }
+    }
+
     #[test]
     fn idle_clients_do_not_delay_a_status_query() {
         let path = socket_path("idle.sock");
-        let rt = runtime();
-        let (tx, rx) = mpsc::channel(MAX_CLIENTS);
-        let _guard = rt.enter();
-        let listener = listen(&path).expect("listen");
-        rt.spawn(answer_all(rx));
-        let server = serve(listener, tx);
-        // Drive the runtime on its own thread while this one plays clients.
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let driver = std::thread::spawn(move || {
-            rt.block_on(async {
-                let _ = stopped.await;
-            });
-            server.abort();
-        });
+        let served = Served::start(&path);
         // 500 clients that connect and never send a byte.
         let idle: Vec<StdUnixStream> = (0..500)
             .map(|_| StdUnixStream::connect(&path).expect("connect"))
@@ -652,27 +672,14 @@ mod tests {
             .count();
         assert!(busy >= 500 - MAX_CLIENTS - 1, "{busy} busy replies");
         drop(idle);
-        let _ = stop.send(());
-        driver.join().expect("driver");
+        served.stop();
         let _ = std::fs::remove_file(&path);
     }
 
     #[test]
     fn an_endless_line_is_cut_off() {
         let path = socket_path("long.sock");
-        let rt = runtime();
-        let (tx, rx) = mpsc::channel(MAX_CLIENTS);
-        let _guard = rt.enter();
-        let listener = listen(&path).expect("listen");
-        rt.spawn(answer_all(rx));
-        let server = serve(listener, tx);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let driver = std::thread::spawn(move || {
-            rt.block_on(async {
-                let _ = stopped.await;
-            });
-            server.abort();
-        });
+        let served = Served::start(&path);
         let mut c = StdUnixStream::connect(&path).expect("connect");
         c.set_write_timeout(Some(Duration::from_secs(5))).ok();
         // Up to 100 MB without a newline; lvsd stops reading at 4096 bytes.
@@ -689,8 +696,7 @@ mod tests {
         c.set_read_timeout(Some(Duration::from_secs(5))).ok();
         let _ = c.read_to_string(&mut reply);
         assert_eq!(reply, "error: request longer than 4096 bytes\n");
-        let _ = stop.send(());
-        driver.join().expect("driver");
+        served.stop();
         let _ = std::fs::remove_file(&path);
     }
 }
