@@ -1,0 +1,29 @@
+//! Who may do what in the configuration tool (`lvs-web`, `lvs-admin`,
+//! `piranha-passwd`): pure decisions and file formats, unit-tested, with
+//! no HTTP in them.
+//!
+//! Owns:
+//! - [`passwd`]: the piranha.passwd file and every hash format it can hold;
+//! - [`roles`]: viewer < operator < editor < admin, the users file and
+//!   the Unix-group map;
+//! - [`session`]: the in-memory session store (random ids, idle timeout,
+//!   lifetime, per-session CSRF token, bounded size) and the cookie;
+//! - [`csrf`]: the Origin / `Sec-Fetch-Site` check and the token check
+//!   every POST passes;
+//! - [`located`]: the `FILE:LINE:COL: message` error of every file read
+//!   here.
+//!
+//! Does not own: HTTP (routes, headers, bodies are `lvs-web`'s), the
+//! privileged verbs (`lvs-admin`'s), lvs.cf itself (`lvscf`).
+
+#![deny(missing_docs)]
+
+pub mod csrf;
+pub mod located;
+pub mod passwd;
+pub mod roles;
+pub mod secret;
+pub mod session;
+
+pub use located::LineError;
+pub use roles::{Action, Role};
