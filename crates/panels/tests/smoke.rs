@@ -1,0 +1,57 @@
+//! The panels of the shipped sample: every panel builds, shows the file's
+//! values and places the file's diagnostics.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use lvscf::{Document, OfflineResolver};
+use panels::{FieldKind, PanelId, panel, real_rows, virtual_rows};
+
+fn sample() -> Document<OfflineResolver> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../etc/lvs.cf");
+    Document::open_with(
+        std::fs::read_to_string(p).expect("etc/lvs.cf"),
+        OfflineResolver,
+    )
+}
+
+#[test]
+fn sample_panels_show_the_file() {
+    let doc = sample();
+    let g = panel(&doc, &PanelId::Global).expect("global");
+    let primary = g.field("primary").expect("primary");
+    assert_eq!(primary.value, "203.0.113.2");
+    assert_eq!(primary.label, "Primary server public IP");
+    assert!(g.field("serial_no").expect("serial").read_only);
+    assert_eq!(g.field("nat_router").expect("ip").value, "192.0.2.254");
+    assert_eq!(g.field("nat_router_device").expect("dev").value, "eth1:1");
+    assert!(g.field("active_cmd").expect("cmd").command);
+    assert!(matches!(
+        g.field("network").expect("net").kind,
+        FieldKind::Radio(_)
+    ));
+
+    let rows = virtual_rows(&doc);
+    assert!(!rows.is_empty());
+    for r in &rows {
+        for id in [
+            PanelId::Virtual(r.name.clone()),
+            PanelId::Monitoring(r.name.clone()),
+            PanelId::Reals(r.name.clone()),
+        ] {
+            let p = panel(&doc, &id).expect("panel");
+            let names: HashSet<&str> = p.fields().map(|f| f.name).collect();
+            assert_eq!(names.len(), p.fields().count(), "{id}: duplicate names");
+        }
+        for s in real_rows(&doc, &r.name).expect("reals") {
+            let id = PanelId::Real {
+                virtual_name: r.name.clone(),
+                name: s.name.clone(),
+            };
+            let p = panel(&doc, &id).expect("real");
+            assert_eq!(p.field("address").expect("address").value, s.address);
+        }
+    }
+    let missing = panel(&doc, &PanelId::Virtual("nope".into())).expect_err("no such virtual");
+    assert_eq!(missing.to_string(), "no virtual named \"nope\"");
+}
