@@ -321,6 +321,12 @@ impl<R: Resolver> Document<R> {
         self.parsed.config.as_ref()
     }
 
+    /// The resolver the document parses with, so that a caller can parse
+    /// a variant of the text (a trial of edits) the same way.
+    pub fn resolver(&self) -> &R {
+        &self.resolver
+    }
+
     /// Applies `edits` in order as one transaction: all of them, or (on
     /// any error, including a result that does not load) none.
     pub fn apply(&mut self, edits: &[Edit]) -> Result<(), EditError> {
@@ -1312,6 +1318,24 @@ mod tests {
             Some((r#"virtual."x=y".port"#, "1"))
         );
         assert_eq!(split_assignment("nothing"), None);
+    }
+
+    #[test]
+    fn resolver_is_the_one_opened_with() {
+        struct Hosts;
+        impl Resolver for Hosts {
+            fn host(&self, name: &str) -> Option<std::net::IpAddr> {
+                (name == "rs1.example").then(|| [192, 0, 2, 1].into())
+            }
+            fn service(&self, _: &str) -> Option<u16> {
+                None
+            }
+        }
+        let text = "virtual web {\n  server a {\n    address = rs1.example\n  }\n}\n";
+        let d = Document::open_with(text, Hosts);
+        assert!(!d.parsed().has_errors());
+        assert!(!crate::parse_with(d.text(), d.resolver()).has_errors());
+        assert!(crate::parse_with(text, &OfflineResolver).has_errors());
     }
 
     #[test]
