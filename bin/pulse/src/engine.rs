@@ -659,10 +659,10 @@ impl Engine {
         let s = self.machine.status(now);
         let mut flags = Vec::new();
         if !s.failed_links.is_empty() {
-            flags.push("LINKFAIL");
+            flags.push("LINKFAIL".to_owned());
         }
         if s.childfail {
-            flags.push("CHILDFAIL");
+            flags.push("CHILDFAIL".to_owned());
         }
         Status {
             pid: std::process::id(),
@@ -670,7 +670,8 @@ impl Engine {
                 "master"
             } else {
                 "backup"
-            },
+            }
+            .to_owned(),
             active: s.active,
             flags,
             test_start: self.flags.test_start,
@@ -681,7 +682,8 @@ impl Engine {
                     name: match p.which {
                         Path::Public => "public",
                         Path::Private => "private",
-                    },
+                    }
+                    .to_owned(),
                     local: p.local.to_string(),
                     partner: p.partner.to_string(),
                     last_heartbeat_age: p.last.map(|(t, _)| now.duration_since(t).as_secs_f64()),

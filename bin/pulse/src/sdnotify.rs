@@ -79,7 +79,7 @@ mod tests {
     fn status(active: bool, paths: Vec<PathStatus>) -> Status {
         Status {
             pid: 1,
-            role: "master",
+            role: "master".into(),
             active,
             flags: Vec::new(),
             test_start: false,
@@ -92,7 +92,7 @@ mod tests {
 
     fn path(partner: &str, last: Option<(f64, &str)>) -> PathStatus {
         PathStatus {
-            name: "public",
+            name: "public".into(),
             local: "203.0.113.2:539".into(),
             partner: partner.into(),
             last_heartbeat_age: last.map(|l| l.0),
@@ -147,9 +147,9 @@ mod tests {
             false,
             vec![path("[2001:db8::3]:539", Some((0.1, "RUNNING")))],
         );
-        s.flags = vec!["LINKFAIL", "CHILDFAIL"];
+        s.flags = vec!["LINKFAIL".into(), "CHILDFAIL".into()];
         s.test_start = true;
-        s.role = "backup";
+        s.role = "backup".into();
         assert_eq!(
             status_line(&s, DEAD),
             "backup, inactive, LINKFAIL, CHILDFAIL; partner 2001:db8::3 alive (test-start)"

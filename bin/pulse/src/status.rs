@@ -6,100 +6,19 @@
 //! connects, written by its own task, so a slow client never holds up the
 //! heartbeat loop.
 
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tracing::warn;
 
 use crate::Fatal;
 
-/// Everything `--status` shows.
-#[derive(Debug, Clone, Serialize)]
-pub struct Status {
-    /// pulse's pid.
-    pub pid: u32,
-    /// `master` (we hold `primary`) or `backup`.
-    pub role: &'static str,
-    /// Whether this router is the active one.
-    pub active: bool,
-    /// `LINKFAIL`, `CHILDFAIL`.
-    pub flags: Vec<&'static str>,
-    /// `--test-start`.
-    pub test_start: bool,
-    /// One entry per heartbeat path (public first).
-    pub paths: Vec<PathStatus>,
-    /// Floating addresses this pulse holds (`ADDR/PREFIX LABEL`).
-    pub floating: Vec<String>,
-    /// lvsd's pid while it runs.
-    pub lvsd_pid: Option<u32>,
-    /// Configuration file.
-    pub configfile: String,
-}
-
-/// One heartbeat path.
-#[derive(Debug, Clone, Serialize)]
-pub struct PathStatus {
-    /// `public` or `private`.
-    pub name: &'static str,
-    /// Our bound address.
-    pub local: String,
-    /// The partner's address.
-    pub partner: String,
-    /// Seconds since the last valid heartbeat on this path.
-    pub last_heartbeat_age: Option<f64>,
-    /// What it said (`RUNNING`/`STOPPED`).
-    pub last_heartbeat: Option<String>,
-}
-
-/// The text form.
-pub fn render(s: &Status) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "pulse pid {}: {} {}{}{}",
-        s.pid,
-        s.role,
-        if s.active { "active" } else { "inactive" },
-        if s.flags.is_empty() { "" } else { " " },
-        s.flags.join(" ")
-    );
-    let _ = writeln!(out, "config {}", s.configfile);
-    for p in &s.paths {
-        let age = p
-            .last_heartbeat_age
-            .map_or("never".to_owned(), |a| format!("{a:.3}s ago"));
-        let _ = writeln!(
-            out,
-            "heartbeat {} {} -> partner {}: last {} {}",
-            p.name,
-            p.local,
-            p.partner,
-            p.last_heartbeat.as_deref().unwrap_or("-"),
-            age
-        );
-    }
-    if s.floating.is_empty() {
-        let _ = writeln!(out, "floating none");
-    }
-    for f in &s.floating {
-        let _ = writeln!(out, "floating {f}");
-    }
-    let _ = writeln!(
-        out,
-        "lvsd {}{}",
-        s.lvsd_pid
-            .map_or("not running".to_owned(), |p| format!("pid {p}")),
-        if s.test_start { " (--test-start)" } else { "" }
-    );
-    out
-}
+pub use failover::status::{PathStatus, Status, render};
 
 /// Bind the socket (mode 0600). A failure is logged, not fatal.
 pub fn listen(path: &Path) -> Option<UnixListener> {
@@ -141,7 +60,7 @@ pub fn serve(stream: UnixStream, snapshot: Status) {
             return;
         }
         let text = if line.trim() == "status json" {
-            serde_json::to_string_pretty(&snapshot).unwrap_or_default() + "\n"
+            failover::status::to_json(&snapshot)
         } else {
             render(&snapshot)
         };

@@ -18,17 +18,21 @@
 //! `Lvsd::on(now, event) -> actions` (monitors to start, stop, signal and
 //! restart, when to reconcile, when to exit), with the health map and the
 //! set of services it owns; the daemon's loop only carries the actions out.
+//! [`status`] is lvsd's status snapshot (written by lvsd, parsed by its
+//! readers) and [`check`] is `lvsd --check` and `--diff` as functions.
 //!
 //! What this crate does not do: parse `lvs.cf` (that is `lvscf`), talk to
 //! the kernel (that is `ipvs`, behind its `IpvsTable` trait), run health
 //! checks or processes (that is `nanny` and `bin/lvs`), or read a clock:
 //! time is passed in.
 
+pub mod check;
 pub mod desired;
 pub mod health;
 pub mod lvsd;
 pub mod nanny;
 pub mod reconcile;
+pub mod status;
 pub mod tracker;
 
 pub use desired::{

@@ -11,6 +11,8 @@
 //!   the diff between two such sets (SIGHUP);
 //! * [`state`]: the failover state machine of piranha.md §4.4 as
 //!   `Machine::on(now, event) -> actions`, with the time passed in;
+//! * [`status`]: pulse's status snapshot, as its socket writes it and its
+//!   readers parse it;
 //! * [`sim`]: a two-router simulation (simulated clock and wire, and a
 //!   model of the original pulse) used by the tests and usable by others.
 //!
@@ -24,6 +26,7 @@ pub mod floating;
 pub mod heartbeat;
 pub mod sim;
 pub mod state;
+pub mod status;
 
 pub use floating::FloatingAddress;
 pub use heartbeat::Heartbeat;

@@ -61,6 +61,8 @@ pub struct Daemon {
     /// The earliest restart the step scheduled.
     wake: Option<Instant>,
     exit: Option<u8>,
+    /// Why the last reload was refused (the lines logged), for `--status`.
+    last_reload_error: Option<String>,
 }
 
 impl Daemon {
@@ -86,6 +88,7 @@ impl Daemon {
             await_monitors: None,
             wake: None,
             exit: None,
+            last_reload_error: None,
         }
     }
 
@@ -232,12 +235,14 @@ impl Daemon {
             reload::Outcome::Loaded(config) => {
                 // More monitors may need more descriptors.
                 crate::fdlimit::raise_for(&config);
+                self.last_reload_error = None;
                 self.feed(Event::Reload(config));
             }
             reload::Outcome::Refused(lines) => {
-                for line in lines {
+                for line in &lines {
                     info!("{line}");
                 }
+                self.last_reload_error = Some(lines.join("\n"));
                 self.feed(Event::ReloadFailed);
             }
         }

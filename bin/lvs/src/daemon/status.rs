@@ -6,7 +6,6 @@
 //! JSON, or `ok`, or `error: …`) and end of stream. Each client is served
 //! by a task of its own ([`serve`]); the loop only answers [`Query`]s.
 
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream as StdUnixStream;
@@ -14,7 +13,6 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -24,80 +22,16 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tracing::warn;
 
 use super::Daemon;
-use director::{Health, ServerId};
+use director::ServerId;
 
-/// Everything `--status` shows.
-#[derive(Debug, Clone, Serialize)]
-pub struct Status {
-    /// lvsd's pid.
-    pub pid: u32,
-    /// Configuration file.
-    pub configfile: String,
-    /// Netlink writes made by the last start or reload.
-    pub last_reload_writes: usize,
-    /// Netlink writes since start.
-    pub total_writes: u64,
-    /// Reloads since start.
-    pub reloads: u64,
-    /// Whether the last reload was refused.
-    pub last_reload_failed: bool,
-    /// Active virtual servers.
-    pub virtuals: Vec<VirtualStatus>,
-}
+pub use director::status::{ServerStatus, Status, VirtualStatus, render_at};
 
-/// One active virtual server.
-#[derive(Debug, Clone, Serialize)]
-pub struct VirtualStatus {
-    /// Block name.
-    pub name: String,
-    /// The service, as `ipvsadm -S -n` writes it; `None` if not mappable.
-    pub service: Option<String>,
-    /// Whether the kernel has it.
-    pub installed: bool,
-    /// Why it is not installed, if the kernel refused it.
-    pub refused: Option<String>,
-    /// Whether its sorry server is in the table.
-    pub sorry_server_active: bool,
-    /// Its active real servers.
-    pub servers: Vec<ServerStatus>,
-}
-
-/// One real server.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerStatus {
-    /// Block name.
-    pub name: String,
-    /// `address:port`.
-    pub address: String,
-    /// `up`, `quiesced`, `down`, `unknown`, `managed` (programmed by a
-    /// monitor that does not report to lvsd).
-    pub health: String,
-    /// Weight in the kernel table, `None` when not in it.
-    pub weight: Option<u32>,
-    /// Monitor pid.
-    pub monitor_pid: Option<i32>,
-    /// Last check: passed?
-    pub last_check_ok: Option<bool>,
-    /// Last check: what it said.
-    pub last_check: Option<String>,
-    /// Last check: when (seconds since the epoch).
-    pub last_check_at: Option<u64>,
-    /// Kernel counters.
-    pub active_conns: Option<u32>,
-    /// Kernel counters.
-    pub inactive_conns: Option<u32>,
-    /// Kernel counters.
-    pub total_conns: Option<u64>,
-}
-
-fn health_word(h: Health) -> &'static str {
-    match h {
-        Health::Unknown => "unknown",
-        Health::Up { .. } => "up",
-        Health::Quiesced => "quiesced",
-        Health::Down => "down",
-        Health::Managed { .. } => "managed",
-    }
+/// The human-readable form, as of now.
+pub fn render(s: &Status) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    render_at(s, now)
 }
 
 pub(super) fn collect(d: &mut Daemon) -> Status {
@@ -130,7 +64,7 @@ pub(super) fn collect(d: &mut Daemon) -> Status {
             servers.push(ServerStatus {
                 name: rs.name.clone(),
                 address: ipvs::save::sockaddr(rs.address, rs.port),
-                health: health_word(d.lvsd.health(&id)).to_owned(),
+                health: director::status::health_word(d.lvsd.health(&id)).to_owned(),
                 weight: dest.map(|x| x.destination.weight),
                 monitor_pid: d.lvsd.monitor_of(&id).and_then(|(m, _)| d.monitors.pid(m)),
                 last_check_ok: check.map(|c| c.ok),
@@ -161,77 +95,9 @@ pub(super) fn collect(d: &mut Daemon) -> Status {
         total_writes: d.lvsd.counters().total_writes,
         reloads: d.lvsd.counters().reloads,
         last_reload_failed: d.lvsd.counters().last_reload_failed,
+        last_reload_error: d.last_reload_error.clone(),
         virtuals,
     }
-}
-
-/// The human-readable form.
-pub fn render(s: &Status) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "lvsd pid {} config {}: {} reloads, last reload {} writes{}, {} writes in all",
-        s.pid,
-        s.configfile,
-        s.reloads,
-        s.last_reload_writes,
-        if s.last_reload_failed {
-            " (last reload refused: bad file)"
-        } else {
-            ""
-        },
-        s.total_writes
-    );
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    for v in &s.virtuals {
-        let _ = writeln!(
-            out,
-            "virtual {}: {}{}{}",
-            v.name,
-            v.service.as_deref().unwrap_or("(no IPVS service)"),
-            if v.installed { "" } else { " [not installed]" },
-            if v.sorry_server_active {
-                " [sorry server active]"
-            } else {
-                ""
-            }
-        );
-        if let Some(r) = &v.refused {
-            let _ = writeln!(out, "  refused by the kernel: {r}");
-        }
-        for rs in &v.servers {
-            let weight = rs.weight.map_or("-".to_owned(), |w| w.to_string());
-            let check = match (&rs.last_check_ok, &rs.last_check, rs.last_check_at) {
-                (Some(ok), Some(text), Some(at)) => format!(
-                    "{} {}s ago{}",
-                    if *ok { "ok" } else { "fail" },
-                    now.saturating_sub(at),
-                    if text.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {text}")
-                    }
-                ),
-                _ => "no check yet".to_owned(),
-            };
-            let _ = writeln!(
-                out,
-                "  server {} {} {} weight {} conns {}/{} ({} total) pid {} last check {}",
-                rs.name,
-                rs.address,
-                rs.health,
-                weight,
-                rs.active_conns.unwrap_or(0),
-                rs.inactive_conns.unwrap_or(0),
-                rs.total_conns.unwrap_or(0),
-                rs.monitor_pid.map_or("-".to_owned(), |p| p.to_string()),
-                check
-            );
-        }
-    }
-    out
 }
 
 /// Most clients served at once; one more gets `error: busy` and is
@@ -482,7 +348,7 @@ pub fn parse_request(line: &str) -> Result<Request, String> {
 /// Answer a status request.
 pub fn status_reply(status: &Status, json: bool) -> String {
     if json {
-        serde_json::to_string_pretty(status).unwrap_or_default() + "\n"
+        director::status::to_json(status)
     } else {
         render(status)
     }
