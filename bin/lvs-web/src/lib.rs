@@ -19,3 +19,4 @@ pub mod headers;
 pub mod serve;
 pub mod statics;
 pub mod tls;
+pub mod views;
