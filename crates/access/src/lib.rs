@@ -4,6 +4,8 @@
 //!
 //! Owns:
 //! - [`passwd`]: the piranha.passwd file and every hash format it can hold;
+//! - [`policy`]: the lvs.cf keys that name a program run as root, who may
+//!   set them, and where such a program may live;
 //! - [`roles`]: viewer < operator < editor < admin, the users file and
 //!   the Unix-group map;
 //! - [`session`]: the in-memory session store (random ids, idle timeout,
@@ -21,6 +23,7 @@
 pub mod csrf;
 pub mod located;
 pub mod passwd;
+pub mod policy;
 pub mod roles;
 pub mod secret;
 pub mod session;
