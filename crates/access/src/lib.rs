@@ -12,6 +12,10 @@
 //!   lifetime, per-session CSRF token, bounded size) and the cookie;
 //! - [`csrf`]: the Origin / `Sec-Fetch-Site` check and the token check
 //!   every POST passes;
+//! - [`ratelimit`]: login failures per source and per user, lockout;
+//! - [`tokens`]: API tokens (the tokens file, lookup, generation);
+//! - [`audit`]: the one format of audit lines, written through the
+//!   daemons' log sink (`daemon::log`);
 //! - [`located`]: the `FILE:LINE:COL: message` error of every file read
 //!   here.
 //!
@@ -20,13 +24,16 @@
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod csrf;
 pub mod located;
 pub mod passwd;
 pub mod policy;
+pub mod ratelimit;
 pub mod roles;
 pub mod secret;
 pub mod session;
+pub mod tokens;
 
 pub use located::LineError;
 pub use roles::{Action, Role};
