@@ -30,6 +30,8 @@
 
 #![deny(missing_docs)]
 
+mod action;
+mod form;
 mod id;
 mod panel;
 mod spec;
@@ -37,6 +39,8 @@ mod tree;
 
 use lvscf::{Address, Diagnostic};
 
+pub use action::{Action, action, bump_serial};
+pub use form::{FieldError, edits};
 pub use id::PanelId;
 pub use panel::{
     FailoverRow, PanelError, RealRow, VirtualRow, failover_rows, locate, locate_panel, panel,

@@ -8,7 +8,7 @@ use lvscf::{Address, BlockRef, Diagnostic, Document, Resolver, Scheduler, Severi
 
 use crate::id::PanelId;
 use crate::spec::{self, Opts, Part, Spec, Ty};
-use crate::tree::{Owner, Tree, block_name, blocks, last, owners, part_text};
+use crate::tree::{Owner, Tree, block_name, blocks, last, locate_owner, owners, part_text};
 use crate::{Button, Choice, Field, FieldKind, Panel, Row, Section, Table};
 
 /// The panel asked for names a block the file does not have.
@@ -725,17 +725,12 @@ pub fn locate<R: Resolver>(
     line: usize,
     column: usize,
 ) -> Option<(PanelId, String)> {
-    let o = locate_in(doc.text(), line, column);
+    let o = locate_owner(doc.text(), line, column);
     o.field.map(|f| (o.panel, f.to_owned()))
 }
 
 /// The panel a place of `doc`'s text belongs to, field or not: the panel
 /// of the block around it, else GLOBAL SETTINGS.
 pub fn locate_panel<R: Resolver>(doc: &Document<R>, line: usize, column: usize) -> PanelId {
-    locate_in(doc.text(), line, column).panel
-}
-
-pub(crate) fn locate_in(text: &str, line: usize, column: usize) -> Owner {
-    let tree = Tree::new(text);
-    owners(&tree, &[(line, column)]).remove(0)
+    locate_owner(doc.text(), line, column).panel
 }

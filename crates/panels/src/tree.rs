@@ -269,3 +269,9 @@ fn key_owner(scope: Scope, r: Option<&BlockRef>, a: &Assign<'_>, col: usize) -> 
     };
     Owner { panel, field, top }
 }
+
+/// The owner of one place of a text.
+pub(crate) fn locate_owner(text: &str, line: usize, column: usize) -> Owner {
+    let tree = Tree::new(text);
+    owners(&tree, &[(line, column)]).remove(0)
+}
