@@ -331,8 +331,10 @@ pub struct Server {
     store: Arc<dyn Store>,
     options: ServeOptions,
     slots: Arc<Semaphore>,
-    // One push decided and written at a time.
-    writing: Mutex<()>,
+    // One push decided and written at a time; the guard goes into the
+    // blocking task, so a connection dropped at its deadline cannot let a
+    // second push in while the first one's write is still running.
+    writing: Arc<Mutex<()>>,
 }
 
 impl Server {
@@ -349,7 +351,7 @@ impl Server {
             store,
             slots: Arc::new(Semaphore::new(options.max_connections)),
             options,
-            writing: Mutex::new(()),
+            writing: Arc::new(Mutex::new(())),
         })
     }
 
@@ -432,13 +434,17 @@ impl Server {
     }
 
     async fn receive(&self, push: Push) -> Reply {
-        let _one_at_a_time = self.writing.lock().await;
+        let one_at_a_time = self.writing.clone().lock_owned().await;
         let store = self.store.clone();
         let policy = Policy {
             max_file: self.options.max_file,
             refuse_extensions: self.options.refuse_extensions,
         };
-        let work = move || receive_blocking(&*store, &push, &policy);
+        let work = move || {
+            let reply = receive_blocking(&*store, &push, &policy);
+            drop(one_at_a_time);
+            reply
+        };
         match tokio::task::spawn_blocking(work).await {
             Ok(reply) => reply,
             Err(e) => Reply::Refused(Refusal::NotStored {
