@@ -386,6 +386,41 @@ fn every_key_lvscf_knows_has_a_field() {
     for k in &global {
         assert!(GLOBAL_KEYS.contains(&k.as_str()), "{k}");
     }
+    // Exactly the keys that name a program run as root are marked (the
+    // list of issue 13 and access::policy).
+    let all = [
+        PanelId::Global,
+        PanelId::Redundancy,
+        PanelId::Virtual("v".into()),
+        PanelId::Monitoring("v".into()),
+        PanelId::Failover("f".into()),
+    ];
+    let mut commands: Vec<String> = all
+        .iter()
+        .flat_map(|id| {
+            get(&d, id)
+                .fields()
+                .filter(|f| f.command)
+                .filter_map(|f| f.address.key.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    commands.sort();
+    commands.dedup();
+    assert_eq!(
+        commands,
+        [
+            "active_cmd",
+            "client_monitor",
+            "inactive_cmd",
+            "ipvsadm",
+            "load_monitor",
+            "rsh_command",
+            "send_program",
+            "start_cmd",
+            "stop_cmd"
+        ]
+    );
     // Every scheduler and protocol is offered.
     let p = get(&d, &PanelId::Virtual("v".into()));
     let sched = choices(p.field("scheduler").expect("scheduler"));

@@ -55,3 +55,31 @@ fn sample_panels_show_the_file() {
     let missing = panel(&doc, &PanelId::Virtual("nope".into())).expect_err("no such virtual");
     assert_eq!(missing.to_string(), "no virtual named \"nope\"");
 }
+
+/// A large file (1,000 virtuals of 10 servers) lists and edits in one
+/// parse per call: no per-field re-parse.
+#[test]
+fn large_file() {
+    let mut text = String::from("primary = 203.0.113.2\n");
+    for v in 0..1000 {
+        text.push_str(&format!(
+            "virtual v{v} {{\n active = 1\n address = 203.0.113.{} eth0:{v}\n",
+            v % 250 + 1
+        ));
+        for s in 0..10 {
+            text.push_str(&format!(
+                " server s{s} {{\n  address = 192.0.2.{}\n  active = 1\n }}\n",
+                s + 1
+            ));
+        }
+        text.push_str("}\n");
+    }
+    let doc = Document::open_with(text.clone(), OfflineResolver);
+    let t = std::time::Instant::now();
+    assert_eq!(virtual_rows(&doc).len(), 1000);
+    let p = panel(&doc, &PanelId::Virtual("v999".into())).expect("panel");
+    let form = vec![("port".to_owned(), "8080".to_owned())];
+    let e = panels::edits(&doc, &p.id, &form).expect("edit");
+    assert_eq!(e.len(), 1);
+    eprintln!("large file: rows, panel and edit in {:?}", t.elapsed());
+}
