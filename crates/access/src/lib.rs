@@ -3,6 +3,8 @@
 //! no HTTP in them.
 //!
 //! Owns:
+//! - [`auth`]: the [`auth::Authenticator`] trait, with the piranha.passwd
+//!   implementation, and [`pam`], the PAM one restricted to Unix groups;
 //! - [`passwd`]: the piranha.passwd file and every hash format it can hold;
 //! - [`policy`]: the lvs.cf keys that name a program run as root, who may
 //!   set them, and where such a program may live;
@@ -25,8 +27,11 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod auth;
+mod crypt;
 pub mod csrf;
 pub mod located;
+pub mod pam;
 pub mod passwd;
 pub mod policy;
 pub mod ratelimit;

@@ -151,8 +151,8 @@ pub fn verify_hash(password: &str, hash: &str) -> Result<bool, HashError> {
         }
         HashKind::Bcrypt => bcrypt::verify(password, hash).map_err(|e| malformed(&e.to_string())),
         HashKind::DesCrypt => {
-            let computed =
-                xcrypt::crypt(password, hash).map_err(|e| HashError::Crypt(e.to_string()))?;
+            let computed = crate::crypt::crypt(password, hash)
+                .ok_or_else(|| HashError::Crypt("the setting is refused".into()))?;
             Ok(ct_eq(computed.as_bytes(), hash.as_bytes()))
         }
     }
