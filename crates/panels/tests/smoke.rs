@@ -1,6 +1,8 @@
 //! The panels of the shipped sample: every panel builds, shows the file's
 //! values and places the file's diagnostics.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -82,4 +84,56 @@ fn large_file() {
     let e = panels::edits(&doc, &p.id, &form).expect("edit");
     assert_eq!(e.len(), 1);
     eprintln!("large file: rows, panel and edit in {:?}", t.elapsed());
+}
+
+/// Each field's value is what lvscf's own `Document::get` reads for its
+/// key (the part of it the field holds).
+#[test]
+fn values_agree_with_document_get() {
+    let mut checked = 0;
+    for (name, text) in common::valid_files()
+        .into_iter()
+        .chain(common::invalid_files())
+    {
+        let d = common::doc(&text);
+        for id in common::panel_ids(&d) {
+            let p = common::get(&d, &id);
+            for f in p.fields() {
+                if f.address.key.is_none() {
+                    assert_eq!(
+                        Some(f.value.as_str()),
+                        f.address.block.as_ref().map(|b| b.name())
+                    );
+                    continue;
+                }
+                let Ok(Some(v)) = d.get(&f.address) else {
+                    continue;
+                };
+                let t = v.as_tokens();
+                let server = matches!(f.address.block, Some(lvscf::BlockRef::Server { .. }));
+                let want = match (f.name, t.len()) {
+                    ("device" | "nat_router_device", _) => t.get(1).cloned().unwrap_or_default(),
+                    ("address" | "nat_router", 2..) if !server => t[0].clone(),
+                    ("dirs", 2..) if t[0] == "[" && t[t.len() - 1] == "]" => {
+                        t[1..t.len() - 1].join(" ")
+                    }
+                    _ => t.join(" "),
+                };
+                match f.kind {
+                    FieldKind::Checkbox => {
+                        assert_eq!(
+                            f.value,
+                            if want == "0" { "0" } else { "1" },
+                            "{name} {id} {}",
+                            f.name
+                        )
+                    }
+                    FieldKind::Radio(_) if f.name == "quiesce_server" => {}
+                    _ => assert_eq!(f.value, want, "{name} {id} {}", f.name),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 300, "{checked}");
 }
