@@ -56,6 +56,8 @@ pub enum Step {
     Setup,
     /// Reading the file before sending it.
     Check,
+    /// Reading or writing the base record ([`BaseFile`]).
+    Base,
     /// The TCP connection.
     Connect,
     /// The TLS handshake (a certificate that is not the pinned one ends
@@ -75,6 +77,7 @@ impl fmt::Display for Step {
         f.write_str(match self {
             Step::Setup => "TLS setup",
             Step::Check => "reading the file",
+            Step::Base => "the base record",
             Step::Connect => "connect",
             Step::Handshake => "TLS handshake",
             Step::Send => "sending",
@@ -288,11 +291,11 @@ pub async fn sync(
     force: bool,
     base: &BaseFile,
 ) -> Result<Reply, SyncError> {
-    let last = base.load().map_err(|e| fail(peer, Step::Check)(e.into()))?;
+    let last = base.load().map_err(|e| fail(peer, Step::Base)(e.into()))?;
     let reply = push_file(identity, peer, sender, file, last, force).await?;
     if let Reply::Accepted(a) = &reply {
         base.save(a.digest)
-            .map_err(|e| fail(peer, Step::Check)(e.into()))?;
+            .map_err(|e| fail(peer, Step::Base)(e.into()))?;
     }
     Ok(reply)
 }
@@ -335,6 +338,7 @@ pub struct Server {
     // blocking task, so a connection dropped at its deadline cannot let a
     // second push in while the first one's write is still running.
     writing: Arc<Mutex<()>>,
+    peer_base: Option<BaseFile>,
 }
 
 impl Server {
@@ -352,7 +356,17 @@ impl Server {
             slots: Arc::new(Semaphore::new(options.max_connections)),
             options,
             writing: Arc::new(Mutex::new(())),
+            peer_base: None,
         })
+    }
+
+    /// Also records each accepted push's digest as this router's base for
+    /// pushing back: the sender pushed its own file, so that is what it
+    /// holds. After a takeover, when this router is the one applying, its
+    /// first push then finds the base it expects instead of a conflict.
+    pub fn with_peer_base(mut self, base: BaseFile) -> Server {
+        self.peer_base = Some(base);
+        self
     }
 
     /// Accepts connections until the task is dropped. A failed accept
@@ -440,8 +454,14 @@ impl Server {
             max_file: self.options.max_file,
             refuse_extensions: self.options.refuse_extensions,
         };
+        let peer_base = self.peer_base.clone();
         let work = move || {
             let reply = receive_blocking(&*store, &push, &policy);
+            if let (Reply::Accepted(a), Some(base)) = (&reply, &peer_base)
+                && let Err(e) = base.save(a.digest)
+            {
+                tracing::warn!("config sync: recording the peer's digest: {e}");
+            }
             drop(one_at_a_time);
             reply
         };

@@ -31,18 +31,24 @@ struct Backup {
     identity: Identity,
     addr: SocketAddr,
     path: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Backup {
     async fn start(primary: &Identity, options: ServeOptions) -> Backup {
+        Backup::serve(Identity::generate().unwrap(), primary, options).await
+    }
+
+    /// A router with `identity` serving sync for `peer`.
+    async fn serve(identity: Identity, peer: &Identity, options: ServeOptions) -> Backup {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lvs.cf");
         let store = Arc::new(FileStore::new(&path, dir.path().join("last-sync")));
-        let identity = Identity::generate().unwrap();
-        let server =
-            Arc::new(Server::new(&identity, primary.fingerprint(), store, options).unwrap());
+        let server = Server::new(&identity, peer.fingerprint(), store, options)
+            .unwrap()
+            .with_peer_base(BaseFile::in_dir(dir.path()));
+        let server = Arc::new(server);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(server.run(listener));
@@ -50,7 +56,7 @@ impl Backup {
             identity,
             addr,
             path,
-            _dir: dir,
+            dir,
             task,
         }
     }
@@ -59,6 +65,11 @@ impl Backup {
         let mut p = PeerConfig::new(self.addr, self.identity.fingerprint());
         p.timeout = Duration::from_secs(5);
         p
+    }
+
+    /// Its base for pushing back (what it knows the primary holds).
+    fn peer_base(&self) -> Option<Digest> {
+        BaseFile::in_dir(self.dir.path()).load().unwrap()
     }
 
     fn file(&self) -> Option<Vec<u8>> {
@@ -108,6 +119,7 @@ async fn a_push_is_stored_and_the_digests_are_equal() {
     assert_eq!(digest, Digest::of(&file));
     assert_eq!(backup.file(), Some(file.clone()));
     assert_eq!(Digest::of(&backup.file().unwrap()), digest);
+    assert_eq!(backup.peer_base(), Some(digest));
 
     let status = cfsync::query_status(&primary, &backup.peer())
         .await
@@ -167,6 +179,37 @@ async fn a_hand_edited_backup_is_kept_unless_forced() {
     assert_eq!(base.load().unwrap(), Some(Digest::of(&lvs_cf(2))));
 }
 
+/// Both routers serve and push: after a takeover the new active router
+/// pushes back on the base its server recorded, without force.
+#[tokio::test]
+async fn after_a_takeover_the_other_router_pushes_back_without_a_conflict() {
+    let id1 = Identity::generate().unwrap();
+    let id2 = Identity::generate().unwrap();
+    let fp1 = id1.fingerprint();
+    let r2 = Backup::serve(id2, &id1, opts()).await;
+    // r1's own server pins r2; it needs r2's identity, held by r2's struct.
+    let r1 = Backup::serve(id1, &r2.identity, opts()).await;
+    assert_eq!(r1.identity.fingerprint(), fp1);
+
+    // r1 active: its file, applied, then synced to r2.
+    fs::write(&r1.path, lvs_cf(1)).unwrap();
+    let base1 = BaseFile::in_dir(r1.dir.path());
+    let reply = cfsync::sync(&r1.identity, &r2.peer(), "r1", lvs_cf(1), false, &base1)
+        .await
+        .unwrap();
+    accepted(&reply);
+
+    // r2 takes over and applies a change: its push finds r1 on the base.
+    fs::write(&r2.path, lvs_cf(2)).unwrap();
+    let base2 = BaseFile::in_dir(r2.dir.path());
+    assert_eq!(base2.load().unwrap(), Some(Digest::of(&lvs_cf(1))));
+    let reply = cfsync::sync(&r2.identity, &r1.peer(), "r2", lvs_cf(2), false, &base2)
+        .await
+        .unwrap();
+    assert_eq!(accepted(&reply), Digest::of(&lvs_cf(2)));
+    assert_eq!(r1.file(), Some(lvs_cf(2)));
+}
+
 #[tokio::test]
 async fn a_file_that_does_not_parse_is_refused_with_its_diagnostics() {
     let primary = Identity::generate().unwrap();
@@ -218,6 +261,7 @@ async fn an_older_serial_no_is_refused() {
         })
     );
     assert_eq!(backup.file(), Some(lvs_cf(7)));
+    assert_eq!(backup.peer_base(), Some(d), "a refusal records nothing");
 }
 
 #[tokio::test]
