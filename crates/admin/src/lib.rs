@@ -15,5 +15,10 @@
 //! snapshots (`director::status`, `failover::status`), who may do what in
 //! the web UI (`access`).
 
+pub mod apply;
 pub mod client;
 pub mod proto;
+pub mod server;
+pub mod store;
+pub mod system;
+pub mod verdict;

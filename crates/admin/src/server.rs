@@ -1,0 +1,428 @@
+//! The helper's socket: who may connect, and each verb carried out.
+//!
+//! The socket is mode 0660, owner root, group the web process's group, so
+//! only root and that group can connect at all. Each connection's peer is
+//! checked again with `SO_PEERCRED` (defence in depth, should the socket's
+//! mode or directory be loosened): allowed are uid 0, and a process whose
+//! gid or one of whose supplementary groups (`Groups:` in
+//! `/proc/PID/status` of the peer's pid) is the group. Others are logged
+//! and closed without an answer.
+//!
+//! One request per connection, handled on a thread of its own (at most
+//! [`MAX_CLIENTS`] at once); applies and restores take one lock, so they
+//! run one after the other.
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+
+use crate::apply::{self, Change, Rules};
+use crate::proto::{
+    self, Digest, Error, FileState, IpvsPreview, Reply, Request, Response, StatusReport,
+};
+use crate::system::{self, System};
+use crate::verdict;
+
+/// Connections served at once; more are closed at once.
+pub const MAX_CLIENTS: usize = 16;
+
+/// Who is on the other end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    /// Its pid.
+    pub pid: i32,
+    /// Its uid.
+    pub uid: u32,
+    /// Its gid.
+    pub gid: u32,
+}
+
+/// Whether `peer` may use the helper: root, or a member of `group` by its
+/// gid or its supplementary groups `groups`.
+pub fn allowed(peer: &Peer, group: Option<u32>, groups: &[u32]) -> bool {
+    peer.uid == 0 || group.is_some_and(|g| peer.gid == g || groups.contains(&g))
+}
+
+/// The supplementary groups of process `pid` (`Groups:` of its
+/// `/proc/PID/status`); empty if unreadable.
+pub fn supplementary_groups(pid: i32) -> Vec<u32> {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return Vec::new();
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix("Groups:"))
+        .map(|g| {
+            g.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn peer_of(stream: &UnixStream) -> Option<Peer> {
+    let cred = getsockopt(stream, PeerCredentials).ok()?;
+    Some(Peer {
+        pid: cred.pid(),
+        uid: cred.uid(),
+        gid: cred.gid(),
+    })
+}
+
+/// The helper's state.
+pub struct Server {
+    /// The system (one apply at a time).
+    system: Mutex<System>,
+    paths: system::Paths,
+    group: Option<u32>,
+    clients: AtomicUsize,
+}
+
+fn log(line: &str) {
+    // stderr is the journal under systemd.
+    let _ = writeln!(std::io::stderr(), "lvs-admin: {line}");
+}
+
+impl Server {
+    /// A server carrying requests out on `system`, letting in `group`.
+    pub fn new(system: System, group: Option<u32>) -> Server {
+        Server {
+            paths: system.paths.clone(),
+            system: Mutex::new(system),
+            group,
+            clients: AtomicUsize::new(0),
+        }
+    }
+
+    /// Accepts clients until the listener fails.
+    pub fn run(self: Arc<Self>, listener: UnixListener) -> std::io::Result<()> {
+        loop {
+            let (stream, _) = match listener.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log(&format!("accept: {e}"));
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            };
+            let Some(peer) = peer_of(&stream) else {
+                log("refused a client whose credentials cannot be read");
+                continue;
+            };
+            if !allowed(&peer, self.group, &supplementary_groups(peer.pid)) {
+                log(&format!(
+                    "refused pid {} uid {} gid {}: not root and not in the group",
+                    peer.pid, peer.uid, peer.gid
+                ));
+                continue;
+            }
+            if self.clients.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
+                self.clients.fetch_sub(1, Ordering::SeqCst);
+                log(&format!("busy: closed pid {} uid {}", peer.pid, peer.uid));
+                continue;
+            }
+            let me = self.clone();
+            std::thread::spawn(move || {
+                me.client(stream, peer);
+                me.clients.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    }
+
+    fn client(&self, mut stream: UnixStream, peer: Peer) {
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+        let _ = stream.set_write_timeout(Some(proto::REQUEST_DEADLINE));
+        let deadline = Instant::now() + proto::REQUEST_DEADLINE;
+        let request = proto::read_frame(&mut stream, proto::MAX_REQUEST, deadline)
+            .and_then(|b| proto::decode_request(&b));
+        let reply: Reply = match request {
+            Err(e) => {
+                log(&format!(
+                    "uid {} pid {}: bad request: {e}",
+                    peer.uid, peer.pid
+                ));
+                Reply::Error(Error::BadRequest {
+                    message: e.to_string(),
+                })
+            }
+            Ok(request) => {
+                let verb = request.verb();
+                let who = user_of(&request).map(str::to_owned);
+                let reply = Reply::from(self.handle(request, &peer));
+                let outcome = match &reply {
+                    Reply::Ok(r) => summary(r),
+                    Reply::Error(e) => format!("refused: {e}"),
+                };
+                if verb != "status" && verb != "read" && verb != "history" {
+                    log(&format!(
+                        "uid {} pid {}{}: {verb}: {outcome}",
+                        peer.uid,
+                        peer.pid,
+                        who.map_or(String::new(), |u| format!(" user {u:?}"))
+                    ));
+                }
+                reply
+            }
+        };
+        let _ = stream.write_all(&proto::encode_reply(&reply));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, System> {
+        // A panic in one apply must not stop the others; the system has
+        // no state an apply leaves half-changed in memory.
+        self.system.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Carries out one request.
+    pub fn handle(&self, request: Request, peer: &Peer) -> Result<Response, Error> {
+        let internal = |message: String| Error::Internal { message };
+        match request {
+            Request::Read => {
+                let text = system::read_config(&self.paths.config).map_err(internal)?;
+                Ok(Response::Read {
+                    digest: Digest::of(&text),
+                    text: text.into(),
+                })
+            }
+            Request::Check { text } => Ok(Response::Check(verdict::check(&text.0))),
+            Request::Diff { text } => {
+                let current = system::read_config(&self.paths.config).map_err(internal)?;
+                let (check, config) = verdict::check_config(&text.0);
+                let text_diff = lvscf::edit::unified_diff(
+                    &String::from_utf8_lossy(&current),
+                    &String::from_utf8_lossy(&text.0),
+                    "a/lvs.cf",
+                    "b/lvs.cf",
+                );
+                let ipvs = match config {
+                    None => IpvsPreview::Invalid {
+                        errors: check.errors(),
+                    },
+                    Some(config) => match ipvs::NetlinkIpvs::new() {
+                        Err(e) => IpvsPreview::Unavailable {
+                            reason: format!("cannot read the kernel's IPVS table: {e}"),
+                        },
+                        Ok(mut table) => match director::check::diff(&config, &mut table) {
+                            Ok(lines) => IpvsPreview::Writes { lines },
+                            Err(reason) => IpvsPreview::Unavailable { reason },
+                        },
+                    },
+                };
+                Ok(Response::Diff {
+                    text_diff,
+                    ipvs,
+                    check,
+                })
+            }
+            Request::Apply {
+                base_digest,
+                text,
+                reason,
+                user,
+            } => {
+                let change = Change {
+                    base: Some(base_digest),
+                    text: text.0,
+                    reason,
+                    user,
+                    uid: Some(peer.uid),
+                    restored_from: None,
+                };
+                let mut system = self.lock();
+                apply::apply(&mut *system, &rules(), change).map(Response::Apply)
+            }
+            Request::History => {
+                let system = self.lock();
+                let revisions = system.store.list().map_err(internal)?;
+                Ok(Response::History { revisions })
+            }
+            Request::Show { rev } => {
+                let system = self.lock();
+                match system.store.get(rev).map_err(internal)? {
+                    Some((revision, bytes)) => Ok(Response::Show {
+                        revision,
+                        text: bytes.into(),
+                    }),
+                    None => Err(Error::NoSuchRevision { rev }),
+                }
+            }
+            Request::Restore { rev, reason, user } => {
+                let mut system = self.lock();
+                let Some((_, bytes)) = system.store.get(rev).map_err(internal)? else {
+                    return Err(Error::NoSuchRevision { rev });
+                };
+                let change = Change {
+                    base: None,
+                    text: bytes,
+                    reason,
+                    user,
+                    uid: Some(peer.uid),
+                    restored_from: Some(rev),
+                };
+                apply::apply(&mut *system, &rules(), change).map(Response::Restore)
+            }
+            Request::Control {
+                action,
+                virtual_name,
+                server,
+                ..
+            } => {
+                for name in [&virtual_name, &server] {
+                    if !block_name(name) {
+                        return Err(Error::BadRequest {
+                            message: format!("{name:?}: not a block name of lvs.cf"),
+                        });
+                    }
+                }
+                if system::running(&self.paths.lvsd_pidfile, "lvsd").is_none() {
+                    return Err(Error::Daemon {
+                        message: "lvsd is not running".into(),
+                    });
+                }
+                let line = format!("control {} {virtual_name}/{server}", action.word());
+                let answer = system::query(&self.paths.lvsd_socket, &line)
+                    .map_err(|message| Error::Daemon { message })?;
+                match answer.trim_end() {
+                    "ok" => Ok(Response::Control),
+                    other => Err(Error::Daemon {
+                        message: other.strip_prefix("error: ").unwrap_or(other).to_owned(),
+                    }),
+                }
+            }
+            Request::Status => {
+                let text = system::read_config(&self.paths.config).map_err(internal)?;
+                let serial_no =
+                    lvscf::parse_with(&String::from_utf8_lossy(&text), &lvscf::OfflineResolver)
+                        .config
+                        .map(|c| c.serial_no);
+                Ok(Response::Status(Box::new(StatusReport {
+                    file: FileState {
+                        path: self.paths.config.display().to_string(),
+                        digest: Digest::of(&text),
+                        size: text.len() as u64,
+                        serial_no,
+                    },
+                    lvsd: system::lvsd_status(&self.paths),
+                    pulse: system::pulse_status(&self.paths),
+                })))
+            }
+            // The truth of a helper started without a sync peer.
+            Request::SyncPush { .. } | Request::SyncStatus => Err(Error::NoSyncPeer),
+        }
+    }
+}
+
+fn rules() -> Rules<'static> {
+    Rules {
+        check: &verdict::check,
+        commands: &verdict::command_policy,
+    }
+}
+
+/// A `virtual`/`server` block name as lvsd's control line can carry it:
+/// no space, slash or control character (they would change the line).
+fn block_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+}
+
+fn user_of(r: &Request) -> Option<&str> {
+    match r {
+        Request::Apply { user, .. }
+        | Request::Restore { user, .. }
+        | Request::Control { user, .. }
+        | Request::SyncPush { user, .. } => Some(user),
+        _ => None,
+    }
+}
+
+fn summary(r: &Response) -> String {
+    match r {
+        Response::Apply(a) | Response::Restore(a) => {
+            format!(
+                "revision {} {} ({:?})",
+                a.revision.rev, a.revision.digest, a.reload
+            )
+        }
+        Response::Check(c) => format!("{} error(s)", c.errors()),
+        _ => "ok".into(),
+    }
+}
+
+/// Binds `path` mode 0660, owner root and `group`, from the moment it can
+/// be reached (bound in a private directory, then renamed into place); a
+/// stale socket nobody answers on is replaced.
+pub fn listen(path: &Path, group: Option<u32>) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if path.exists() && UnixStream::connect(path).is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "lvs-admin.sock".into(), |n| n.to_string_lossy());
+    let private = dir.join(format!(".{name}.{}", std::process::id()));
+    let _ = std::fs::remove_file(private.join("socket"));
+    let _ = std::fs::remove_dir(&private);
+    std::fs::DirBuilder::new().mode(0o700).create(&private)?;
+    let inner = private.join("socket");
+    let result = (|| {
+        let listener = UnixListener::bind(&inner)?;
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o660))?;
+        if let Some(g) = group {
+            std::os::unix::fs::chown(&inner, None, Some(g))?;
+        }
+        if path.exists() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("{}: another lvs-admin answers there", path.display()),
+            ));
+        }
+        std::fs::rename(&inner, path)?;
+        Ok(listener)
+    })();
+    let _ = std::fs::remove_file(&inner);
+    let _ = std::fs::remove_dir(&private);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_may_connect() {
+        let peer = |uid, gid| Peer { pid: 1, uid, gid };
+        assert!(allowed(&peer(0, 0), None, &[]));
+        assert!(allowed(&peer(0, 5), Some(990), &[]));
+        assert!(allowed(&peer(990, 990), Some(990), &[]));
+        assert!(allowed(&peer(1000, 1000), Some(990), &[27, 990]));
+        assert!(!allowed(&peer(1000, 1000), Some(990), &[27]));
+        assert!(!allowed(&peer(1000, 1000), None, &[1000]));
+        // Our own process's groups as the kernel has them.
+        let own = supplementary_groups(std::process::id() as i32);
+        let gids = nix::unistd::getgroups().expect("getgroups");
+        assert_eq!(own.len(), gids.len());
+    }
+
+    #[test]
+    fn control_names_cannot_change_lvsds_line() {
+        assert!(block_name("web1"));
+        assert!(block_name("web.example-1_x"));
+        for bad in ["", "a b", "a/b", "a\nstatus", "a\tb"] {
+            assert!(!block_name(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! What the helper says about a candidate lvs.cf before writing it: the
+//! check (`lvsd --check`'s, [`director::check`]) and the command-key rule
+//! (`access::policy`), whoever the caller.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
+
+use director::check::{Host, HostSettings};
+use lvscf::syntax::{Item, parse_tree};
+
+use crate::proto::{CheckReport, Diagnostic};
+
+/// The name diagnostics carry (the helper has one file).
+pub const NAME: &str = "lvs.cf";
+
+/// `lvsd --check` of `bytes`, as this host sees it.
+///
+/// The bytes go through [`lvscf::parse_file`], lvsd's own reader (UTF-8
+/// handling, size limit), from an anonymous in-memory file, so the
+/// diagnostics are exactly those `lvsd --check` prints for the same file.
+pub fn check(bytes: &[u8]) -> CheckReport {
+    let host = Host {
+        settings: HostSettings::read(),
+        nofile_hard: nofile_hard(),
+    };
+    check_with(bytes, &host)
+}
+
+/// [`check`] with the host given (tests).
+pub fn check_with(bytes: &[u8], host: &Host) -> CheckReport {
+    check_config_with(bytes, host).0
+}
+
+/// [`check`], and the configuration when the file passes.
+pub fn check_config(bytes: &[u8]) -> (CheckReport, Option<lvscf::Config>) {
+    let host = Host {
+        settings: HostSettings::read(),
+        nofile_hard: nofile_hard(),
+    };
+    check_config_with(bytes, &host)
+}
+
+fn check_config_with(bytes: &[u8], host: &Host) -> (CheckReport, Option<lvscf::Config>) {
+    match parse_bytes(bytes) {
+        Ok(file) => {
+            let r = director::check::check(&file, NAME, host);
+            let report = report(&r, &file.source);
+            (report, r.config.filter(|_| r.file_error.is_none()))
+        }
+        Err(e) => (
+            CheckReport {
+                ok: false,
+                diagnostics: Vec::new(),
+                file_warnings: Vec::new(),
+                file_errors: vec![e.clone()],
+                rendered: format!("error: {e}\n"),
+            },
+            None,
+        ),
+    }
+}
+
+fn nofile_hard() -> Option<u64> {
+    daemon::rlimit::nofile_hard_limit().ok()
+}
+
+/// The protocol's form of a [`director::check::Report`].
+pub fn report(r: &director::check::Report, src: &str) -> CheckReport {
+    CheckReport {
+        ok: r.ok(),
+        diagnostics: r.diagnostics.iter().map(Diagnostic::from).collect(),
+        file_warnings: r.file_warnings.clone(),
+        file_errors: r.file_error.iter().cloned().collect(),
+        rendered: r.stderr(src) + &r.stdout(),
+    }
+}
+
+/// `bytes` parsed by [`lvscf::parse_file`] through a memfd.
+fn parse_bytes(bytes: &[u8]) -> Result<lvscf::ParsedFile, String> {
+    let fd = nix::sys::memfd::memfd_create("lvs.cf", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+        .map_err(|e| format!("cannot check: memfd_create: {e}"))?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)
+        .map_err(|e| format!("cannot check: writing the candidate: {e}"))?;
+    use std::os::fd::AsRawFd as _;
+    let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let parsed = lvscf::parse_file(Path::new(&path)).map_err(|e| e.source.to_string())?;
+    drop(file);
+    Ok(parsed)
+}
+
+/// Where a key sits: `key`, `virtual.NAME.key`, `failover.NAME.key`.
+fn command_values(src: &str) -> BTreeMap<String, Vec<(String, usize)>> {
+    let (items, _) = parse_tree(src);
+    let mut out: BTreeMap<String, Vec<(String, usize)>> = BTreeMap::new();
+    fn walk(items: &[Item<'_>], prefix: &str, out: &mut BTreeMap<String, Vec<(String, usize)>>) {
+        for item in items {
+            match item {
+                Item::Assign(a) => {
+                    if access::policy::is_command_key(a.key.value) {
+                        let value: Vec<String> = a.values.iter().map(|t| t.value.text()).collect();
+                        out.entry(format!("{prefix}{}", a.key.value))
+                            .or_default()
+                            .push((value.join(" "), a.key.span.line));
+                    }
+                }
+                Item::Block(b) => {
+                    let name = b.name.as_ref().map_or(String::new(), |n| n.value.text());
+                    let prefix = format!("{prefix}{}.{name}.", b.kind.value.as_str());
+                    walk(&b.items, &prefix, out);
+                }
+            }
+        }
+    }
+    walk(&items, "", &mut out);
+    out
+}
+
+/// The command-key rule between the file on disk (`old`) and the
+/// candidate (`new`): every command-bearing key whose value is new or
+/// changed must name a program [`access::policy::check_executable`]
+/// accepts (absolute, regular, executable, in root-owned directories
+/// writable by neither group nor others). Unchanged values pass: the
+/// helper refuses what an edit introduces, not what was already there.
+pub fn command_policy(old: &[u8], new: &[u8]) -> Result<(), String> {
+    command_policy_with(old, new, &|p| {
+        access::policy::check_executable(p).map_err(|e| e.to_string())
+    })
+}
+
+/// [`command_policy`] with the program check given (tests).
+pub fn command_policy_with(
+    old: &[u8],
+    new: &[u8],
+    program_ok: &dyn Fn(&Path) -> Result<(), String>,
+) -> Result<(), String> {
+    let old = command_values(&String::from_utf8_lossy(old));
+    let new = command_values(&String::from_utf8_lossy(new));
+    let mut refusals = Vec::new();
+    for (key, values) in &new {
+        let before = old.get(key);
+        for (value, line) in values {
+            if before.is_some_and(|b| b.iter().any(|(v, _)| v == value)) {
+                continue;
+            }
+            let bare = key.rsplit('.').next().unwrap_or(key);
+            let Some(program) = access::policy::program_of(bare, value) else {
+                if bare == "load_monitor" && !value.trim().is_empty() {
+                    continue;
+                }
+                refusals.push(format!("{NAME}:{line}: {key}: a program expected"));
+                continue;
+            };
+            if let Err(e) = program_ok(Path::new(program)) {
+                refusals.push(format!("{NAME}:{line}: {key} = {value}: {e}"));
+            }
+        }
+    }
+    if refusals.is_empty() {
+        Ok(())
+    } else {
+        Err(refusals.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Severity;
+
+    #[test]
+    fn a_bad_file_reports_lvsd_checks_diagnostics() {
+        // A Latin-1 byte in a comment: lvsd's reader warns at its place.
+        let bytes = b"virtual web {\n active = 1\n address = 192.0.2.1 eth0:1\n port = nosuch\n}\n# caf\xe9\n";
+        let r = check_with(bytes, &Host::default());
+        assert!(!r.ok);
+        let found: Vec<_> = r
+            .diagnostics
+            .iter()
+            .map(|d| (d.severity, d.line, d.col))
+            .collect();
+        assert_eq!(
+            found,
+            [(Severity::Error, 4, 9), (Severity::Warning, 6, 6)],
+            "{r:?}"
+        );
+        assert!(
+            r.rendered
+                .contains("lvs.cf:4:9: error: port: unknown service name \"nosuch\""),
+            "{}",
+            r.rendered
+        );
+        assert!(
+            r.rendered
+                .ends_with("error: lvs.cf not loaded: 1 error, 1 warning\n"),
+            "{}",
+            r.rendered
+        );
+    }
+
+    #[test]
+    fn a_good_file_passes_with_its_summary() {
+        let r = check_with(
+            b"virtual web {\n active = 1\n address = 203.0.113.10 eth0:1\n server a {\n  address = 192.0.2.11\n  active = 1\n }\n}\n",
+            &Host::default(),
+        );
+        assert!(r.ok, "{r:?}");
+        assert_eq!(
+            r.rendered,
+            "ok: 1 virtual server (1 active), 1 real server\n"
+        );
+    }
+
+    #[test]
+    fn only_new_or_changed_commands_are_checked() {
+        let only_sbin = |p: &Path| {
+            if p.starts_with("/usr/sbin") {
+                Ok(())
+            } else {
+                Err("writable by others".to_owned())
+            }
+        };
+        let old =
+            b"active_cmd = /tmp/x\nvirtual web {\n send_program = \"/usr/sbin/check %h\"\n}\n";
+        // Unchanged: passes even though /tmp is refused.
+        assert_eq!(command_policy_with(old, old, &only_sbin), Ok(()));
+        let new = b"active_cmd = /tmp/x\nvirtual web {\n send_program = \"/tmp/evil %h\"\n}\n";
+        let e = command_policy_with(old, new, &only_sbin).expect_err("refused");
+        assert_eq!(
+            e,
+            "lvs.cf:3: virtual.web.send_program = /tmp/evil %h: writable by others"
+        );
+        // A new virtual's command is new.
+        let new = b"active_cmd = /tmp/x\nvirtual web {\n send_program = \"/usr/sbin/check %h\"\n}\nvirtual b {\n client_monitor = /home/u/m\n}\n";
+        let e = command_policy_with(old, new, &only_sbin).expect_err("refused");
+        assert!(e.starts_with("lvs.cf:6: virtual.b.client_monitor"), "{e}");
+        // Built-in load monitors are no program; other keys are not looked at.
+        let new = b"active_cmd = /tmp/x\nvirtual web {\n send_program = \"/usr/sbin/check %h\"\n load_monitor = uptime\n weight = 9\n}\n";
+        assert_eq!(command_policy_with(old, new, &only_sbin), Ok(()));
+        // The real rule: /tmp is world-writable.
+        assert!(command_policy(b"", b"active_cmd = /tmp/x\n").is_err());
+    }
+}
