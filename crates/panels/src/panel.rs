@@ -416,7 +416,8 @@ pub(crate) fn field(tree: &Tree<'_>, block: Option<&BlockRef>, s: &Spec) -> Fiel
         address: address_of(s, block),
         required: s.required,
         read_only: s.read_only,
-        command: spec::is_command_key(s.key),
+        // The one list of keys that name a program run as root.
+        command: access::policy::is_command_key(s.key),
         extension: s.extension,
         diagnostics: Vec::new(),
     }

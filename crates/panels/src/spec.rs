@@ -893,24 +893,6 @@ pub(crate) const FAILOVER: &[Spec] = &[
     .sec(FOS),
 ];
 
-/// Whether `key` names a program run as root (so only an administrator
-/// may set it).
-// The one list; crates/access is to own it (`access::policy::is_command_key`).
-pub(crate) fn is_command_key(key: &str) -> bool {
-    matches!(
-        key,
-        "send_program"
-            | "active_cmd"
-            | "inactive_cmd"
-            | "load_monitor"
-            | "client_monitor"
-            | "rsh_command"
-            | "ipvsadm"
-            | "start_cmd"
-            | "stop_cmd"
-    )
-}
-
 /// The specs of the panels that hold the keys of a scope, with the
 /// panel each belongs to (`false` = the first of the two panels).
 pub(crate) fn specs_of(scope: Scope) -> impl Iterator<Item = (bool, &'static Spec)> {
