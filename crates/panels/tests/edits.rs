@@ -561,3 +561,32 @@ fn diagnostics_fall_on_their_fields() {
     };
     assert_eq!(on("weight must be"), Some((s1, "weight".into())));
 }
+
+#[test]
+fn a_broken_value_is_shown_and_repaired_at_its_field() {
+    let text = "virtual web {\n    scheduler = wlcc\n    weight_typo = 1\n}\n";
+    let d = doc(text);
+    let id = PanelId::Virtual("web".into());
+    let p = get(&d, &id);
+    let f = p.field("scheduler").expect("scheduler");
+    // Kept selectable as it is, with its error on it.
+    assert_eq!(f.value, "wlcc");
+    assert!(choices(f).contains(&"wlcc".to_owned()));
+    assert!(f.diagnostics.iter().any(|x| x.severity == Severity::Error));
+    // The unknown key is on the panel, at no field.
+    assert!(
+        p.diagnostics
+            .iter()
+            .any(|x| x.message.contains("weight_typo"))
+    );
+    // Repairing one of two errors is refused with the other, at no field.
+    let form = [("scheduler".to_owned(), "wlc".to_owned())];
+    let e = edits(&d, &id, &form).expect_err("the unknown key remains");
+    assert!(e.iter().all(|e| e.field.is_none()), "{e:?}");
+    assert!(e[0].message.contains("weight_typo"), "{e:?}");
+    let fixed = "virtual web {\n    scheduler = wlcc\n}\n";
+    let mut d = doc(fixed);
+    let e = edits(&d, &id, &form).expect("repaired");
+    d.apply(&e).expect("loads");
+    assert_eq!(d.text(), "virtual web {\n    scheduler = wlc\n}\n");
+}
