@@ -1,0 +1,117 @@
+//! Writing the passwd and tokens files: read, change, and replace the
+//! file atomically (temporary file in the same directory, fsync, rename,
+//! fsync of the directory), under a lock on the directory so that two
+//! runs at once cannot lose each other's change. Mode 600; owner the
+//! user `piranha` when it exists (the original's Apache ran as piranha
+//! and had to read the file), else root.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use nix::fcntl::{Flock, FlockArg};
+use nix::unistd::{Gid, Group, Uid, User, fchown};
+
+/// The file's owner and group, and a note for the admin when it is not
+/// the one they may expect.
+pub fn owner() -> (Option<(Uid, Gid)>, Option<String>) {
+    if !Uid::effective().is_root() {
+        // Only root can give a file away; a non-root run (tests with
+        // --file) keeps its own.
+        return (None, None);
+    }
+    match User::from_name(access::roles::PIRANHA_USER) {
+        Ok(Some(u)) => {
+            let gid = Group::from_name(access::roles::PIRANHA_USER)
+                .ok()
+                .flatten()
+                .map_or(u.gid, |g| g.gid);
+            (Some((u.uid, gid)), None)
+        }
+        _ => (
+            Some((Uid::from_raw(0), Gid::from_raw(0))),
+            Some("user piranha does not exist: the file stays owned by root".into()),
+        ),
+    }
+}
+
+/// Holds the directory lock while the file is read and replaced.
+pub struct Locked {
+    _lock: Flock<File>,
+    path: PathBuf,
+}
+
+/// Locks `path`'s directory (exclusive, waits for another run).
+pub fn lock(path: &Path) -> Result<Locked> {
+    let dir = parent(path);
+    let d = File::open(&dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    let lock = Flock::lock(d, FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .with_context(|| format!("cannot lock {}", dir.display()))?;
+    Ok(Locked {
+        _lock: lock,
+        path: path.to_owned(),
+    })
+}
+
+fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+impl Locked {
+    /// The file's bytes, `None` if it does not exist yet.
+    pub fn read(&self) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(&self.path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", self.path.display())),
+        }
+    }
+
+    /// Replaces the file with `bytes`, mode 600, owned by `owner`.
+    pub fn replace(&self, bytes: &[u8], owner: Option<(Uid, Gid)>) -> Result<()> {
+        let dir = parent(&self.path);
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+        let result = write_new(&tmp, bytes, owner).and_then(|()| {
+            std::fs::rename(&tmp, &self.path).with_context(|| {
+                format!("cannot rename {} to {}", tmp.display(), self.path.display())
+            })
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result?;
+        // The rename is durable once the directory is.
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync {}", dir.display()))
+    }
+}
+
+fn write_new(tmp: &Path, bytes: &[u8], owner: Option<(Uid, Gid)>) -> Result<()> {
+    // A leftover of a run killed before its rename.
+    let _ = std::fs::remove_file(tmp);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    if let Some((uid, gid)) = owner {
+        fchown(&f, Some(uid), Some(gid))
+            .with_context(|| format!("cannot chown {}", tmp.display()))?;
+    }
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))
+}
