@@ -365,3 +365,59 @@ fn no_sync_peer_and_bad_requests_are_typed_refusals() {
     }
     assert_eq!(fs::read_to_string(helper.config()).expect("read"), OLD);
 }
+
+/// Root on the host (tests/netns/run.sh): SO_PEERCRED keeps out a caller
+/// outside the group even when the socket's mode would let it connect,
+/// and lets in one that has the group as a supplementary group.
+#[cfg(feature = "netns-tests")]
+#[test]
+fn a_caller_outside_the_group_is_refused_by_its_credentials() {
+    assert!(nix::unistd::getuid().is_root(), "needs root (setpriv)");
+    // Group = ours (root's): nobody (65534) is not in it.
+    let helper = Helper::start(&[]);
+    // Loosen what the helper set up, as a careless admin might: the
+    // credentials check must still hold.
+    fs::set_permissions(helper.dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    fs::set_permissions(&helper.socket, fs::Permissions::from_mode(0o666)).expect("chmod sock");
+    let gid = nix::unistd::getgid().as_raw().to_string();
+    let as_nobody = |groups: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534"])
+            .args(groups)
+            .arg(env!("CARGO_BIN_EXE_lvs-admin"))
+            .arg("--socket")
+            .arg(&helper.socket)
+            .arg("status")
+            .output()
+            .expect("setpriv")
+    };
+    let out = as_nobody(&["--clear-groups"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Closed without an answer (reset, broken pipe or end of stream,
+    // depending on timing), never a reply.
+    assert!(
+        err.starts_with("lvs-admin: connection to the helper: "),
+        "{err}"
+    );
+    let started = Instant::now();
+    while !helper.log().contains("refused pid") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{}",
+            helper.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        helper
+            .log()
+            .contains("uid 65534 gid 65534: not root and not in the group"),
+        "{}",
+        helper.log()
+    );
+    // The group as a supplementary group: let in.
+    let out = as_nobody(&[&format!("--groups={gid}")]);
+    assert!(out.status.success(), "{out:?}\n{}", helper.log());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lvsd not running"));
+}

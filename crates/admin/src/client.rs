@@ -43,7 +43,7 @@ impl fmt::Display for ClientError {
             ClientError::Connect { path, source } => {
                 write!(f, "cannot reach lvs-admin at {}: {source}", path.display())
             }
-            ClientError::Frame(e) => write!(f, "lvs-admin: {e}"),
+            ClientError::Frame(e) => write!(f, "connection to the helper: {e}"),
             ClientError::Refused(e) => write!(f, "{e}"),
             ClientError::Unexpected(verb) => {
                 write!(f, "lvs-admin answered {verb} with another verb's reply")
