@@ -498,6 +498,11 @@ mod tests {
 
     proptest! {
         #[test]
+        fn any_line_is_read_or_refused_without_panic(rest in any::<String>()) {
+            let _ = parse_line(&format!("audit: {rest}"));
+        }
+
+        #[test]
         fn any_values_round_trip(user in any::<String>(), source in "[ -~]{0,20}", reason in any::<String>()) {
             let line = format_line(&Actor { user: &user, source: &source }, &Event::Refused { action: "x", reason: &reason });
             prop_assert!(!line.contains('\n') && !line.contains('\r'));

@@ -96,8 +96,14 @@ impl Authenticator for PasswdAuthenticator {
     }
 
     fn login(&self, user: &str, password: &str, _source: &str) -> Result<Authenticated, AuthError> {
-        let bytes = std::fs::read(&self.passwd)
-            .map_err(|e| AuthError::Unavailable(format!("{}: {e}", display(&self.passwd))))?;
+        let bytes = std::fs::read(&self.passwd).map_err(|e| {
+            let hint = if e.kind() == io::ErrorKind::NotFound {
+                " (set a password with piranha-passwd, as root)"
+            } else {
+                ""
+            };
+            AuthError::Unavailable(format!("{}: {e}{hint}", display(&self.passwd)))
+        })?;
         // Read the roles before the password, so a broken users file
         // fails every login alike and says so.
         let users = match std::fs::read_to_string(&self.users) {

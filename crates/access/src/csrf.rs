@@ -241,7 +241,31 @@ fn shorten(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        // Header values are the client's: any of them is decided, never
+        // a panic.
+        #[test]
+        fn any_header_is_decided_without_panic(
+            origin in proptest::option::of("\\PC{0,60}"),
+            site in proptest::option::of("\\PC{0,20}"),
+            referer in proptest::option::of("\\PC{0,60}"),
+        ) {
+            let h = PostHeaders {
+                origin: origin.as_deref(),
+                sec_fetch_site: site.as_deref(),
+                referer: referer.as_deref(),
+            };
+            let _ = check_origin(&policy(), &h);
+            if let Some(o) = &origin {
+                let _ = Origin::parse(o);
+                let _ = Origin::of_url(o);
+            }
+        }
+    }
 
     fn policy() -> OriginPolicy {
         OriginPolicy::new(vec![

@@ -135,7 +135,7 @@ pub fn verify_hash(password: &str, hash: &str) -> Result<bool, HashError> {
                 .ok_or_else(|| malformed("no '$' after the salt"))?;
             let salt = &salt.as_bytes()[..salt.len().min(8)];
             let computed = md5_crypt(password.as_bytes(), salt, magic.as_bytes());
-            Ok(ct_eq(computed.as_bytes(), hash.as_bytes()))
+            Ok(ct_eq(&computed, hash.as_bytes()))
         }
         HashKind::Sha1 => {
             use base64::Engine as _;
@@ -147,7 +147,7 @@ pub fn verify_hash(password: &str, hash: &str) -> Result<bool, HashError> {
         }
         HashKind::Sha256Crypt | HashKind::Sha512Crypt => {
             let computed = sha_crypt(kind, password, hash).map_err(|w| malformed(&w))?;
-            Ok(ct_eq(computed.as_bytes(), hash.as_bytes()))
+            Ok(ct_eq(&computed, hash.as_bytes()))
         }
         HashKind::Bcrypt => bcrypt::verify(password, hash).map_err(|e| malformed(&e.to_string())),
         HashKind::DesCrypt => {
@@ -170,7 +170,7 @@ fn is_crypt_char(b: u8) -> bool {
 /// algorithm with a different magic string (Poul-Henning Kamp's
 /// `crypt-md5.c`, which APR's `apr_md5_encode` copies). No maintained
 /// crate implements `$apr1$`; vectors from htpasswd and openssl pin it.
-fn md5_crypt(pw: &[u8], salt: &[u8], magic: &[u8]) -> String {
+fn md5_crypt(pw: &[u8], salt: &[u8], magic: &[u8]) -> Vec<u8> {
     let mut alt = Md5::new();
     alt.update(pw);
     alt.update(salt);
@@ -221,10 +221,10 @@ fn md5_crypt(pw: &[u8], salt: &[u8], magic: &[u8]) -> String {
         fin = c.finalize();
     }
 
-    let mut out = String::with_capacity(magic.len() + salt.len() + 23);
-    out.push_str(&String::from_utf8_lossy(magic));
-    out.push_str(&String::from_utf8_lossy(salt));
-    out.push('$');
+    let mut out = Vec::with_capacity(magic.len() + salt.len() + 23);
+    out.extend_from_slice(magic);
+    out.extend_from_slice(salt);
+    out.push(b'$');
     let f = |i: usize| u32::from(fin[i]);
     for (a, b, c) in [(0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5)] {
         to64(&mut out, (f(a) << 16) | (f(b) << 8) | f(c), 4);
@@ -233,9 +233,9 @@ fn md5_crypt(pw: &[u8], salt: &[u8], magic: &[u8]) -> String {
     out
 }
 
-fn to64(out: &mut String, mut v: u32, n: usize) {
+fn to64(out: &mut Vec<u8>, mut v: u32, n: usize) {
     for _ in 0..n {
-        out.push(char::from(CRYPT_ALPHABET[(v & 0x3f) as usize]));
+        out.push(CRYPT_ALPHABET[(v & 0x3f) as usize]);
         v >>= 6;
     }
 }
@@ -243,7 +243,7 @@ fn to64(out: &mut String, mut v: u32, n: usize) {
 /// Recomputes a `$5$`/`$6$` hash the way glibc reads one: optional
 /// `rounds=N$` (clamped to 1000..=999999999, and then always written),
 /// salt up to 16 characters, the rest the hash.
-fn sha_crypt(kind: HashKind, password: &str, hash: &str) -> Result<String, String> {
+fn sha_crypt(kind: HashKind, password: &str, hash: &str) -> Result<Vec<u8>, String> {
     let magic = if kind == HashKind::Sha512Crypt {
         "$6$"
     } else {
@@ -263,22 +263,27 @@ fn sha_crypt(kind: HashKind, password: &str, hash: &str) -> Result<String, Strin
         None => (None, rest),
     };
     let (salt, _) = rest.split_once('$').ok_or("no '$' after the salt")?;
-    let salt = &salt[..salt.len().min(16)];
+    // Bytes, as glibc counts them (a cut may split a character).
+    let salt = &salt.as_bytes()[..salt.len().min(16)];
     let body = if kind == HashKind::Sha512Crypt {
         let params =
             sha_crypt::Sha512Params::new(rounds.unwrap_or(5000)).map_err(|e| format!("{e:?}"))?;
-        sha_crypt::sha512_crypt_b64(password.as_bytes(), salt.as_bytes(), &params)
+        sha_crypt::sha512_crypt_b64(password.as_bytes(), salt, &params)
             .map_err(|e| format!("{e:?}"))?
     } else {
         let params =
             sha_crypt::Sha256Params::new(rounds.unwrap_or(5000)).map_err(|e| format!("{e:?}"))?;
-        sha_crypt::sha256_crypt_b64(password.as_bytes(), salt.as_bytes(), &params)
+        sha_crypt::sha256_crypt_b64(password.as_bytes(), salt, &params)
             .map_err(|e| format!("{e:?}"))?
     };
-    Ok(match rounds {
-        Some(r) => format!("{magic}rounds={r}${salt}${body}"),
-        None => format!("{magic}{salt}${body}"),
-    })
+    let mut out = magic.as_bytes().to_vec();
+    if let Some(r) = rounds {
+        out.extend_from_slice(format!("rounds={r}$").as_bytes());
+    }
+    out.extend_from_slice(salt);
+    out.push(b'$');
+    out.extend_from_slice(body.as_bytes());
+    Ok(out)
 }
 
 /// A new SHA-512 crypt hash of `password` with a random salt and
@@ -534,12 +539,12 @@ mod tests {
         // openssl passwd -1 -salt abcdefgh secret
         assert_eq!(
             md5_crypt(b"secret", b"abcdefgh", b"$1$"),
-            "$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1"
+            b"$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1"
         );
         // openssl passwd -apr1 -salt sCK2n7sR secret (= htpasswd -nbm)
         assert_eq!(
             md5_crypt(b"secret", b"sCK2n7sR", b"$apr1$"),
-            "$apr1$sCK2n7sR$tOt4Scdb9nCHGBBYAHikh."
+            b"$apr1$sCK2n7sR$tOt4Scdb9nCHGBBYAHikh."
         );
     }
 
@@ -591,7 +596,7 @@ mod tests {
         let with_10 = with_1000.replace("rounds=1000", "rounds=10");
         assert_eq!(
             sha_crypt(HashKind::Sha512Crypt, "secret", &with_10).unwrap(),
-            with_1000
+            with_1000.as_bytes()
         );
         // The stored text differs from the recomputed one: no match.
         assert_eq!(verify_hash("secret", &with_10), Ok(false));
@@ -659,6 +664,25 @@ mod tests {
     }
 
     proptest! {
+        // Whatever a file holds, checking it neither panics nor matches a
+        // hash that is not the password's. (Cheap rounds: the tail after
+        // a `$6$` prefix may ask for a billion.)
+        #[test]
+        fn any_hash_text_is_checked_without_panic(
+            prefix in prop_oneof![
+                Just("$apr1$"), Just("$1$"), Just("{SHA}"), Just("$5$"), Just("$6$"),
+                Just("$5$rounds=1000$"), Just("$6$rounds=1000$"), Just("$2y$04$"), Just(""),
+            ],
+            tail in "[^\\x00]{0,40}",
+            password in "[^\\x00]{0,20}",
+        ) {
+            prop_assume!(!tail.contains("rounds="));
+            let hash = format!("{prefix}{tail}");
+            prop_assert_ne!(verify_hash(&password, &hash), Ok(true));
+            let f = PasswdFile::parse(format!("u:{hash}\n{tail}\n").as_bytes());
+            let _ = f.problems("f");
+        }
+
         // Setting one user's hash changes that user's lines and nothing
         // else: every other line is byte-identical and in place.
         #[test]

@@ -257,7 +257,17 @@ impl GroupMap {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panic(text in "(\\PC|\n|\r|\t){0,200}") {
+            let _ = UsersFile::parse(&text, "f");
+            let _ = GroupMap::parse(&text, "f");
+        }
+    }
 
     #[test]
     fn roles_are_ordered_and_actions_need_the_documented_role() {

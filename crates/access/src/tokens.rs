@@ -233,7 +233,18 @@ pub fn append_line(text: &str, line: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panic(text in "(\\PC|\n|\r|\t){0,200}", token in "\\PC{0,80}") {
+            if let Ok(f) = TokenFile::parse(&text, "f") {
+                let _ = f.lookup(&token);
+            }
+        }
+    }
 
     #[test]
     fn a_generated_token_is_found_and_its_file_line_parses_back() {
