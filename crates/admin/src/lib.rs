@@ -3,17 +3,30 @@
 //! The web process never runs as root. Everything it may read or change on
 //! the router goes through this helper's Unix socket, as one of a fixed set
 //! of verbs over the one lvs.cf path the helper was started with: no shell,
-//! no path from a request, sizes limited.
+//! no path from a request, sizes and times limited, every caller checked
+//! with `SO_PEERCRED`.
 //!
 //! What it owns:
 //! * [`proto`]: the socket protocol (one JSON request, one JSON reply per
 //!   connection), written and parsed only there;
-//! * [`client`]: a typed method per verb, blocking and tokio.
+//! * [`client`]: a typed method per verb, blocking and tokio;
+//! * [`apply`]: the apply pipeline (check, base digest, atomic write,
+//!   revision, reload, revert when lvsd refuses) as steps over the
+//!   [`apply::Effects`] trait, so it runs in memory in the tests;
+//! * [`system`]: those effects on the real system (temp file, fsync,
+//!   rename; pulse's and lvsd's pid files, signals and status sockets);
+//! * [`store`]: the revision history on disk, newest 50 kept;
+//! * [`verdict`]: the candidate's `lvsd --check` (through lvsd's own file
+//!   reader) and the command-key rule;
+//! * [`server`]: who may connect, and each verb carried out.
 //!
 //! What it does not own: what a file means (`lvscf`, and
 //! `director::check` for `lvsd --check` and `--diff`), the daemons' status
-//! snapshots (`director::status`, `failover::status`), who may do what in
-//! the web UI (`access`).
+//! snapshots (`director::status`, `failover::status`), which keys name a
+//! program run as root and where such a program may live
+//! (`access::policy`), who may do what in the web UI (`access`), sync to
+//! the backup router (`cfsync`; until it is wired the sync verbs answer
+//! "no sync peer configured").
 
 pub mod apply;
 pub mod client;

@@ -436,7 +436,9 @@ pub enum ReloadOutcome {
     Reloaded {
         /// Who was signalled.
         signalled: Daemon,
-        /// IPVS writes lvsd made for it.
+        /// IPVS writes lvsd made at the reload itself. A checked
+        /// server's changed weight is written later, at the first verdict
+        /// of its restarted monitor: compare `status` afterwards.
         writes: usize,
     },
     /// Signalled, but lvsd's status showed no reload within the wait (or
