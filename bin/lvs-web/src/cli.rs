@@ -84,6 +84,11 @@ pub struct Args {
     /// Log out a session idle for this many seconds.
     #[arg(long, default_value_t = 900)]
     pub idle_timeout: u64,
+
+    /// Also write the audit lines to stdout (they always go to syslog,
+    /// so the journal): for foreground runs and tests.
+    #[arg(long)]
+    pub audit_stdout: bool,
 }
 
 /// Whether and how the listener speaks TLS.
@@ -109,6 +114,7 @@ pub struct Settings {
     pub origins: Vec<String>,
     pub refresh: Duration,
     pub idle_timeout: Duration,
+    pub audit_stdout: bool,
 }
 
 /// A command line that cannot be run, with the flag at fault.
@@ -182,6 +188,7 @@ impl Settings {
             origins,
             refresh: Duration::from_secs(args.refresh),
             idle_timeout: Duration::from_secs(args.idle_timeout),
+            audit_stdout: args.audit_stdout,
         })
     }
 

@@ -436,6 +436,34 @@ impl Validate for ApiSync {
     }
 }
 
+/// One edit in its command-line form (`set A=V`, `unset A`, `add B`,
+/// `remove B`, `rename B=N`, as `lvscf::Edit` prints it); `index` is its
+/// place in the request, for the error.
+pub fn edit(index: usize, text: &str) -> Result<lvscf::Edit, JsonError> {
+    let err = |message: String| JsonError {
+        line: 0,
+        column: 0,
+        message: format!("edits[{index}]: {message}"),
+    };
+    let (verb, rest) = text
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| err("expected VERB ARGUMENT (set, unset, add, remove, rename)".into()))?;
+    let rest = rest.trim_start();
+    let block = |rest: &str| {
+        lvscf::edit::block_of(lvscf::Address::parse(rest).map_err(|e| err(e.to_string()))?)
+            .map_err(|e| err(e.to_string()))
+    };
+    Ok(match verb {
+        "set" => lvscf::Edit::parse_set(rest).map_err(|e| err(e.to_string()))?,
+        "rename" => lvscf::Edit::parse_rename(rest).map_err(|e| err(e.to_string()))?,
+        "unset" => lvscf::Edit::Unset(lvscf::Address::parse(rest).map_err(|e| err(e.to_string()))?),
+        "add" => lvscf::Edit::Add(block(rest)?),
+        "remove" => lvscf::Edit::Remove(block(rest)?),
+        other => return Err(err(format!("unknown verb {other:?}"))),
+    })
+}
+
 /// A SHA-256 digest as 64 lower-case hex digits.
 pub fn check_digest(d: &str) -> Result<(), String> {
     if d.len() == 64
@@ -525,6 +553,19 @@ mod tests {
         assert!(e.message.contains("64"), "{e}");
         let e = json::<ApiSync>(b"{\n \"forse\": true}").unwrap_err();
         assert_eq!(e.line, 2);
+        let e = edit(0, "set virtual.web.server.web1.weight=3").unwrap();
+        assert_eq!(e.to_string(), "set virtual.web.server.web1.weight=3");
+        assert!(matches!(
+            edit(1, "remove virtual.web").unwrap(),
+            lvscf::Edit::Remove(_)
+        ));
+        assert!(
+            edit(2, "explode virtual.web")
+                .unwrap_err()
+                .message
+                .starts_with("edits[2]")
+        );
+        assert!(edit(3, "set").is_err());
         let c: ApiControl = json(br#"{"virtual":"web","server":"web1","action":"down"}"#).unwrap();
         assert_eq!(c.action, ControlAction::Down);
         assert!(json::<ApiControl>(br#"{"virtual":"","server":"a","action":"up"}"#).is_err());
