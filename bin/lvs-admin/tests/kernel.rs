@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use admin::client::{Client, ClientError};
-use admin::proto::{Daemon, DaemonState, Error, IpvsPreview, ReloadOutcome};
+use admin::proto::{ControlAction, Daemon, DaemonState, Error, IpvsPreview, ReloadOutcome};
 use testrig::{Network, kernel_table, wait_for};
 
 fn exe(name: &str) -> PathBuf {
@@ -293,6 +293,24 @@ fn an_applied_weight_makes_exactly_the_previewed_writes() {
     let came: Vec<_> = now.difference(&table).collect();
     assert_eq!(gone, ["-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 1"]);
     assert_eq!(came, ["-a -t 203.0.113.11:80 -r 192.0.2.13:80 -m -w 3"]);
+
+    // Runtime control through the helper, as lvsd --control.
+    c.control(ControlAction::Down, "web", "a", "tester")
+        .expect("down");
+    wait_for("a to leave", Duration::from_secs(10), || {
+        !testrig::has_server("192.0.2.11")
+    });
+    c.control(ControlAction::Normal, "web", "a", "tester")
+        .expect("normal");
+    wait_for("a to return", Duration::from_secs(20), || {
+        testrig::has_server("192.0.2.11")
+    });
+    match c.control(ControlAction::Down, "web", "nosuch", "tester") {
+        Err(ClientError::Refused(Error::Daemon { message })) => {
+            assert!(message.contains("nosuch"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -351,6 +351,16 @@ fn no_sync_peer_and_bad_requests_are_typed_refusals() {
         c.control(admin::proto::ControlAction::Down, "web", "a b", "t"),
         Err(ClientError::Refused(Error::BadRequest { .. }))
     ));
+    // A user name that would forge a log line.
+    assert!(matches!(
+        c.control(
+            admin::proto::ControlAction::Down,
+            "web",
+            "web1",
+            "eve\nlvs-admin: x"
+        ),
+        Err(ClientError::Refused(Error::BadRequest { .. }))
+    ));
     // No lvsd: said so.
     match c.control(admin::proto::ControlAction::Down, "web", "web1", "t") {
         Err(ClientError::Refused(Error::Daemon { message })) => {

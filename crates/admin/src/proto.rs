@@ -25,9 +25,14 @@ use sha2::Digest as _;
 /// about 4 MiB, base64 makes it 5.4 MiB; 16 MiB leaves room and still
 /// bounds what one client costs.
 pub const MAX_REQUEST: usize = 16 << 20;
-/// Largest reply: a revision's bytes, or lvsd's status of every real
-/// server (2,300 × 16 servers is about 12 MiB of JSON).
-pub const MAX_REPLY: usize = 64 << 20;
+/// Largest reply: a revision's bytes (lvsd reads files up to 64 MiB, 86
+/// MiB in base64), or lvsd's status of every real server (2,300 × 16
+/// servers is about 12 MiB of JSON).
+pub const MAX_REPLY: usize = 128 << 20;
+/// Longest `user` a request may carry.
+pub const MAX_USER: usize = 256;
+/// Longest `reason`.
+pub const MAX_REASON: usize = 4096;
 /// How long a client may take to send its request.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 /// How long a client waits for the reply: an apply waits for lvsd's

@@ -182,6 +182,7 @@ impl Server {
     /// Carries out one request.
     pub fn handle(&self, request: Request, peer: &Peer) -> Result<Response, Error> {
         let internal = |message: String| Error::Internal { message };
+        fields_ok(&request)?;
         match request {
             Request::Read => {
                 let text = system::read_config(&self.paths.config).map_err(internal)?;
@@ -333,6 +334,26 @@ fn block_name(name: &str) -> bool {
         && !name
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+}
+
+/// `user` and `reason` go into the history and the log: bounded, and a
+/// user name on one line.
+fn fields_ok(r: &Request) -> Result<(), Error> {
+    let bad = |message: String| Err(Error::BadRequest { message });
+    if let Some(user) = user_of(r)
+        && (user.len() > proto::MAX_USER || user.chars().any(char::is_control))
+    {
+        return bad(format!(
+            "user: at most {} bytes, no control characters",
+            proto::MAX_USER
+        ));
+    }
+    if let Request::Apply { reason, .. } | Request::Restore { reason, .. } = r
+        && reason.len() > proto::MAX_REASON
+    {
+        return bad(format!("reason: at most {} bytes", proto::MAX_REASON));
+    }
+    Ok(())
 }
 
 fn user_of(r: &Request) -> Option<&str> {
