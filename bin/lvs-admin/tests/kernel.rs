@@ -84,9 +84,10 @@ struct Rig {
 
 /// `argv` run in a new mount namespace whose /etc/hosts is `hosts`; the
 /// child is `argv[0]` itself (sh execs it), so its pid is the daemon's.
-fn in_mount_ns(hosts: &Path, argv: &[&std::ffi::OsStr], log: &Path) -> Child {
+fn in_mount_ns(hosts: &Path, argv: &[&std::ffi::OsStr], log: &Path, env: &[(&str, &str)]) -> Child {
     let out = fs::File::create(log).expect("log");
     Command::new("unshare")
+        .envs(env.iter().copied())
         .arg("-m")
         .args(["sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\""])
         .arg(hosts)
@@ -129,6 +130,11 @@ impl Rig {
     }
 
     fn start(&mut self) {
+        self.start_with(&[]);
+    }
+
+    /// With `env` for the helper.
+    fn start_with(&mut self, env: &[(&str, &str)]) {
         let d = &self.dir;
         let lvsd_exe = exe("lvsd");
         let config = self.config();
@@ -144,6 +150,7 @@ impl Rig {
                 lvsd_sock.as_os_str(),
             ],
             &d.join("lvsd.log"),
+            &[],
         );
         // lvsd -n writes no pid file; the helper finds it by this one.
         fs::write(d.join("lvs.pid"), format!("{}\n", lvsd.id())).expect("pid file");
@@ -176,6 +183,7 @@ impl Rig {
             &d.join("hosts-helper"),
             &argv,
             &d.join("helper.log"),
+            env,
         ));
         wait_for("the helper's socket", Duration::from_secs(10), || {
             socket.exists()
@@ -361,4 +369,39 @@ fn a_file_lvsd_refuses_is_reverted_with_the_table_unchanged() {
         "{reasons:?}"
     );
     assert_eq!(history[0].restored_from, Some(1));
+}
+
+#[test]
+#[cfg_attr(not(feature = "kernel-tests"), ignore)]
+fn a_kill_after_lvsds_reload_result_leaves_the_new_file() {
+    // Step 8 (the reload seen) needs a running lvsd; steps 1-7 are the
+    // host test's (tests/serve.rs).
+    let mut rig = Rig::new("kill8");
+    let _servers = rig.net.listen_all();
+    rig.start_with(&[("LVS_ADMIN_STOP_AFTER", "8")]);
+    rig.converge();
+    let c = rig.client();
+    let (_, digest) = c.read().expect("read");
+    let new = config_text(3, "192.0.2.13");
+    let client = c.clone();
+    let text = new.clone();
+    let apply = std::thread::spawn(move || client.apply(digest, text.as_bytes(), "k", "t"));
+    let pid = rig.helper.as_ref().expect("helper").id();
+    wait_for(
+        "the helper to stop after step 8",
+        Duration::from_secs(60),
+        || {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('T')))
+                .unwrap_or(false)
+        },
+    );
+    let mut helper = rig.helper.take().expect("helper");
+    let _ = helper.kill();
+    let _ = helper.wait();
+    assert!(apply.join().expect("thread").is_err());
+    assert_eq!(fs::read_to_string(rig.config()).expect("read"), new);
+    // lvsd runs the new file.
+    rig.converge();
 }
