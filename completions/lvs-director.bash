@@ -1,4 +1,5 @@
-# bash completion for pulse, lvsd, nanny and send_arp (lvs-director).
+# bash completion for pulse, lvsd, nanny, send_arp, and the configuration
+# tool's lvs-admin, lvs-web and piranha-passwd (lvs-director).
 # Installed once per command under /usr/share/bash-completion/completions/;
 # works without the bash-completion package's helpers too (source it).
 #
@@ -200,7 +201,128 @@ _send_arp() {
     fi
 }
 
+_lvs_admin() {
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    local verbs="serve read check diff apply history show restore control status help"
+    local i verb=
+    COMPREPLY=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${COMP_WORDS[i]}" in
+            --socket) i=$((i + 1)) ;;
+            -*) ;;
+            *)
+                verb=${COMP_WORDS[i]}
+                break
+                ;;
+        esac
+    done
+    case "$prev" in
+        --socket | -c | --configfile | --state-dir | --lvsd-socket | --lvsd-pidfile | \
+            --pulse-socket | --pulse-pidfile)
+            _lvs_director_files "$cur"
+            return
+            ;;
+        --group)
+            _lvs_director_words "$(cut -d: -f1 /etc/group 2>/dev/null)" "$cur"
+            return
+            ;;
+        --reason | --base | --user | --keep | --reload-wait)
+            return
+            ;;
+    esac
+    case "$verb" in
+        "")
+            if [[ "$cur" == -* ]]; then
+                _lvs_director_words "--socket -h --help -V --version" "$cur"
+            else
+                _lvs_director_words "$verbs" "$cur"
+            fi
+            ;;
+        serve)
+            _lvs_director_words "-c --configfile --group --state-dir --keep --lvsd-socket
+                --lvsd-pidfile --pulse-socket --pulse-pidfile --reload-wait --socket -h --help" "$cur"
+            ;;
+        check | diff)
+            _lvs_director_files "$cur"
+            ;;
+        apply)
+            if [[ "$cur" == -* ]]; then
+                _lvs_director_words "--reason --base --user --socket -h --help" "$cur"
+            else
+                _lvs_director_files "$cur"
+            fi
+            ;;
+        restore)
+            _lvs_director_words "--reason --user --socket -h --help" "$cur"
+            ;;
+        control)
+            if [ "$prev" = control ]; then
+                _lvs_director_words "down up normal" "$cur"
+            elif [[ "$cur" == -* ]]; then
+                _lvs_director_words "--user --socket -h --help" "$cur"
+            else
+                _lvs_director_words "$(_lvs_director_servers /etc/sysconfig/ha/lvs.cf)" "$cur"
+            fi
+            ;;
+        status)
+            _lvs_director_words "--json --socket -h --help" "$cur"
+            ;;
+        help)
+            _lvs_director_words "$verbs" "$cur"
+            ;;
+        *)
+            _lvs_director_words "--socket -h --help" "$cur"
+            ;;
+    esac
+}
+
+_lvs_web() {
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    COMPREPLY=()
+    case "$prev" in
+        --tls-cert | --tls-key | --admin-socket | --passwd | --users | --tokens)
+            _lvs_director_files "$cur"
+            return
+            ;;
+        --pam-group)
+            _lvs_director_words "viewer= operator= editor= admin=" "$cur"
+            compopt -o nospace 2>/dev/null
+            return
+            ;;
+        --listen | --pam-service | --origin | --refresh | --idle-timeout)
+            return
+            ;;
+    esac
+    _lvs_director_words "--listen --tls --tls-cert --tls-key --admin-socket --passwd
+        --users --pam-service --pam-group --tokens --origin --refresh --idle-timeout
+        --audit-stdout -h --help -V --version" "$cur"
+}
+
+_piranha_passwd() {
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    local prev2=
+    [ "$COMP_CWORD" -ge 2 ] && prev2=${COMP_WORDS[COMP_CWORD - 2]}
+    COMPREPLY=()
+    if [ "$prev2" = --token ]; then
+        _lvs_director_words "viewer operator editor admin" "$cur"
+        return
+    fi
+    case "$prev" in
+        --user | --token)
+            return
+            ;;
+    esac
+    # Anything else is the password: offer only the options.
+    [[ "$cur" == -* ]] && _lvs_director_words "--user --token --help -h --version" "$cur"
+}
+
 complete -F _lvsd lvsd
 complete -F _pulse pulse
 complete -F _nanny nanny
 complete -F _send_arp send_arp
+complete -F _lvs_admin lvs-admin
+complete -F _lvs_web lvs-web
+complete -F _piranha_passwd piranha-passwd
