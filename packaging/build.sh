@@ -5,7 +5,7 @@
 #   bash packaging/build.sh deb     # target/packages/lvs-director_VERSION-1_ARCH.deb
 #   bash packaging/build.sh rpm     # target/packages/lvs-director-VERSION-1.ARCH.rpm
 #
-# Builds the four executables in release mode (cargo build --release
+# Builds the seven executables in release mode (cargo build --release
 # --locked), lays out the installed tree (packaging/stage.sh), and packs
 # it with dpkg-deb or rpmbuild (Debian package `rpm`; installed with
 # apt-get when missing and this runs as root). PACKAGE_OUT=DIR puts the
@@ -31,10 +31,11 @@ PROFILE=${CARGO_PROFILE:-release}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
+pkgs=(-p pulse -p lvs -p nanny -p send_arp -p lvs-admin -p lvs-web -p piranha-passwd)
 if [ "$PROFILE" = release ]; then
-    cargo build --release --locked -p pulse -p lvs -p nanny -p send_arp
+    cargo build --release --locked "${pkgs[@]}"
 else
-    cargo build --profile "$PROFILE" --locked -p pulse -p lvs -p nanny -p send_arp
+    cargo build --profile "$PROFILE" --locked "${pkgs[@]}"
 fi
 bindir=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 
@@ -44,10 +45,10 @@ root=$work/root
 
 # The newest glibc symbol version the executables need: the package's
 # libc dependency (2.34 today: RHEL 9, Debian 12 and later).
-glibc=$(for b in pulse lvsd nanny send_arp; do objdump -T "$bindir/$b"; done |
+glibc=$(for b in pulse lvsd nanny send_arp lvs-admin lvs-web piranha-passwd; do objdump -T "$bindir/$b"; done |
     grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
 
-summary="LVS director daemons: pulse, lvsd, nanny, send_arp (piranha replacement)"
+summary="LVS director daemons and configuration tool (piranha replacement)"
 read -r -d '' description <<'EOF' || true
 A drop-in replacement for Red Hat's piranha LVS director daemons. pulse
 heartbeats with the partner router and holds the floating addresses on the
@@ -56,6 +57,13 @@ active one; lvsd programs the kernel IPVS table from
 server; nanny checks a real server's health; send_arp announces a moved
 address. Same lvs.cf, command lines, signals and log lines as piranha
 0.8.6, with lvsd --check to validate a file before it is used.
+
+The configuration tool replaces the Piranha Configuration Tool
+(piranha-gui, port 3636, piranha-passwd): lvs-web, an unprivileged web UI
+and JSON API that edits lvs.cf in place (comments and layout kept), shows
+each change as a diff and applies it through lvs-admin, a root helper with
+fixed verbs that checks, writes, reloads and reverts, keeps a history, and
+copies lvs.cf to the backup router over mutual TLS.
 EOF
 
 if [ "$kind" = deb ]; then
@@ -69,7 +77,8 @@ if [ "$kind" = deb ]; then
         echo "Architecture: $arch"
         echo "Maintainer: lvs-director maintainers <lvs-director@example.invalid>"
         echo "Installed-Size: $size"
-        echo "Depends: libc6 (>= $glibc), libgcc-s1"
+        # lvs-web: PAM logins, crypt(3) for DES-crypt piranha.passwd lines.
+        echo "Depends: libc6 (>= $glibc), libgcc-s1, libpam0g, libcrypt1"
         echo "Recommends: kmod"
         echo "Conflicts: piranha"
         echo "Replaces: piranha"
