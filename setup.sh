@@ -34,8 +34,11 @@ apt_install() {
 }
 
 # C toolchain for crates with build scripts; iproute2 for the namespace
-# tests; python3 reads cargo's JSON in the guest test driver.
-apt_install ca-certificates gcc libc6-dev make pkg-config iproute2 procps python3
+# tests; python3 reads cargo's JSON in the guest test driver. The
+# configuration tool's PAM logins (crate pam-sys): the PAM headers and
+# libclang, which bindgen loads to read them at build time.
+apt_install ca-certificates gcc libc6-dev make pkg-config iproute2 procps python3 \
+    libpam0g-dev libclang-dev
 
 # Rust: use what is on PATH (rustup or distribution); Debian's own packages
 # are tried only when there is none, and must be recent enough.
