@@ -161,6 +161,7 @@ echo "tests/web/run.sh: lvs-web (pid $WEB_PID, user $TEST_USER) on $URL, lvs-adm
 # -- 1. text browser ---------------------------------------------------------
 export T URL TEST_USER
 export WEB_USER=edna WEB_PASSWORD=${PASSWORD[edna]}
+export WEB_ADMIN_PASSWORD=${PASSWORD[piranha]} WEB_VIEWER_PASSWORD=${PASSWORD[vera]}
 bash tests/web/text-browser.sh
 rc_text=$?
 

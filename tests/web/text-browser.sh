@@ -5,7 +5,8 @@
 # Environment (from run.sh): URL (lvs-web), T (the temporary directory:
 # etc/lvs.cf is the file lvs-admin edits, lvs.cf.orig its first version,
 # web.log lvs-web's audit lines), WEB_USER / WEB_PASSWORD (an editor),
-# TMUX_SOCKET (the name of this run's own tmux server).
+# WEB_ADMIN_PASSWORD (user piranha, admin), WEB_VIEWER_PASSWORD (user vera,
+# viewer), TMUX_SOCKET (the name of this run's own tmux server).
 #
 # lynx runs with numbered links and fields (-number_fields) in a window tall
 # enough to show every page whole, so the number in front of a label is
@@ -16,6 +17,7 @@
 # "web (text browser): N passed, M failed"; exit status 1 on any failure.
 set -uo pipefail
 : "${URL:?}" "${T:?}" "${WEB_USER:?}" "${WEB_PASSWORD:?}" "${TMUX_SOCKET:?}"
+: "${WEB_ADMIN_PASSWORD:?}" "${WEB_VIEWER_PASSWORD:?}"
 
 WAIT=${WAIT:-5}
 PASSES=0 FAILS=0
@@ -41,6 +43,17 @@ wait_for() {
     return 1
 }
 
+# wait_gone TEXT: until TEXT is off the screen (a page that replaces one
+# sharing the rest of its text).
+wait_gone() {
+    local i
+    for ((i = 0; i < WAIT * 10; i++)); do
+        has "$1" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # The number lynx gives the link or button whose text starts with LABEL
 # ("[12]web1", "([1]BUTTON) Log out"): the first on the page, or the Nth.
 link_num() {
@@ -52,6 +65,21 @@ link_num() {
             line = substr(line, i + 1)
         }
     }'
+}
+# The number of link LABEL (or of the first link) at or after the first
+# line matching the regular expression ROW: a table row's link, which lynx
+# may have wrapped onto the next line.
+row_num() {
+    screen | awk -v re="$1" -v s="${2:-}" '
+        !found && $0 ~ re { found = 1 }
+        found {
+            line = $0
+            while ((i = index(line, "]" s)) > 0) {
+                pre = substr(line, 1, i - 1)
+                if (match(pre, /\[[0-9]+$/)) { print substr(pre, RSTART + 1); exit }
+                line = substr(line, i + 1)
+            }
+        }'
 }
 # The number of the form field just after LABEL ("Weight [14]100___").
 field_num() {
@@ -85,6 +113,15 @@ activate() {
     tm send-keys Enter
     CUR=1
 }
+# activate_row ROW [LABEL]: the same for row_num's link.
+activate_row() {
+    local n
+    n=$(row_num "$1" "${2:-}")
+    [ -n "$n" ] || { echo "      no link ${2:-} in a row matching /$1/"; return 1; }
+    goto "$n"
+    tm send-keys Enter
+    CUR=1
+}
 # fill LABEL VALUE: replace the text of the field after LABEL.
 fill() {
     local n
@@ -100,11 +137,42 @@ open() {
     shift
     activate "$label" && wait_for "$@"
 }
+# login USER PASSWORD ROLE: from the login page to CONTROL/MONITORING.
+login() {
+    if fill "User name" "$1" && fill "Password" "$2" &&
+        open "BUTTON) Login" "Logged in as $1 ($3)" "CONTROL/MONITORING - lvs-web"; then
+        ok "log in as $1 ($3): CONTROL/MONITORING"
+    else
+        fail "log in as $1 ($3): CONTROL/MONITORING"; show
+    fi
+}
+# logout USER: back to the login page, and the audit log says so.
+logout() {
+    step_page "$1 logs out" "BUTTON) Log out" "Log in" "User name"
+    if grep -q "logout user=$1 " "$T/web.log"; then
+        ok "the audit log has $1's logout"
+    else
+        fail "the audit log has $1's logout"
+    fi
+}
 step_page() {
     local desc=$1
     shift
     if open "$@"; then ok "$desc"; else fail "$desc"; show; fi
 }
+# step_row DESCRIPTION ROW LABEL TEXT...: the same through activate_row.
+step_row() {
+    local desc=$1 row=$2 label=$3
+    shift 3
+    if activate_row "$row" "$label" && wait_for "$@"; then ok "$desc"; else fail "$desc"; show; fi
+}
+# Rows of the lists, whatever the spacing lynx gives the table.
+ROW_WWW='203\.0\.113\.10 +255\.255\.255\.0 +80 '
+ROW_WWW_TLS='www-tls +203\.0\.113\.10'
+ROW_FTP='ftp +203\.0\.113\.12'
+ROW_WEB2='web2 +192\.0\.2\.12'
+ROW_REV1='^ +1 +[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] '
+ROW_REV2='^ +2 +[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] '
 
 # -- lynx --------------------------------------------------------------------
 cat >"$T/lynx.cfg" <<'EOF'
@@ -130,9 +198,7 @@ if wait_for "Log in" "User name" "Password"; then
 else
     fail "GET / shows the login page"; show
 fi
-fill "User name" "$WEB_USER" && fill "Password" "$WEB_PASSWORD"
-step_page "log in as $WEB_USER: CONTROL/MONITORING" "BUTTON) Login" \
-    "Logged in as $WEB_USER (editor)" "CONTROL/MONITORING - lvs-web"
+login "$WEB_USER" "$WEB_PASSWORD" editor
 if screen | grep -qE '^ +lvsd +not running'; then
     ok "the status page says lvsd is not running"
 else
@@ -142,14 +208,14 @@ fi
 step_page "GLOBAL SETTINGS" "GLOBAL SETTINGS" "GLOBAL SETTINGS - lvs-web" "203.0.113.2"
 step_page "REDUNDANCY" "REDUNDANCY" "REDUNDANCY - lvs-web" "203.0.113.3"
 step_page "VIRTUAL SERVERS list: www, www-tls, ftp" "VIRTUAL SERVERS" \
-    "VIRTUAL SERVERS - lvs-web" "www-tls 203.0.113.10" "ftp 203.0.113.12"
-step_page "VIRTUAL SERVER: www" "www 203.0.113.10" "VIRTUAL SERVER: www - lvs-web" "Scheduling"
+    "VIRTUAL SERVERS - lvs-web" "www-tls" "203.0.113.12"
+step_row "VIRTUAL SERVER: www" "$ROW_WWW" "" "VIRTUAL SERVER: www - lvs-web" "Scheduling"
 step_page "REAL SERVER: www (the list)" "REAL SERVER: www" "REAL SERVER: www - lvs-web" \
-    "web1 192.0.2.11" "web2 192.0.2.12"
+    "192.0.2.11" "192.0.2.12"
 step_page "EDIT MONITORING SCRIPTS: www" "EDIT MONITORING SCRIPTS: www" \
     "EDIT MONITORING SCRIPTS: www - lvs-web"
 step_page "back to the VIRTUAL SERVERS list" "VIRTUAL SERVERS" "VIRTUAL SERVERS - lvs-web"
-step_page "the fwmark virtual ftp" "ftp 203.0.113.12" "VIRTUAL SERVER: ftp - lvs-web" "Firewall Mark"
+step_row "the fwmark virtual ftp" "$ROW_FTP" "" "VIRTUAL SERVER: ftp - lvs-web" "Firewall Mark"
 if screen | grep -qE 'Firewall Mark \[[0-9]+\]21_'; then
     ok "ftp's firewall mark 21 is in its field"
 else
@@ -158,9 +224,9 @@ fi
 
 # -- one edit: web2's weight in www, 50 -> 75 -------------------------------
 step_page "back to VIRTUAL SERVERS" "VIRTUAL SERVERS" "VIRTUAL SERVERS - lvs-web" "www-tls"
-step_page "VIRTUAL SERVER: www" "www 203.0.113.10" "VIRTUAL SERVER: www - lvs-web"
+step_row "VIRTUAL SERVER: www" "$ROW_WWW" "" "VIRTUAL SERVER: www - lvs-web"
 step_page "REAL SERVER: www" "REAL SERVER: www" "REAL SERVER: www - lvs-web"
-step_page "EDIT REAL SERVER: web2 (www)" "web2 192.0.2.12" "EDIT REAL SERVER: web2 (www) - lvs-web" "Weight"
+step_row "EDIT REAL SERVER: web2 (www)" "$ROW_WEB2" "" "EDIT REAL SERVER: web2 (www) - lvs-web" "Weight"
 if fill "Weight" 75 && open "ACCEPT" "Change staged"; then
     ok "weight 75 typed into the form and ACCEPTed: staged"
 else
@@ -199,22 +265,108 @@ if screen | grep -F "$WEB_USER" | grep -qF "web2 takes more load"; then
 else
     fail "the revision names $WEB_USER and the reason"; show
 fi
-step_page "the new revision: identical to the file on disk" "view diff" \
+step_row "the new revision: identical to the file on disk" "$ROW_REV2" "view diff" \
     "Revision 2 - lvs-web" "Identical to the file on disk"
 step_page "back to HISTORY" "HISTORY" "History - lvs-web"
-if activate "view diff" 2 && wait_for "Revision 1 - lvs-web" &&
+if activate_row "$ROW_REV1" "view diff" && wait_for "Revision 1 - lvs-web" &&
     screen | grep -qE '^ *- +weight = 75' && screen | grep -qE '^ *\+ +weight = 50'; then
     ok "revision 1 (the file as first found): its diff from the file on disk"
 else
     fail "revision 1 (the file as first found): its diff from the file on disk"; show
 fi
 
-step_page "log out" "BUTTON) Log out" "Log in" "User name"
-if grep -q "logout user=$WEB_USER" "$T/web.log"; then
-    ok "the audit log has the logout"
+
+# -- list actions, a hand edit meanwhile: conflict, rebase, apply -----------
+step_page "VIRTUAL SERVERS" "VIRTUAL SERVERS" "VIRTUAL SERVERS - lvs-web" "www-tls"
+if activate_row "$ROW_WWW_TLS" DEACTIVATE && wait_for "Change staged" &&
+    screen | grep -qE 'down +\[[0-9]+\]www-tls'; then
+    ok "DEACTIVATE www-tls: staged, shown down"
 else
-    fail "the audit log has the logout"
+    fail "DEACTIVATE www-tls: staged, shown down"; show
 fi
+step_row "VIRTUAL SERVER: www" "$ROW_WWW" "" "VIRTUAL SERVER: www - lvs-web"
+step_page "REAL SERVER: www" "REAL SERVER: www" "REAL SERVER: www - lvs-web"
+if fill "Name" web3 && fill "Address" 192.0.2.13 && open "ADD" "Change staged" "192.0.2.13"; then
+    ok "ADD real server web3 192.0.2.13 to www: staged"
+else
+    fail "ADD real server web3 192.0.2.13 to www: staged"; show
+fi
+step_page "CHANGES shows both edits" "CHANGES" "Changes - lvs-web" "server web3 {" "address = 192.0.2.13"
+# Someone edits lvs.cf by hand on the router while the edits are staged.
+echo "# edited by hand on the router" >>"$T/etc/lvs.cf"
+cp "$T/etc/lvs.cf" "$T/lvs.cf.hand"
+if fill "Reason (for the history)" "web3 joins www" &&
+    open "Apply to lvs.cf and reload" "Conflict" "Rebase my edits on the current file"; then
+    ok "apply after a hand edit on disk: a conflict, nothing written"
+else
+    fail "apply after a hand edit on disk: a conflict, nothing written"; show
+fi
+check "lvs.cf is still the hand-edited file" cmp -s "$T/lvs.cf.hand" "$T/etc/lvs.cf"
+if activate "Rebase my edits on the current file" && wait_gone "Conflict:" &&
+    wait_for "Changes - lvs-web" "lvs.cf diff" "server web3 {"; then
+    ok "Rebase: the diff again, no conflict shown"
+else
+    fail "Rebase: the diff again, no conflict shown"; show
+fi
+if fill "Reason (for the history)" "web3 joins www" && open "Apply to lvs.cf and reload" "Applied - lvs-web"; then
+    ok "the rebased edits applied"
+else
+    fail "the rebased edits applied"; show
+fi
+if grep -qx "# edited by hand on the router" "$T/etc/lvs.cf" && grep -q "server web3 {" "$T/etc/lvs.cf" &&
+    [ "$(awk '/^virtual www-tls/ { v = 1 } v && /active/ { print $3; exit }' "$T/etc/lvs.cf")" = 0 ]; then
+    ok "lvs.cf on disk: the hand edit kept, web3 added, www-tls inactive"
+else
+    fail "lvs.cf on disk: the hand edit kept, web3 added, www-tls inactive"
+    diff "$T/lvs.cf.hand" "$T/etc/lvs.cf" | sed 's/^/      | /'
+fi
+
+# -- discard -----------------------------------------------------------------
+step_page "VIRTUAL SERVERS" "VIRTUAL SERVERS" "VIRTUAL SERVERS - lvs-web" "ftp"
+if activate_row "$ROW_FTP" DELETE && wait_for "Change staged" && ! screen | grep -qE "$ROW_FTP"; then
+    ok "DELETE ftp: staged, gone from the list"
+else
+    fail "DELETE ftp: staged, gone from the list"; show
+fi
+step_page "CHANGES shows ftp removed" "CHANGES" "Changes - lvs-web" "virtual ftp {"
+step_page "Discard my edits" "Discard my edits" "Nothing staged"
+if grep -q "^virtual ftp {" "$T/etc/lvs.cf"; then ok "ftp is still in lvs.cf"; else fail "ftp is still in lvs.cf"; fi
+if activate "VIRTUAL SERVERS" && wait_for "VIRTUAL SERVERS - lvs-web" && screen | grep -qE "$ROW_FTP"; then
+    ok "the list shows ftp again"
+else
+    fail "the list shows ftp again"; show
+fi
+logout "$WEB_USER"
+
+# -- the admin restores the first revision ----------------------------------
+login piranha "$WEB_ADMIN_PASSWORD" admin
+step_page "HISTORY: three revisions" "HISTORY" "History - lvs-web" "web3 joins www"
+if activate_row "$ROW_REV1" "view diff" && wait_for "Revision 1 - lvs-web" "Restore revision 1"; then
+    ok "revision 1's page offers the admin a restore"
+else
+    fail "revision 1's page offers the admin a restore"; show
+fi
+if fill "Reason" "back to the file as found" && open "Restore revision 1" "Revision 1 restored - lvs-web"; then
+    ok "Restore revision 1"
+else
+    fail "Restore revision 1"; show
+fi
+check "lvs.cf is byte for byte the first file again" cmp -s "$T/lvs.cf.orig" "$T/etc/lvs.cf"
+step_page "HISTORY names piranha's restore" "HISTORY" "History - lvs-web" "back to the file as found"
+logout piranha
+
+# -- a viewer reads but cannot edit ------------------------------------------
+login vera "$WEB_VIEWER_PASSWORD" viewer
+step_page "the viewer opens VIRTUAL SERVERS" "VIRTUAL SERVERS" "VIRTUAL SERVERS - lvs-web" "www-tls"
+step_row "the viewer opens VIRTUAL SERVER: www" "$ROW_WWW" "" "VIRTUAL SERVER: www - lvs-web"
+if [ -z "$(link_num ACCEPT)" ]; then ok "the viewer's panel has no ACCEPT button"; else fail "the viewer's panel has no ACCEPT button"; show; fi
+step_page "the viewer opens REAL SERVER: www" "REAL SERVER: www" "REAL SERVER: www - lvs-web" "192.0.2.12"
+if ! screen | grep -qE '\]((DELETE|ADD|DEACTIVATE)|EDIT( \[|$))'; then
+    ok "the viewer's list has no EDIT, DELETE or ADD"
+else
+    fail "the viewer's list has no EDIT, DELETE or ADD"; show
+fi
+logout vera
 tm send-keys Q
 sleep 0.2
 tm kill-server 2>/dev/null
