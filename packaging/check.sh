@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Operations checks: the .deb and the .rpm, the systemd unit, the init
-# script, DELAY, the man pages and the shell completions.
+# Operations checks: the .deb and the .rpm, the systemd units, the init
+# scripts, DELAY, the configuration tool as installed (packaging/web-check.sh),
+# the man pages and the shell completions.
 #
 #   bash packaging/check.sh        # as root (dpkg --root, rpm --root,
 #                                  # a network namespace, mount namespace)
@@ -31,6 +32,8 @@ command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v zsh >/dev/null || need+=(zsh)
 command -v groff >/dev/null || need+=(groff-base)
 command -v man >/dev/null || need+=(man-db)
+command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
     echo "check.sh: installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -85,6 +88,15 @@ common=(
     /usr/share/bash-completion/completions/pulse /usr/share/bash-completion/completions/lvsd
     /usr/share/bash-completion/completions/nanny /usr/share/bash-completion/completions/send_arp
     /usr/share/doc/lvs-director/operations.md /usr/share/doc/lvs-director/hardening.conf.example
+    # The configuration tool.
+    /usr/sbin/lvs-admin /usr/sbin/lvs-web /usr/sbin/piranha-passwd
+    /usr/lib/systemd/system/lvs-admin.service /usr/lib/systemd/system/piranha-gui.service
+    /usr/lib/sysusers.d/lvs-director.conf
+    /etc/sysconfig/lvs-admin /etc/sysconfig/piranha-gui /etc/sysconfig/ha/conf
+    /usr/share/man/man8/lvs-admin.8.gz /usr/share/man/man8/lvs-web.8.gz /usr/share/man/man8/piranha-passwd.8.gz
+    /usr/share/bash-completion/completions/lvs-admin /usr/share/bash-completion/completions/lvs-web
+    /usr/share/bash-completion/completions/piranha-passwd
+    /usr/share/doc/lvs-director/web.md
 )
 has_all() { # LISTFILE PATH...
     local list=$1 missing=(); shift
@@ -95,14 +107,17 @@ has_all() { # LISTFILE PATH...
 echo "== .deb"
 if [ -f "$deb" ]; then
     dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|; s|/$||' >"$tmp/deb.list"
-    check "deb: installs the four executables, unit, init script, man pages, completions, docs" \
-        has_all "$tmp/deb.list" "${common[@]}" /etc/init.d/pulse /usr/share/zsh/vendor-completions/_lvs-director
+    check "deb: installs the seven executables, units, init scripts, man pages, completions, docs" \
+        has_all "$tmp/deb.list" "${common[@]}" /etc/init.d/pulse /etc/init.d/lvs-admin /etc/init.d/piranha-gui \
+        /usr/share/zsh/vendor-completions/_lvs-director
     check "deb: does not ship /usr/sbin/lvs (LVM2's)" bash -c "! grep -qx /usr/sbin/lvs '$tmp/deb.list'"
     dpkg-deb -f "$deb" Package Version Depends Conflicts >"$tmp/deb.control"
     dpkg-deb -I "$deb" conffiles >"$tmp/deb.conffiles" 2>&1
-    check "deb: lvs.cf, /etc/sysconfig/pulse and the init script are conffiles" \
-        has_all "$tmp/deb.conffiles" /etc/sysconfig/ha/lvs.cf /etc/sysconfig/pulse /etc/init.d/pulse
+    check "deb: lvs.cf, the /etc/sysconfig files and the init scripts are conffiles" \
+        has_all "$tmp/deb.conffiles" /etc/sysconfig/ha/lvs.cf /etc/sysconfig/pulse /etc/init.d/pulse \
+        /etc/sysconfig/lvs-admin /etc/sysconfig/piranha-gui /etc/init.d/lvs-admin /etc/init.d/piranha-gui
     check "deb: replaces piranha" grep -q '^Conflicts: piranha' "$tmp/deb.control"
+    check "deb: depends on libpam0g (lvs-web's PAM logins)" grep -q '^Depends:.*libpam0g' "$tmp/deb.control"
 
     # Install into a throw-away root: dpkg's database lives there too.
     root=$tmp/debroot
@@ -112,6 +127,13 @@ if [ -f "$deb" ]; then
     check "deb: dpkg -i into a fresh root" dpkg_r -i "$deb"
     dpkg --root="$root" -L lvs-director >"$tmp/deb.installed" 2>&1
     check "deb: dpkg -L lists the installed files" has_all "$tmp/deb.installed" "${common[@]}"
+    # postinst (chrootless, DPKG_ROOT set): systemd-sysusers --root makes
+    # the web UI's user inside the root, and the conf directory is its group's.
+    web_gid=$(awk -F: '$1 == "lvs-web" { print $3 }' "$root/etc/group" 2>/dev/null)
+    check "deb: postinst made user lvs-web in the root (system user, no login shell, home /var/lib/lvs-web)" \
+        grep -qE "^lvs-web:x:[0-9]+:${web_gid:-none}:[^:]*:/var/lib/lvs-web:/usr/sbin/nologin$" "$root/etc/passwd"
+    check "deb: /etc/sysconfig/ha/conf is root:lvs-web 0750" \
+        test "$(stat -c '%u:%g %a' "$root/etc/sysconfig/ha/conf")" = "0:${web_gid:-none} 750"
     check "deb: the installed lvsd --check passes on the installed sample" \
         "$root/usr/sbin/lvsd" --check -c "$root/etc/sysconfig/ha/lvs.cf"
     check "deb: the installed pulse runs" "$root/usr/sbin/pulse" --version
@@ -130,16 +152,27 @@ fi
 echo "== .rpm"
 if [ -f "$rpmfile" ]; then
     rpm -qlp "$rpmfile" 2>/dev/null >"$tmp/rpm.list"
-    check "rpm: rpm -qlp lists the four executables, unit, init script, man pages, completions, docs" \
-        has_all "$tmp/rpm.list" "${common[@]}" /etc/rc.d/init.d/pulse /usr/share/zsh/site-functions/_lvs-director
+    check "rpm: rpm -qlp lists the seven executables, units, init scripts, man pages, completions, docs" \
+        has_all "$tmp/rpm.list" "${common[@]}" /etc/rc.d/init.d/pulse /etc/rc.d/init.d/lvs-admin \
+        /etc/rc.d/init.d/piranha-gui /usr/share/zsh/site-functions/_lvs-director
     check "rpm: does not ship /usr/sbin/lvs (LVM2's)" bash -c "! grep -qx /usr/sbin/lvs '$tmp/rpm.list'"
     rpm -qp --obsoletes "$rpmfile" 2>/dev/null >"$tmp/rpm.obsoletes"
     check "rpm: Obsoletes piranha" grep -q '^piranha' "$tmp/rpm.obsoletes"
     rpm -qp --conflicts "$rpmfile" 2>/dev/null >"$tmp/rpm.conflicts"
     check "rpm: Conflicts piranha" grep -q '^piranha' "$tmp/rpm.conflicts"
     rpm -qp --queryformat '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' "$rpmfile" 2>/dev/null >"$tmp/rpm.flags"
-    check "rpm: lvs.cf and /etc/sysconfig/pulse are %config(noreplace)" \
-        bash -c "grep -qx '/etc/sysconfig/ha/lvs.cf cn' '$tmp/rpm.flags' && grep -qx '/etc/sysconfig/pulse cn' '$tmp/rpm.flags'"
+    check "rpm: lvs.cf and the /etc/sysconfig files are %config(noreplace)" \
+        bash -c "for f in /etc/sysconfig/ha/lvs.cf /etc/sysconfig/pulse /etc/sysconfig/lvs-admin /etc/sysconfig/piranha-gui; do grep -qx \"\$f cn\" '$tmp/rpm.flags' || exit 1; done"
+    rpm -qp --queryformat '[%{FILENAMES} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEMODES:perms}\n]' "$rpmfile" 2>/dev/null >"$tmp/rpm.modes"
+    check "rpm: /etc/sysconfig/ha/conf is root:lvs-web 0750, piranha.passwd a %ghost root:lvs-web 0640" \
+        bash -c "grep -qx '/etc/sysconfig/ha/conf root:lvs-web drwxr-x---' '$tmp/rpm.modes' &&
+            grep -qx '/etc/sysconfig/ha/conf/piranha.passwd cng' '$tmp/rpm.flags' &&
+            grep -qx '/etc/sysconfig/ha/conf/piranha.passwd root:lvs-web -rw-r-----' '$tmp/rpm.modes'"
+    rpm -qp --scripts "$rpmfile" 2>/dev/null >"$tmp/rpm.scripts"
+    check "rpm: %pre makes the group and user lvs-web" \
+        bash -c "grep -q 'groupadd -r lvs-web' '$tmp/rpm.scripts' && grep -q 'useradd -r -g lvs-web' '$tmp/rpm.scripts'"
+    rpm -qpR "$rpmfile" 2>/dev/null >"$tmp/rpm.requires"
+    check "rpm: requires libpam (lvs-web)" grep -q '^libpam.so.0' "$tmp/rpm.requires"
 
     # The upgrade from piranha, in one transaction: a stand-in for the
     # piranha 0.8.6 package (its name, version, and the files ours takes
@@ -160,12 +193,16 @@ Stand-in used by lvs-director's packaging check.
 mkdir -p %{buildroot}/usr/sbin %{buildroot}/etc/sysconfig/ha
 for b in pulse lvsd nanny send_arp; do printf '#!/bin/sh\necho piranha\n' >%{buildroot}/usr/sbin/$b; done
 printf 'serial_no = 1\n' >%{buildroot}/etc/sysconfig/ha/lvs.cf
+mkdir -p %{buildroot}/etc/sysconfig/ha/conf
+: >%{buildroot}/etc/sysconfig/ha/conf/piranha.passwd
 %files
 %attr(0755,root,root) /usr/sbin/pulse
 %attr(0755,root,root) /usr/sbin/lvsd
 %attr(0755,root,root) /usr/sbin/nanny
 %attr(0755,root,root) /usr/sbin/send_arp
 %config(noreplace) /etc/sysconfig/ha/lvs.cf
+%dir /etc/sysconfig/ha/conf
+%config(noreplace) %attr(0600,root,root) /etc/sysconfig/ha/conf/piranha.passwd
 EOF
     rpmbuild -bb --quiet --define "_topdir $tmp/pir" "$tmp/pir/SPECS/piranha.spec" >"$tmp/pir.log" 2>&1 ||
         bad "rpm: build the piranha stand-in" "$(cat "$tmp/pir.log")"
@@ -200,11 +237,17 @@ virtual web {
 }
 EOF
     sum=$(md5sum <"$root/etc/sysconfig/ha/lvs.cf")
+    # The password piranha-passwd (htpasswd) set there.
+    echo 'piranha:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/' >"$root/etc/sysconfig/ha/conf/piranha.passwd"
+    pw_sum=$(md5sum <"$root/etc/sysconfig/ha/conf/piranha.passwd")
     check "rpm: rpm -U lvs-director over piranha" rpm_r -U "$rpmfile"
     check "rpm: piranha is gone in the same transaction" \
         bash -c "rpm --root '$root' -qa 2>/dev/null | grep -qx 'lvs-director-[^ ]*' && ! rpm --root '$root' -q piranha >/dev/null 2>&1"
     check "rpm: the router's lvs.cf is kept (the sample lands as lvs.cf.rpmnew)" \
         bash -c "test \"\$(md5sum <'$root/etc/sysconfig/ha/lvs.cf')\" = '$sum' && test -f '$root/etc/sysconfig/ha/lvs.cf.rpmnew'"
+    check "rpm: piranha's piranha.passwd is kept (owned by both packages, no .rpmsave)" \
+        bash -c "test \"\$(md5sum <'$root/etc/sysconfig/ha/conf/piranha.passwd')\" = '$pw_sum' &&
+            test ! -e '$root/etc/sysconfig/ha/conf/piranha.passwd.rpmsave'"
     check "rpm: the installed lvsd --check passes on the kept lvs.cf" \
         "$root/usr/sbin/lvsd" --check -c "$root/etc/sysconfig/ha/lvs.cf"
     check "rpm: the installed executables are ours" bash -c "'$root/usr/sbin/pulse' --version | grep -q '^pulse '"
@@ -221,7 +264,7 @@ if [ -f "$deb" ]; then
     # systemd-analyze verify checks that the executables and man pages
     # exist: show it the installed ones over the host's (overlay in a
     # private mount namespace; /sbin/modprobe stays the host's).
-    verify() {
+    verify() { # [UNIT]: pulse.service by default
         unshare -m bash -c '
             set -e
             mount --make-rprivate /
@@ -229,7 +272,7 @@ if [ -f "$deb" ]; then
             mkdir -p /usr/libexec
             mount -t overlay overlay -o "lowerdir=$1/usr/libexec:/usr/libexec" /usr/libexec
             MANPATH=$1/usr/share/man:/usr/share/man systemd-analyze verify "$2" 2>&1
-        ' verify "$ext" "$units/pulse.service"
+        ' verify "$ext" "$units/${1:-pulse.service}"
     }
     out=$(verify)
     if [ $? -eq 0 ] && [ -z "$out" ]; then ok "systemd-analyze verify pulse.service: clean"; else bad "systemd-analyze verify pulse.service" "$out"; fi
@@ -245,6 +288,30 @@ if [ -f "$deb" ]; then
     done
     score=$(systemd-analyze security --offline=yes "$units/pulse.service" 2>/dev/null | awk '/Overall exposure level/ {print $(NF-2), $(NF-1)}')
     [ -n "$score" ] && echo "      (systemd-analyze security --offline: $score)"
+
+    # The configuration tool's units (piranha-gui's Requires= names
+    # lvs-admin.service: both in one directory).
+    for u in lvs-admin.service piranha-gui.service; do
+        cp "$ext/usr/lib/systemd/system/$u" "$units/"
+        out=$(verify "$u")
+        if [ $? -eq 0 ] && [ -z "$out" ]; then ok "systemd-analyze verify $u: clean"; else bad "systemd-analyze verify $u" "$out"; fi
+    done
+    for want in 'User=lvs-web' 'Group=lvs-web' 'CapabilityBoundingSet=' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+        'PrivateTmp=yes' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' 'Requires=lvs-admin.service' \
+        'After=lvs-admin.service' 'StateDirectory=lvs-web' 'EnvironmentFile=-/etc/sysconfig/piranha-gui'; do
+        check "piranha-gui.service has $want" grep -qxF -- "$want" systemd/piranha-gui.service
+    done
+    check "piranha-gui.service grants no capability" \
+        bash -c "! grep -E '^(CapabilityBoundingSet|AmbientCapabilities)=.+' systemd/piranha-gui.service"
+    for want in 'CapabilityBoundingSet=CAP_CHOWN CAP_KILL CAP_NET_ADMIN' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+        'ReadWritePaths=/etc/sysconfig/ha /run' 'StateDirectory=lvs-admin' 'EnvironmentFile=-/etc/sysconfig/lvs-admin' \
+        'ExecStart=/usr/sbin/lvs-admin serve $OPTIONS'; do
+        check "lvs-admin.service has $want" grep -qxF -- "$want" systemd/lvs-admin.service
+    done
+    for u in lvs-admin piranha-gui; do
+        score=$(systemd-analyze security --offline=yes "$units/$u.service" 2>/dev/null | awk '/Overall exposure level/ {print $(NF-2), $(NF-1)}')
+        [ -n "$score" ] && echo "      ($u.service: systemd-analyze security --offline: $score)"
+    done
 fi
 
 # ---- DELAY ------------------------------------------------------------------
@@ -265,8 +332,9 @@ if [ $range_ok = 1 ]; then ok "DELAY=random: 0.0 to 4.9 s in tenths"; else bad "
 
 # ---- init script ----------------------------------------------------------
 echo "== init script"
-check "shellcheck etc/init.d/pulse systemd/pulse-delay completions/lvs-director.bash" \
-    shellcheck etc/init.d/pulse systemd/pulse-delay packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm
+check "shellcheck the init scripts, pulse-delay, the deb scripts, web-check.sh" \
+    shellcheck etc/init.d/pulse etc/init.d/lvs-admin etc/init.d/piranha-gui systemd/pulse-delay \
+    packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm packaging/web-check.sh
 check "shellcheck completions (bash)" shellcheck -s bash completions/lvs-director.bash
 pulse_bin=${ext:-}/usr/sbin/pulse
 [ -x "$pulse_bin" ] || pulse_bin=$repo/target/release/pulse
@@ -293,6 +361,39 @@ for a in start stop reload status condrestart; do
 done
 check "init: under systemd every action goes to systemctl (condrestart = try-restart)" \
     test "$(tr '\n' ';' <"$tmp/systemctl.log")" = "start pulse.service;stop pulse.service;reload pulse.service;status pulse.service;try-restart pulse.service;"
+: >"$tmp/systemctl.log"
+for a in start stop status condrestart force-reload; do
+    env PATH="$tmp/fakebin:$PATH" LVS_ADMIN_SYSTEMD_DIR="$tmp/systemd" sh etc/init.d/lvs-admin "$a" >/dev/null 2>&1
+    env PATH="$tmp/fakebin:$PATH" PIRANHA_GUI_SYSTEMD_DIR="$tmp/systemd" sh etc/init.d/piranha-gui "$a" >/dev/null 2>&1
+done
+check "init: lvs-admin and piranha-gui under systemd go to systemctl (force-reload = restart)" \
+    test "$(tr '\n' ';' <"$tmp/systemctl.log")" = "start lvs-admin.service;start piranha-gui.service;stop lvs-admin.service;stop piranha-gui.service;status lvs-admin.service;status piranha-gui.service;try-restart lvs-admin.service;try-restart piranha-gui.service;restart lvs-admin.service;restart piranha-gui.service;"
+# Their exit codes without systemd (the real start/stop: web-check.sh).
+ninit() { env LVS_ADMIN_SYSTEMD_DIR="$tmp/no-systemd" PIRANHA_GUI_SYSTEMD_DIR="$tmp/no-systemd" \
+    LVS_ADMIN_PIDFILE="$tmp/lvs-admin.pid" PIRANHA_GUI_PIDFILE="$tmp/piranha-gui.pid" \
+    LVS_ADMIN_SYSCONFIG=/nonexistent PIRANHA_GUI_SYSCONFIG=/nonexistent "$@"; }
+for s in lvs-admin piranha-gui; do
+    bin=/usr/sbin/lvs-admin; [ "$s" = piranha-gui ] && bin=/usr/sbin/lvs-web
+    xbin=${ext:-}$bin
+    [ -x "$xbin" ] || xbin=$repo/target/release/$(basename "$bin")
+    status "init: $s start without the executable exits 5" 5 ninit LVS_ADMIN_BIN=/nonexistent/x LVS_WEB_BIN=/nonexistent/x \
+        LVS_CF="$repo/etc/lvs.cf" sh "etc/init.d/$s" start
+    status "init: $s start without lvs.cf exits 6" 6 ninit LVS_ADMIN_BIN="$xbin" LVS_WEB_BIN="$xbin" LVS_CF="$tmp/none.cf" \
+        sh "etc/init.d/$s" start
+    status "init: $s status without the executable exits 4 (LSB)" 4 ninit LVS_ADMIN_BIN=/nonexistent/x LVS_WEB_BIN=/nonexistent/x \
+        sh "etc/init.d/$s" status
+    status "init: $s status when stopped exits 3" 3 ninit LVS_ADMIN_BIN="$xbin" LVS_WEB_BIN="$xbin" sh "etc/init.d/$s" status
+    status "init: $s reload is not supported (exit 3)" 3 ninit LVS_ADMIN_BIN="$xbin" LVS_WEB_BIN="$xbin" LVS_CF="$repo/etc/lvs.cf" \
+        LVS_WEB_USER=root sh "etc/init.d/$s" reload
+    status "init: $s with an unknown action exits 1" 1 ninit sh "etc/init.d/$s" bogus
+    echo 999999 >"$tmp/$s.pid"
+    status "init: $s status with a stale pid file exits 1" 1 ninit LVS_ADMIN_BIN="$xbin" LVS_WEB_BIN="$xbin" sh "etc/init.d/$s" status
+    rm -f "$tmp/$s.pid"
+done
+web_bin=${ext:+$ext/usr/sbin/lvs-web}
+web_bin=${web_bin:-$repo/target/release/lvs-web}
+status "init: piranha-gui start without the user lvs-web exits 6" 6 ninit LVS_WEB_BIN="$web_bin" \
+    LVS_CF="$repo/etc/lvs.cf" LVS_WEB_USER=lvs-web-no-such-user sh etc/init.d/piranha-gui start
 
 # A real start/status/reload/stop of pulse --test-start in a namespace
 # that holds the primary's address (so pulse is master); the backup is
@@ -537,6 +638,20 @@ else
     bad "init: cannot create network namespace $ns"
 fi
 
+# ---- the configuration tool as installed ----------------------------------
+echo "== configuration tool (installed files, user lvs-web, init scripts, HTTP, TLS)"
+if [ -n "${ext:-}" ]; then
+    mkdir -p "$tmp/web"
+    out=$(timeout 300 unshare -m bash packaging/web-check.sh "$ext" "$tmp/web" 2>&1)
+    grep -E '^(ok|FAIL|      )' <<<"$out"
+    passed=$((passed + $(grep -c '^ok ' <<<"$out")))
+    failed=$((failed + $(grep -c '^FAIL ' <<<"$out")))
+    grep -q '^web: [0-9]* passed, [0-9]* failed$' <<<"$out" ||
+        bad "web: the run did not complete" "$(tail -n 20 <<<"$out")"
+else
+    bad "web: no extracted .deb to run"
+fi
+
 # ---- the unit's start in the test guest (real IPVS, lvsd running) ---------
 echo "== pulse started as the unit starts it, in the test guest"
 if [ "${LVS_SKIP_VM:-0}" = 1 ]; then
@@ -557,7 +672,7 @@ fi
 
 # ---- man pages --------------------------------------------------------------
 echo "== man pages"
-for page in man/*.[58]; do
+for page in man/*.[58] bin/*/man/*.[58]; do
     out=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null; groff -man -ww -z "$page" 2>&1)
     if [ -z "$out" ]; then ok "man -l $page renders without warnings"; else bad "man -l $page" "$out"; fi
 done
@@ -587,16 +702,35 @@ check "bash: pulse --configfile=<TAB> (split at =) completes paths" test "$(comp
 check "bash: nanny -M <TAB>" test "$(comp _nanny 2 nanny -M '')" = "m g i "
 check "bash: send_arp -i <TAB> offers interfaces" bash -c "comp() { :; }; [[ \" \$(bash -c 'source completions/lvs-director.bash; COMP_WORDS=(send_arp -i l); COMP_CWORD=2; _send_arp; echo \"\${COMPREPLY[*]}\"') \" == *' lo '* ]]"
 check "bash: every command has its completion registered" \
-    bash -c 'source completions/lvs-director.bash; for c in pulse lvsd nanny send_arp; do complete -p $c >/dev/null || exit 1; done'
+    bash -c 'source completions/lvs-director.bash; for c in pulse lvsd nanny send_arp lvs-admin lvs-web piranha-passwd; do complete -p $c >/dev/null || exit 1; done'
+verbs=$("$optbin/lvs-admin" --help 2>&1 | awk '/^Commands:/ { c = 1; next } /^$/ { c = 0 } c { printf "%s ", $1 }')
+check "bash: lvs-admin <TAB> offers every verb of lvs-admin --help ($verbs)" \
+    test "$(comp _lvs_admin 1 lvs-admin '')" = "$verbs"
+check "bash: lvs-admin --socket PATH ap<TAB> (the global option skipped)" test "$(comp _lvs_admin 3 lvs-admin --socket /x ap)" = "apply "
+check "bash: lvs-admin control <TAB> offers down up normal" test "$(comp _lvs_admin 2 lvs-admin control '')" = "down up normal "
+check "bash: lvs-web --pam-group <TAB> offers the roles" test "$(comp _lvs_web 2 lvs-web --pam-group '')" = "viewer= operator= editor= admin= "
+check "bash: piranha-passwd --token NAME <TAB> offers the roles" \
+    test "$(comp _piranha_passwd 3 piranha-passwd --token ci '')" = "viewer operator editor admin "
+check "bash: piranha-passwd <TAB> offers nothing (the word is the password)" test "$(comp _piranha_passwd 1 piranha-passwd '')" = " "
 # Every long option each executable's --help lists is in its man page and
 # in both completions: an option added without them fails here.
 optbin=${ext:+$ext/usr/sbin}
 optbin=${optbin:-$repo/target/release}
-for b in pulse lvsd nanny; do
-    opts=$("$optbin/$b" --help 2>&1 | grep -oE -- '--[a-z][a-z0-9_-]*' | sort -u)
+help_of() { # CMD: every --help text of CMD (lvs-admin: each verb's too)
+    "$optbin/$1" --help 2>&1
+    if [ "$1" = lvs-admin ]; then
+        for v in $("$optbin/$1" --help 2>&1 | awk '/^Commands:/ { c = 1; next } /^$/ { c = 0 } c && $1 != "help" { print $1 }'); do
+            "$optbin/$1" "$v" --help 2>&1
+        done
+    fi
+}
+for b in pulse lvsd nanny lvs-admin lvs-web piranha-passwd; do
+    page=man/$b.8
+    [ -f "$page" ] || page=bin/$b/man/$b.8
+    opts=$(help_of "$b" | grep -oE -- '--[a-z][a-z0-9_-]*' | sort -u)
     missing=()
     for o in $opts; do
-        grep -qF -- "${o//-/\\-}" "man/$b.8" || missing+=("man/$b.8:$o")
+        grep -qF -- "${o//-/\\-}" "$page" || missing+=("$page:$o")
         grep -qE -- "(^|[ \"(|])$o( |\"|\)|$|=)" completions/lvs-director.bash || missing+=("bash:$o")
         grep -qF -- "$o" completions/_lvs-director || missing+=("zsh:$o")
     done
