@@ -151,6 +151,7 @@ pub fn status_view(report: &proto::StatusReport, backup: &str, now: u64) -> Stat
                 state: "not running",
                 ..DaemonView::default()
             };
+            v.ipvs_block = "(lvsd is not running: no table of its own)".into();
         }
         proto::DaemonState::Unreachable { reason } => {
             v.lvsd = DaemonView {
@@ -158,6 +159,7 @@ pub fn status_view(report: &proto::StatusReport, backup: &str, now: u64) -> Stat
                 reason: reason.clone(),
                 ..DaemonView::default()
             };
+            v.ipvs_block = "(lvsd does not answer: no table to show)".into();
         }
     }
     v.pulse = match &report.pulse {

@@ -359,8 +359,13 @@ async fn render(
     let p = panels::panel(&doc, id).map_err(|e| Fail::NotFound(e.to_string()))?;
     let check = st.admin.check(staged.text.as_bytes()).await?;
     let mut notices = notices;
-    for w in check.file_warnings.iter().chain(&check.file_errors) {
-        notices.push(Notice::error(w.clone()));
+    // Findings about the whole file or the host (ip_forward, open-file
+    // limit) belong to no panel: GLOBAL SETTINGS shows them, as CHANGES
+    // does.
+    if *id == PanelId::Global {
+        for w in check.file_warnings.iter().chain(&check.file_errors) {
+            notices.push(Notice::error(w.clone()));
+        }
     }
     let add_errors = errors
         .iter()
