@@ -32,7 +32,7 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the helper (as root).
-    Serve(Serve),
+    Serve(Box<Serve>),
     /// Print lvs.cf as on disk (its digest on stderr).
     Read,
     /// lvsd --check of FILE, as the helper sees it.
@@ -95,7 +95,31 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Send lvs.cf to the other router now.
+    SyncPush {
+        /// Replace the other router's file even if it was edited there.
+        #[arg(long)]
+        force: bool,
+        /// Who.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Both routers' digests and serial_no.
+    SyncStatus {
+        /// The helper's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print this router's sync fingerprint (made on first use) and how to
+    /// pair the two routers. Reads the state directory, not the socket.
+    Fingerprint {
+        /// The helper's state directory.
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+    },
 }
+
+const DEFAULT_STATE_DIR: &str = "/var/lib/lvs-admin";
 
 #[derive(Debug, clap::Args)]
 struct Serve {
@@ -109,8 +133,9 @@ struct Serve {
     /// Group allowed to connect (the web process's).
     #[arg(long, default_value = "lvs-web")]
     group: String,
-    /// Revision history.
-    #[arg(long, default_value = "/var/lib/lvs-admin")]
+    /// Revision history, and the sync identity (sync-key.pem,
+    /// sync-cert.pem) and base (peer-base).
+    #[arg(long, default_value = DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
     /// Revisions kept.
     #[arg(long, default_value_t = admin::store::DEFAULT_KEEP)]
@@ -130,6 +155,35 @@ struct Serve {
     /// Longest wait for lvsd's reload result, in seconds.
     #[arg(long, default_value_t = admin::system::RELOAD_WAIT.as_secs())]
     reload_wait: u64,
+    /// The other router's sync address, ADDR or ADDR:PORT (port 3637 by
+    /// default); with --peer-fingerprint, turns config sync on.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_peer, requires = "peer_fingerprint")]
+    peer: Option<std::net::SocketAddr>,
+    /// The other router's fingerprint (its `lvs-admin fingerprint`).
+    #[arg(long, value_name = "HEX", requires = "peer")]
+    peer_fingerprint: Option<cfsync::Fingerprint>,
+    /// Where this router takes the other's pushes.
+    #[arg(long, value_name = "ADDR:PORT", default_value_t = std::net::SocketAddr::from(([0, 0, 0, 0], cfsync::DEFAULT_PORT)))]
+    sync_listen: std::net::SocketAddr,
+    /// This router still runs piranha 0.8.6: refuse pushed files with
+    /// syntax it rejects.
+    #[arg(long)]
+    sync_piranha_compat: bool,
+    /// This router's name in the other's history (default: the host name).
+    #[arg(long)]
+    sync_name: Option<String>,
+}
+
+/// `ADDR` (port [`cfsync::DEFAULT_PORT`]) or `ADDR:PORT`, addresses as
+/// numbers (no name lookup at start).
+fn parse_peer(s: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    let bare = s.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, cfsync::DEFAULT_PORT))
+        .map_err(|_| format!("{s:?}: expected ADDR or ADDR:PORT (an IP address)"))
 }
 
 fn main() -> ExitCode {
@@ -193,13 +247,22 @@ fn print_applied(a: &proto::Applied) {
         "revision {} {} written; {reload}",
         a.revision.rev, a.revision.digest
     );
+    if let Some(n) = a.raised_serial_no {
+        println!("serial_no raised to {n} (it was not above the file's on disk)");
+    }
+    if let Some(s) = &a.sync {
+        println!("sync: {}", s.summary());
+        if let proto::SyncOutcome::Refused { rendered, .. } = s {
+            let _ = std::io::stderr().write_all(rendered.as_bytes());
+        }
+    }
 }
 
 fn run(args: Args) -> Result<ExitCode> {
     let client = Client::new(&args.socket);
     let done = Ok(ExitCode::SUCCESS);
     match args.command {
-        Command::Serve(s) => serve(s, args.socket),
+        Command::Serve(s) => serve(*s, args.socket),
         Command::Read => match client.read() {
             Ok((text, digest)) => {
                 std::io::stdout().write_all(&text)?;
@@ -323,6 +386,38 @@ fn run(args: Args) -> Result<ExitCode> {
                 Err(e) => refused(e),
             }
         }
+        Command::Fingerprint { state_dir } => {
+            let identity = cfsync::Identity::load_or_generate(&state_dir)
+                .with_context(|| format!("sync identity in {}", state_dir.display()))?;
+            print!("{}", identity.pairing_text(&state_dir));
+            done
+        }
+        Command::SyncPush { force, user: who } => match client.sync_push(force, &user(who)) {
+            Ok(message) => {
+                println!("{message}");
+                done
+            }
+            Err(ClientError::Sync(proto::SyncOutcome::Refused { rendered, .. })) => {
+                eprint!("{rendered}");
+                Ok(ExitCode::from(1))
+            }
+            Err(e) => refused(e),
+        },
+        Command::SyncStatus { json } => match client.sync_state() {
+            Ok(s) if json => {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+                done
+            }
+            Ok(s) => {
+                println!("{}", s.summary());
+                Ok(if s.in_sync() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                })
+            }
+            Err(e) => refused(e),
+        },
         Command::Status { json } => match client.status() {
             Ok(s) if json => {
                 println!("{}", serde_json::to_string_pretty(&s)?);
@@ -375,10 +470,10 @@ fn serve(s: Serve, socket: PathBuf) -> Result<ExitCode> {
     let store = admin::store::Store::open(&s.state_dir, s.keep).map_err(|e| anyhow!(e))?;
     let paths = admin::system::Paths {
         config,
-        lvsd_socket: s.lvsd_socket,
-        lvsd_pidfile: s.lvsd_pidfile,
-        pulse_socket: s.pulse_socket,
-        pulse_pidfile: s.pulse_pidfile,
+        lvsd_socket: s.lvsd_socket.clone(),
+        lvsd_pidfile: s.lvsd_pidfile.clone(),
+        pulse_socket: s.pulse_socket.clone(),
+        pulse_pidfile: s.pulse_pidfile.clone(),
     };
     let mut system = admin::system::System::new(paths, store);
     system.reload_wait = std::time::Duration::from_secs(s.reload_wait);
@@ -388,16 +483,82 @@ fn serve(s: Serve, socket: PathBuf) -> Result<ExitCode> {
             stale.display()
         );
     }
+    let config = system.paths.config.clone();
+    let mut server = admin::server::Server::new(system, Some(gid));
+    // Kept for the process's life: the sync server and pushes run on it.
+    let mut _runtime = None;
+    if let (Some(addr), Some(fingerprint)) = (s.peer, s.peer_fingerprint) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("lvs-admin-sync")
+            .enable_all()
+            .build()
+            .context("sync runtime")?;
+        let peer = start_sync(&s, addr, fingerprint, &server, runtime.handle())?;
+        server = server.with_sync(peer);
+        _runtime = Some(runtime);
+    }
     let listener = admin::server::listen(&socket, Some(gid))
         .with_context(|| format!("cannot listen on {}", socket.display()))?;
     eprintln!(
         "lvs-admin: serving {} on {} (group {} = {gid})",
-        system.paths.config.display(),
+        config.display(),
         socket.display(),
         s.group
     );
-    Arc::new(admin::server::Server::new(system, Some(gid)))
-        .run(listener)
-        .context("serving")?;
+    Arc::new(server).run(listener).context("serving")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Config sync at start, failing fast: this router's identity, the sync
+/// server bound and running (taking the peer's pushes through the
+/// helper's writer), and the peer to push to.
+fn start_sync(
+    s: &Serve,
+    addr: std::net::SocketAddr,
+    fingerprint: cfsync::Fingerprint,
+    server: &admin::server::Server,
+    runtime: &tokio::runtime::Handle,
+) -> Result<admin::sync::Peer> {
+    // cfsync logs through tracing; the journal takes stderr.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
+    let identity = cfsync::Identity::load_or_generate(&s.state_dir)
+        .with_context(|| format!("sync identity in {}", s.state_dir.display()))?;
+    let options = cfsync::ServeOptions {
+        refuse_extensions: s.sync_piranha_compat,
+        ..cfsync::ServeOptions::default()
+    };
+    let store: Arc<dyn cfsync::Store> = Arc::new(server.sync_store());
+    let sync_server = cfsync::Server::new(&identity, fingerprint, store, options)
+        .context("sync TLS setup")?
+        .with_peer_base(cfsync::BaseFile::in_dir(&s.state_dir));
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(s.sync_listen))
+        .with_context(|| format!("cannot listen for config sync on {}", s.sync_listen))?;
+    runtime.spawn(Arc::new(sync_server).run(listener));
+    let name = s.sync_name.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "lvs-admin".into())
+    });
+    eprintln!(
+        "lvs-admin: config sync with {addr} (fingerprint {fingerprint}), taking pushes on {}; this router is {} ({})",
+        s.sync_listen,
+        name,
+        identity.fingerprint()
+    );
+    Ok(admin::sync::Peer::new(
+        identity,
+        cfsync::PeerConfig::new(addr, fingerprint),
+        cfsync::BaseFile::in_dir(&s.state_dir),
+        name,
+        runtime.clone(),
+    ))
 }

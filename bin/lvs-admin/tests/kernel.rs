@@ -31,10 +31,12 @@ fn exe(name: &str) -> PathBuf {
     p
 }
 
+/// lvs.cf with server c's weight and address; `serial_no` is the weight,
+/// so an edit is newer and the helper writes it as sent.
 fn config_text(weight_c: u32, address_c: &str) -> String {
     let nanny = exe("nanny");
     format!(
-        "serial_no = 1
+        "serial_no = {weight_c}
 network = nat
 virtual web {{
     active = 1

@@ -190,7 +190,9 @@ fn a_kill_at_each_step_of_apply_leaves_the_old_or_the_new_file() {
         let c = helper.client();
         let (text, digest) = c.read().expect("read");
         assert_eq!(text, now);
-        let again = OLD.replace("weight = 1", "weight = 7");
+        let again = OLD
+            .replace("weight = 1", "weight = 7")
+            .replace("serial_no = 1", "serial_no = 9");
         let a = c
             .apply(digest, again.as_bytes(), "after", "t")
             .expect("apply");
@@ -216,7 +218,9 @@ fn two_concurrent_applies_from_one_digest_exactly_one_wins() {
         .map(|i| {
             let client = helper.client();
             std::thread::spawn(move || {
-                let text = OLD.replace("weight = 1", &format!("weight = {}", i + 2));
+                let text = OLD
+                    .replace("weight = 1", &format!("weight = {}", i + 2))
+                    .replace("serial_no = 1", "serial_no = 2");
                 (
                     text.clone(),
                     client.apply(base, text.as_bytes(), "race", &format!("u{i}")),

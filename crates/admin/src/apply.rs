@@ -4,8 +4,9 @@
 //! ([`crate::system::System`]).
 //!
 //! Apply = refuse on any error → refuse a changed command key naming an
-//! unsafe program → compare the base digest with the file on disk → write
-//! a temp file beside it, fsync, keep mode and owner, rename, fsync the
+//! unsafe program → compare the base digest with the file on disk → raise
+//! `serial_no` past the one on disk when the candidate's is not above it
+//! (one line, [`Rules::serial`]) → write a temp file beside it, fsync, keep mode and owner, rename, fsync the
 //! directory → record the revision → SIGHUP (pulse if it runs, it re-reads
 //! lvs.cf and signals lvsd; else lvsd) → wait for lvsd's `reloads` counter
 //! → if lvsd refused, write the previous revision back the same way and
@@ -129,7 +130,13 @@ pub struct Rules<'a> {
     pub check: &'a dyn Fn(&[u8]) -> CheckReport,
     /// The command-key rule: old bytes, new bytes.
     pub commands: &'a CommandRule,
+    /// The `serial_no` rule ([`crate::verdict::raise_serial`]).
+    pub serial: &'a SerialRule,
 }
+
+/// The `serial_no` rule: old bytes, new bytes; the raised value and the
+/// bytes to write instead, or `None` to write the new bytes as they are.
+pub type SerialRule = dyn Fn(&[u8], &[u8]) -> Result<Option<(i64, Vec<u8>)>, String>;
 
 fn internal(message: String) -> Error {
     Error::Internal { message }
@@ -138,7 +145,11 @@ fn internal(message: String) -> Error {
 /// The file as it is on disk, recorded as a revision first if it is not
 /// the newest one (before the very first apply, or after a hand edit), so a
 /// revert and a restore always have it.
-fn record_disk(fx: &mut dyn Effects, disk: &[u8], uid: Option<u32>) -> Result<RevisionInfo, Error> {
+pub(crate) fn record_disk(
+    fx: &mut dyn Effects,
+    disk: &[u8],
+    uid: Option<u32>,
+) -> Result<RevisionInfo, Error> {
     let digest = Digest::of(disk);
     if let Some(latest) = fx.latest().map_err(internal)?
         && latest.digest == digest
@@ -160,7 +171,7 @@ fn record_disk(fx: &mut dyn Effects, disk: &[u8], uid: Option<u32>) -> Result<Re
 }
 
 /// Write `bytes` over the file: temp, fsync, rename, fsync the directory.
-fn write(fx: &mut dyn Effects, bytes: &[u8]) -> Result<(), Error> {
+pub(crate) fn write(fx: &mut dyn Effects, bytes: &[u8]) -> Result<(), Error> {
     if let Err(e) = fx.write_temp(bytes) {
         fx.discard_temp();
         return Err(internal(e));
@@ -209,7 +220,11 @@ fn reload(fx: &mut dyn Effects) -> Reload {
 
 /// The apply pipeline (see the module doc). Restores come here too, with
 /// no base.
-pub fn apply(fx: &mut dyn Effects, rules: &Rules<'_>, change: Change) -> Result<Applied, Error> {
+pub fn apply(
+    fx: &mut dyn Effects,
+    rules: &Rules<'_>,
+    mut change: Change,
+) -> Result<Applied, Error> {
     let check = (rules.check)(&change.text);
     if !check.ok {
         return Err(Error::CheckFailed { report: check });
@@ -225,6 +240,13 @@ pub fn apply(fx: &mut dyn Effects, rules: &Rules<'_>, change: Change) -> Result<
         }
     }
     (rules.commands)(&disk, &change.text).map_err(|message| Error::CommandPolicy { message })?;
+    let raised = match (rules.serial)(&disk, &change.text).map_err(internal)? {
+        Some((to, bytes)) => {
+            change.text = bytes;
+            Some(to)
+        }
+        None => None,
+    };
     fx.reached(Step::BaseMatched);
     let previous = record_disk(fx, &disk, change.uid)?;
     write(fx, &change.text)?;
@@ -248,6 +270,8 @@ pub fn apply(fx: &mut dyn Effects, rules: &Rules<'_>, change: Change) -> Result<
                 revision,
                 reload,
                 check,
+                raised_serial_no: raised,
+                sync: None,
             });
         }
         Reload::Refused(state) => state,
@@ -504,6 +528,7 @@ mod tests {
         Rules {
             check: &check,
             commands: &no_commands,
+            serial: &crate::verdict::raise_serial,
         }
     }
 
@@ -725,7 +750,36 @@ mod tests {
             },
         )
         .expect("restore");
-        assert_eq!(fx.file, GOOD.as_bytes());
+        // Revision 1's bytes, its serial_no raised past the file's 2 (the
+        // backup takes no older one).
+        assert_eq!(
+            fx.file,
+            GOOD.replace("serial_no = 1", "serial_no = 3").as_bytes()
+        );
+        assert_eq!(a.raised_serial_no, Some(3));
         assert_eq!(a.revision.restored_from, Some(1));
+        assert_eq!(a.revision.digest, Digest::of(&fx.file));
+    }
+
+    #[test]
+    fn a_serial_no_not_above_the_files_is_raised_by_one_line() {
+        let mut fx = Mem::new(GOOD);
+        let new = GOOD.replace("203.0.113.10", "203.0.113.11");
+        let a = apply(&mut fx, &rules(), change(GOOD.as_bytes(), &new)).expect("apply");
+        assert_eq!(a.raised_serial_no, Some(2));
+        let want = new.replace("serial_no = 1", "serial_no = 2");
+        assert_eq!(fx.file, want.as_bytes());
+        assert_eq!(
+            fx.revisions[&2].1,
+            want.as_bytes(),
+            "the raised bytes recorded"
+        );
+        // Above already: written as sent.
+        let newer = want.replace("serial_no = 2", "serial_no = 10");
+        let a = apply(&mut fx, &rules(), change(want.as_bytes(), &newer)).expect("apply");
+        assert_eq!(
+            (a.raised_serial_no, fx.file.as_slice()),
+            (None, newer.as_bytes())
+        );
     }
 }

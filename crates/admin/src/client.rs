@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::proto::{
     self, Applied, CheckReport, ControlAction, Digest, FrameError, IpvsPreview, Reply, Request,
-    Response, RevisionInfo, StatusReport,
+    Response, RevisionInfo, StatusReport, SyncOutcome, SyncState,
 };
 
 /// Where the helper listens unless told otherwise.
@@ -35,6 +35,9 @@ pub enum ClientError {
     /// The helper answered with another verb's reply (a helper of another
     /// version).
     Unexpected(&'static str),
+    /// The other router refused a push, or did not answer
+    /// (`sync_push`).
+    Sync(SyncOutcome),
 }
 
 impl fmt::Display for ClientError {
@@ -48,6 +51,7 @@ impl fmt::Display for ClientError {
             ClientError::Unexpected(verb) => {
                 write!(f, "lvs-admin answered {verb} with another verb's reply")
             }
+            ClientError::Sync(outcome) => f.write_str(&outcome.summary()),
         }
     }
 }
@@ -120,7 +124,7 @@ macro_rules! verbs {
                 user: user.to_owned(),
             };
             match self.call(&request) $(.$await_)? ? {
-                Response::Apply(a) => Ok(a),
+                Response::Apply(a) => Ok(*a),
                 _ => Err(ClientError::Unexpected("apply")),
             }
         }
@@ -149,7 +153,7 @@ macro_rules! verbs {
                 user: user.to_owned(),
             };
             match self.call(&request) $(.$await_)? ? {
-                Response::Restore(a) => Ok(a),
+                Response::Restore(a) => Ok(*a),
                 _ => Err(ClientError::Unexpected("restore")),
             }
         }
@@ -182,21 +186,35 @@ macro_rules! verbs {
             }
         }
 
-        /// `sync-push`: send the file to the backup router.
-        pub $($async_)? fn sync_push(&self, force: bool, user: &str) -> Result<String, ClientError> {
+        /// `sync-push`: send the file to the other router; how it went.
+        pub $($async_)? fn sync_push_outcome(&self, force: bool, user: &str) -> Result<SyncOutcome, ClientError> {
             let request = Request::SyncPush { force, user: user.to_owned() };
             match self.call(&request) $(.$await_)? ? {
-                Response::SyncPush { message } => Ok(message),
+                Response::SyncPush(outcome) => Ok(outcome),
                 _ => Err(ClientError::Unexpected("sync-push")),
             }
         }
 
-        /// `sync-status`: what is known of the backup.
-        pub $($async_)? fn sync_status(&self) -> Result<String, ClientError> {
+        /// `sync-push` as one line when the peer took the file; a refusal
+        /// or no answer is [`ClientError::Sync`].
+        pub $($async_)? fn sync_push(&self, force: bool, user: &str) -> Result<String, ClientError> {
+            match self.sync_push_outcome(force, user) $(.$await_)? ? {
+                outcome @ SyncOutcome::Accepted { .. } => Ok(outcome.summary()),
+                other => Err(ClientError::Sync(other)),
+            }
+        }
+
+        /// `sync-status`: both routers' digests and `serial_no`s.
+        pub $($async_)? fn sync_state(&self) -> Result<SyncState, ClientError> {
             match self.call(&Request::SyncStatus) $(.$await_)? ? {
-                Response::SyncStatus { message } => Ok(message),
+                Response::SyncStatus(s) => Ok(*s),
                 _ => Err(ClientError::Unexpected("sync-status")),
             }
+        }
+
+        /// `sync-status` in one line ([`SyncState::summary`]).
+        pub $($async_)? fn sync_status(&self) -> Result<String, ClientError> {
+            self.sync_state() $(.$await_)? .map(|s| s.summary())
         }
     };
 }

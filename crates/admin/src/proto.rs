@@ -466,6 +466,149 @@ pub struct Applied {
     pub reload: ReloadOutcome,
     /// The check's warnings and notes (the file had no errors).
     pub check: CheckReport,
+    /// The `serial_no` the helper wrote when the file's was not above the
+    /// one on disk (see the crate doc); `None`: written as sent.
+    #[serde(default)]
+    pub raised_serial_no: Option<i64>,
+    /// The push to the sync peer that followed; `None`: no peer
+    /// configured (or lvsd refused the file, which was written back).
+    #[serde(default)]
+    pub sync: Option<SyncOutcome>,
+}
+
+/// How a push to the other router went. A push never fails an apply: it
+/// is reported here, and `sync-push` repeats it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum SyncOutcome {
+    /// The peer holds the file now.
+    Accepted {
+        /// The peer's digest now (the file's).
+        peer_digest: Digest,
+        /// `false`: the peer already held these bytes.
+        written: bool,
+    },
+    /// The peer kept its own file.
+    Refused {
+        /// Why, in one line.
+        message: String,
+        /// The line, then the diagnostics the peer carried back, as
+        /// `lvsd --check` prints them.
+        rendered: String,
+        /// The peer's file was edited there (or never synced): a push
+        /// with `force` replaces it.
+        conflict: bool,
+    },
+    /// No answer from the peer (unreachable, or the TLS handshake failed:
+    /// not paired with this router).
+    Failed {
+        /// What failed, naming the peer and the step.
+        message: String,
+    },
+}
+
+impl SyncOutcome {
+    /// One line for a page or a log.
+    pub fn summary(&self) -> String {
+        match self {
+            SyncOutcome::Accepted {
+                peer_digest,
+                written: true,
+            } => format!("the peer stored lvs.cf {peer_digest}"),
+            SyncOutcome::Accepted { peer_digest, .. } => {
+                format!("the peer already held lvs.cf {peer_digest}")
+            }
+            SyncOutcome::Refused { message, .. } => format!("the peer refused: {message}"),
+            SyncOutcome::Failed { message } => message.clone(),
+        }
+    }
+}
+
+/// What the peer answered to a status query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum PeerFile {
+    /// It answered.
+    Known {
+        /// Its lvs.cf's digest (`None`: it has no file).
+        digest: Option<Digest>,
+        /// Its `serial_no` (`None`: no file, or one with errors).
+        serial_no: Option<i64>,
+        /// The last write a push made there.
+        last_write: Option<SyncWrite>,
+    },
+    /// It did not (see `reason`).
+    Unreachable {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A write a push made on a router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncWrite {
+    /// When, seconds since the epoch.
+    pub at: u64,
+    /// The sending router's name.
+    pub by: String,
+    /// The digest written.
+    pub digest: Digest,
+}
+
+/// `sync-status`'s answer: this router's file and the peer's, side by
+/// side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncState {
+    /// The peer's sync address.
+    pub peer: String,
+    /// The fingerprint pinned for the peer.
+    pub peer_fingerprint: String,
+    /// This router's fingerprint (what the peer pins).
+    pub fingerprint: String,
+    /// This router's lvs.cf digest.
+    pub local_digest: Digest,
+    /// Its `serial_no` (`None`: it has errors).
+    pub local_serial_no: Option<i64>,
+    /// The peer's digest as last seen by a push or a push from it (the
+    /// base of the next push; `None`: never synced).
+    pub base: Option<Digest>,
+    /// The peer's file now.
+    pub remote: PeerFile,
+}
+
+impl SyncState {
+    /// Whether the peer holds exactly this router's file.
+    pub fn in_sync(&self) -> bool {
+        matches!(&self.remote, PeerFile::Known { digest: Some(d), .. } if *d == self.local_digest)
+    }
+
+    /// One line: both digests and `serial_no`s.
+    pub fn summary(&self) -> String {
+        let serial = |s: &Option<i64>| s.map_or("-".to_owned(), |n| n.to_string());
+        let local = format!(
+            "local {} serial_no {}",
+            self.local_digest,
+            serial(&self.local_serial_no)
+        );
+        match &self.remote {
+            PeerFile::Known {
+                digest, serial_no, ..
+            } => format!(
+                "{local}; peer {} {} serial_no {}{}",
+                self.peer,
+                digest.map_or("(no file)".to_owned(), |d| d.to_hex()),
+                serial(serial_no),
+                if self.in_sync() {
+                    " (in sync)"
+                } else {
+                    " (differs)"
+                }
+            ),
+            PeerFile::Unreachable { reason } => {
+                format!("{local}; peer {} unreachable: {reason}", self.peer)
+            }
+        }
+    }
 }
 
 /// A daemon's snapshot, or why there is none.
@@ -534,7 +677,7 @@ pub enum Response {
         check: CheckReport,
     },
     /// `apply`.
-    Apply(Applied),
+    Apply(Box<Applied>),
     /// `history`, newest first.
     History {
         /// The revisions kept.
@@ -548,21 +691,16 @@ pub enum Response {
         text: Bytes,
     },
     /// `restore`.
-    Restore(Applied),
+    Restore(Box<Applied>),
     /// `control`: lvsd accepted it.
     Control,
     /// `status`.
     Status(Box<StatusReport>),
-    /// `sync-push`.
-    SyncPush {
-        /// What the backup said.
-        message: String,
-    },
+    /// `sync-push`: the exchange with the peer took place (or failed to);
+    /// whether the peer took the file is the outcome's.
+    SyncPush(SyncOutcome),
     /// `sync-status`.
-    SyncStatus {
-        /// What is known of the backup.
-        message: String,
-    },
+    SyncStatus(Box<SyncState>),
 }
 
 /// A refusal, typed so a client can act on it (a conflict shows the
@@ -912,6 +1050,11 @@ mod tests {
                 writes: 1,
             },
             check: report(),
+            raised_serial_no: Some(5),
+            sync: Some(SyncOutcome::Accepted {
+                peer_digest: Digest::of(b"x"),
+                written: true,
+            }),
         };
         vec![
             Reply::Ok(Response::Read {
@@ -933,18 +1076,30 @@ mod tests {
                 },
                 check: report(),
             }),
-            Reply::Ok(Response::Apply(applied.clone())),
-            Reply::Ok(Response::Restore(Applied {
+            Reply::Ok(Response::Apply(Box::new(applied.clone()))),
+            Reply::Ok(Response::Restore(Box::new(Applied {
                 reload: ReloadOutcome::NotRunning,
+                raised_serial_no: None,
+                sync: Some(SyncOutcome::Refused {
+                    message: "conflict".into(),
+                    rendered: "conflict\n".into(),
+                    conflict: true,
+                }),
                 ..applied.clone()
-            })),
-            Reply::Ok(Response::Apply(Applied {
+            }))),
+            Reply::Ok(Response::Apply(Box::new(Applied {
+                sync: Some(SyncOutcome::Failed {
+                    message: "config sync with 192.0.2.2:3637: connect: refused".into(),
+                }),
+                ..applied.clone()
+            }))),
+            Reply::Ok(Response::Apply(Box::new(Applied {
                 reload: ReloadOutcome::Unconfirmed {
                     signalled: Daemon::Lvsd,
                     reason: "no answer".into(),
                 },
                 ..applied
-            })),
+            }))),
             Reply::Ok(Response::History {
                 revisions: vec![rev(), rev()],
             }),
@@ -965,9 +1120,46 @@ mod tests {
                     reason: "refused".into(),
                 },
             }))),
-            Reply::Ok(Response::SyncStatus {
-                message: "m".into(),
-            }),
+            Reply::Ok(Response::SyncPush(SyncOutcome::Accepted {
+                peer_digest: Digest::of(b"a\n"),
+                written: true,
+            })),
+            Reply::Ok(Response::SyncPush(SyncOutcome::Refused {
+                message: "older".into(),
+                rendered: "older\nlvs.cf:1:1: error: x\n".into(),
+                conflict: false,
+            })),
+            Reply::Ok(Response::SyncPush(SyncOutcome::Failed {
+                message: "handshake".into(),
+            })),
+            Reply::Ok(Response::SyncStatus(Box::new(SyncState {
+                peer: "192.0.2.2:3637".into(),
+                peer_fingerprint: "AB:CD".into(),
+                fingerprint: "EF:01".into(),
+                local_digest: Digest::of(b"a\n"),
+                local_serial_no: Some(4),
+                base: Some(Digest::of(b"a\n")),
+                remote: PeerFile::Known {
+                    digest: Some(Digest::of(b"a\n")),
+                    serial_no: Some(4),
+                    last_write: Some(SyncWrite {
+                        at: 1_700_000_000,
+                        by: "r1".into(),
+                        digest: Digest::of(b"a\n"),
+                    }),
+                },
+            }))),
+            Reply::Ok(Response::SyncStatus(Box::new(SyncState {
+                peer: "192.0.2.2:3637".into(),
+                peer_fingerprint: "AB:CD".into(),
+                fingerprint: "EF:01".into(),
+                local_digest: Digest::of(b"a\n"),
+                local_serial_no: None,
+                base: None,
+                remote: PeerFile::Unreachable {
+                    reason: "refused".into(),
+                },
+            }))),
             Reply::Error(Error::BadRequest {
                 message: "x".into(),
             }),

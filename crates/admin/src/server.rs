@@ -24,8 +24,10 @@ use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 
 use crate::apply::{self, Change, Rules};
 use crate::proto::{
-    self, Digest, Error, FileState, IpvsPreview, Reply, Request, Response, StatusReport,
+    self, Applied, Digest, Error, FileState, IpvsPreview, Reply, Request, Response, StatusReport,
+    SyncOutcome,
 };
+use crate::sync;
 use crate::system::{self, System};
 use crate::verdict;
 
@@ -76,11 +78,12 @@ fn peer_of(stream: &UnixStream) -> Option<Peer> {
 
 /// The helper's state.
 pub struct Server {
-    /// The system (one apply at a time).
-    system: Mutex<System>,
+    /// The system (one apply, or one stored push, at a time).
+    system: Arc<Mutex<System>>,
     paths: system::Paths,
     group: Option<u32>,
     clients: AtomicUsize,
+    sync: Option<sync::Peer>,
 }
 
 fn log(line: &str) {
@@ -93,10 +96,38 @@ impl Server {
     pub fn new(system: System, group: Option<u32>) -> Server {
         Server {
             paths: system.paths.clone(),
-            system: Mutex::new(system),
+            system: Arc::new(Mutex::new(system)),
             group,
             clients: AtomicUsize::new(0),
+            sync: None,
         }
+    }
+
+    /// Pushes to `peer` after each apply and restore, and for the sync
+    /// verbs.
+    pub fn with_sync(mut self, peer: sync::Peer) -> Server {
+        self.sync = Some(peer);
+        self
+    }
+
+    /// The other router's pushes stored through this helper's writer,
+    /// under its lock.
+    pub fn sync_store(&self) -> sync::SyncStore {
+        sync::SyncStore::new(self.system.clone())
+    }
+
+    /// After a successful apply or restore: the file on disk pushed to
+    /// the peer, when there is one. Never turns the apply into a failure.
+    fn then_push(&self, mut applied: Applied) -> Applied {
+        if let Some(peer) = &self.sync {
+            applied.sync = Some(match system::read_config(&self.paths.config) {
+                Ok(bytes) => peer.push(bytes, false),
+                Err(e) => SyncOutcome::Failed {
+                    message: format!("not pushed: {e}"),
+                },
+            });
+        }
+        applied
     }
 
     /// Accepts clients until the listener fails.
@@ -235,8 +266,8 @@ impl Server {
                     uid: Some(peer.uid),
                     restored_from: None,
                 };
-                let mut system = self.lock();
-                apply::apply(&mut *system, &rules(), change).map(Response::Apply)
+                let applied = apply::apply(&mut *self.lock(), &rules(), change)?;
+                Ok(Response::Apply(Box::new(self.then_push(applied))))
             }
             Request::History => {
                 let system = self.lock();
@@ -266,7 +297,9 @@ impl Server {
                     uid: Some(peer.uid),
                     restored_from: Some(rev),
                 };
-                apply::apply(&mut *system, &rules(), change).map(Response::Restore)
+                let applied = apply::apply(&mut *system, &rules(), change)?;
+                drop(system);
+                Ok(Response::Restore(Box::new(self.then_push(applied))))
             }
             Request::Control {
                 action,
@@ -313,8 +346,16 @@ impl Server {
                     pulse: system::pulse_status(&self.paths),
                 })))
             }
-            // The truth of a helper started without a sync peer.
-            Request::SyncPush { .. } | Request::SyncStatus => Err(Error::NoSyncPeer),
+            Request::SyncPush { force, .. } => {
+                let peer = self.sync.as_ref().ok_or(Error::NoSyncPeer)?;
+                let bytes = system::read_config(&self.paths.config).map_err(internal)?;
+                Ok(Response::SyncPush(peer.push(bytes, force)))
+            }
+            Request::SyncStatus => {
+                let peer = self.sync.as_ref().ok_or(Error::NoSyncPeer)?;
+                let bytes = system::read_config(&self.paths.config).map_err(internal)?;
+                Ok(Response::SyncStatus(Box::new(peer.state(&bytes))))
+            }
         }
     }
 }
@@ -323,6 +364,7 @@ fn rules() -> Rules<'static> {
     Rules {
         check: &verdict::check,
         commands: &verdict::command_policy,
+        serial: &verdict::raise_serial,
     }
 }
 
@@ -370,10 +412,18 @@ fn summary(r: &Response) -> String {
     match r {
         Response::Apply(a) | Response::Restore(a) => {
             format!(
-                "revision {} {} ({:?})",
-                a.revision.rev, a.revision.digest, a.reload
+                "revision {} {} ({:?}){}{}",
+                a.revision.rev,
+                a.revision.digest,
+                a.reload,
+                a.raised_serial_no
+                    .map_or(String::new(), |n| format!("; serial_no raised to {n}")),
+                a.sync
+                    .as_ref()
+                    .map_or(String::new(), |s| format!("; sync: {}", s.summary()))
             )
         }
+        Response::SyncPush(outcome) => outcome.summary(),
         Response::Check(c) => format!("{} error(s)", c.errors()),
         _ => "ok".into(),
     }

@@ -164,6 +164,89 @@ pub fn command_policy_with(
     }
 }
 
+/// The file's `serial_no` as written (the last top-level `serial_no`
+/// line, decimal or `0x` hex, as lvscf reads it); `None` when there is no
+/// such line or its value is not a number. Read from the syntax tree, so a
+/// file with errors elsewhere (a hand edit on disk) still has one.
+pub fn serial_no_of(bytes: &[u8]) -> Option<i64> {
+    let text = String::from_utf8_lossy(bytes);
+    let (items, _) = parse_tree(&text);
+    let value = items
+        .iter()
+        .rev()
+        .find_map(|i| match i {
+            Item::Assign(a) if a.key.value == "serial_no" => a.values.first(),
+            _ => None,
+        })?
+        .value
+        .text();
+    let v = value.trim();
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+/// The `serial_no` an apply writes instead of the candidate's, when the
+/// candidate's would not be above the one on disk: the one on disk plus
+/// one (the original tool raised it on every save; the backup refuses an
+/// older one). `None`: the candidate's stands (it is newer, or the file on
+/// disk has none to compare with).
+pub fn raised_serial(on_disk: Option<i64>, candidate: Option<i64>) -> Option<i64> {
+    let disk = on_disk?;
+    if candidate.is_some_and(|c| c > disk) {
+        return None;
+    }
+    disk.checked_add(1)
+}
+
+/// The candidate with `serial_no` raised past the file on disk's, when
+/// [`raised_serial`] says so: the new value and the bytes. The change is
+/// lvscf's lossless edit (the value's bytes on its line, or one line added
+/// when the candidate has none); every other byte stays, including bytes
+/// that are not UTF-8 on other lines.
+pub fn raise_serial(on_disk: &[u8], candidate: &[u8]) -> Result<Option<(i64, Vec<u8>)>, String> {
+    let Some(to) = raised_serial(serial_no_of(on_disk), serial_no_of(candidate)) else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(candidate);
+    let mut doc = lvscf::edit::Document::open(text.as_ref());
+    doc.set("serial_no", to.to_string())
+        .map_err(|e| format!("cannot raise serial_no to {to}: {e}"))?;
+    Ok(Some((to, splice_lines(candidate, &text, doc.text()))))
+}
+
+/// `edited` is `lossy` (the UTF-8 reading of `bytes`) with some lines
+/// changed: the same change made to `bytes`, so lines the edit did not
+/// touch keep their exact bytes.
+fn splice_lines(bytes: &[u8], lossy: &str, edited: &str) -> Vec<u8> {
+    let old: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+    let was: Vec<&str> = lossy.split_inclusive('\n').collect();
+    let now: Vec<&str> = edited.split_inclusive('\n').collect();
+    if old.len() != was.len() {
+        // Cannot happen (U+FFFD never replaces a newline); the edit as made.
+        return edited.as_bytes().to_vec();
+    }
+    let head = was.iter().zip(&now).take_while(|(a, b)| a == b).count();
+    let tail = was[head..]
+        .iter()
+        .rev()
+        .zip(now[head..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    for line in &old[..head] {
+        out.extend_from_slice(line);
+    }
+    for line in &now[head..now.len() - tail] {
+        out.extend_from_slice(line.as_bytes());
+    }
+    for line in &old[old.len() - tail..] {
+        out.extend_from_slice(line);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +323,47 @@ mod tests {
         assert_eq!(command_policy_with(old, new, &only_sbin), Ok(()));
         // The real rule: /tmp is world-writable.
         assert!(command_policy(b"", b"active_cmd = /tmp/x\n").is_err());
+    }
+
+    #[test]
+    fn serial_no_is_raised_only_when_not_newer() {
+        assert_eq!(raised_serial(Some(4), Some(4)), Some(5));
+        assert_eq!(raised_serial(Some(4), Some(2)), Some(5));
+        assert_eq!(raised_serial(Some(4), None), Some(5));
+        assert_eq!(raised_serial(Some(4), Some(5)), None);
+        assert_eq!(raised_serial(None, Some(1)), None);
+        assert_eq!(raised_serial(Some(i64::MAX), Some(1)), None);
+        assert_eq!(serial_no_of(b"serial_no = 0x10\n"), Some(16));
+        assert_eq!(serial_no_of(b"serial_no = 3\nserial_no = 7\n"), Some(7));
+        assert_eq!(serial_no_of(b"serial_no = x\n"), None);
+        assert_eq!(serial_no_of(b"virtual a {\n serial_no = 9\n}\n"), None);
+    }
+
+    #[test]
+    fn raising_serial_no_changes_one_line_only() {
+        let disk = b"serial_no = 7\nprimary = 192.0.2.1\n";
+        // A Latin-1 comment, CRLF and a trailing comment stay as they are.
+        let new = b"# caf\xe9\r\nserial_no   =  3   # bumped by hand\r\nprimary = 192.0.2.1\r\nservice = lvs\r\n";
+        let (to, bytes) = raise_serial(disk, new).expect("edit").expect("raised");
+        assert_eq!(to, 8);
+        assert_eq!(
+            bytes,
+            b"# caf\xe9\r\nserial_no   =  8   # bumped by hand\r\nprimary = 192.0.2.1\r\nservice = lvs\r\n"
+        );
+        // Newer already: untouched.
+        let newer = b"serial_no = 9\nprimary = 192.0.2.1\n";
+        assert_eq!(raise_serial(disk, newer), Ok(None));
+        // None in the candidate: one line added, the rest byte for byte.
+        let none = b"primary = 192.0.2.1\nservice = lvs\n";
+        let (to, bytes) = raise_serial(disk, none).expect("edit").expect("raised");
+        assert_eq!(to, 8);
+        let text = String::from_utf8(bytes).expect("utf-8");
+        assert_eq!(serial_no_of(text.as_bytes()), Some(8));
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            text.contains("primary = 192.0.2.1\nservice = lvs\n")
+                || text.starts_with("primary = 192.0.2.1\n"),
+            "{text}"
+        );
     }
 }

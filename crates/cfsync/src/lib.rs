@@ -19,7 +19,7 @@
 //!   bounded on the backup (connection count, deadline, size read from the
 //!   header before any body);
 //! * the backup's write through a [`Store`] (lvs-admin's atomic writer
-//!   and revision history; [`FileStore`] is a plain one).
+//!   and revision history: the one writer of lvs.cf).
 //!
 //! What it does not own: when to push (lvs-admin, after an apply and on
 //! demand), the command line, and where the files live.
@@ -49,7 +49,7 @@ pub use net::{
     query_status, serve, sync,
 };
 pub use rules::{Checked, Current, Decision, Policy, check, decide};
-pub use store::{FileStore, Store, StoreError};
+pub use store::{Store, StoreError};
 pub use wire::{Accepted, Finding, Push, Refusal, Reply, Request, Status, WriteRecord};
 
 /// One line saying why a push was refused, in the admin's words.

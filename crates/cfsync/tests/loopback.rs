@@ -1,6 +1,9 @@
 //! Two sync endpoints on loopback, each with its own generated identity:
-//! the backup serves a `FileStore` in a scratch directory, the primary
+//! the backup serves the tests' `FileStore` in a scratch directory, the primary
 //! pushes to it.
+
+mod common;
+use common::FileStore;
 
 use std::fs;
 use std::net::SocketAddr;
@@ -9,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use cfsync::wire::{self, Request};
 use cfsync::{
-    BaseFile, Digest, FileStore, Identity, PeerConfig, Push, Refusal, Reply, ServeOptions, Server,
-    Step,
+    BaseFile, Digest, Identity, PeerConfig, Push, Refusal, Reply, ServeOptions, Server, Step,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -8,6 +8,9 @@
 //! Each router is a thread that `setns`es into its namespace and runs its
 //! own tokio runtime there, so its sockets belong to that namespace.
 
+mod common;
+use common::FileStore;
+
 use std::fs::{self, File};
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
@@ -16,9 +19,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use cfsync::{
-    BaseFile, Digest, FileStore, Identity, PeerConfig, Refusal, Reply, ServeOptions, Server,
-};
+use cfsync::{BaseFile, Digest, Identity, PeerConfig, Refusal, Reply, ServeOptions, Server};
 use nix::sched::{CloneFlags, setns};
 
 const R1: &str = "192.0.2.1";

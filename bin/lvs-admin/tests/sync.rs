@@ -1,0 +1,280 @@
+//! Two real `lvs-admin serve` on loopback, paired with each other's
+//! fingerprints: an apply on one reaches the other, a hand edit on the
+//! other is a conflict unless forced, and a helper the other is not paired
+//! with is refused.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use admin::client::{Client, ClientError};
+use admin::proto::{Digest, PeerFile, SyncOutcome};
+
+const OLD: &str = "\
+serial_no = 1
+primary = 192.0.2.1
+backup = 192.0.2.2
+service = lvs
+network = direct
+virtual web {
+    active = 1
+    address = 203.0.113.10 eth0:1
+    port = 80
+    server web1 {
+        address = 192.0.2.11
+        active = 1
+        weight = 1
+    }
+}
+";
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lvs-admin")
+}
+
+/// This router's fingerprint, from `lvs-admin fingerprint` (which makes
+/// the identity on first use).
+fn fingerprint(state: &Path) -> String {
+    let out = Command::new(bin())
+        .arg("fingerprint")
+        .arg("--state-dir")
+        .arg(state)
+        .output()
+        .expect("lvs-admin fingerprint");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 95 && l.matches(':').count() == 31)
+        .unwrap_or_else(|| panic!("no fingerprint in {text}"));
+    assert!(text.contains("openssl x509"), "{text}");
+    line.to_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+struct Router {
+    dir: tempfile::TempDir,
+    child: Child,
+    socket: PathBuf,
+    port: u16,
+    fingerprint: String,
+}
+
+impl Router {
+    /// A router's directory with its lvs.cf and identity, not started.
+    fn prepare() -> (tempfile::TempDir, u16, String) {
+        let dir = tempfile::tempdir().expect("tmp");
+        fs::create_dir_all(dir.path().join("ha")).expect("ha");
+        fs::write(dir.path().join("ha/lvs.cf"), OLD).expect("lvs.cf");
+        let fp = fingerprint(&dir.path().join("state"));
+        (dir, free_port(), fp)
+    }
+
+    fn start(
+        (dir, port, fingerprint): (tempfile::TempDir, u16, String),
+        name: &str,
+        peer_port: u16,
+        peer_fingerprint: &str,
+    ) -> Router {
+        let d = dir.path();
+        let socket = d.join("admin.sock");
+        let group = nix::unistd::Group::from_gid(nix::unistd::getgid())
+            .expect("group")
+            .expect("our group has a name")
+            .name;
+        let log = fs::File::create(d.join("helper.log")).expect("log");
+        let child = Command::new(bin())
+            .arg("--socket")
+            .arg(&socket)
+            .arg("serve")
+            .arg("-c")
+            .arg(d.join("ha/lvs.cf"))
+            .args(["--group", &group])
+            .arg("--state-dir")
+            .arg(d.join("state"))
+            .arg("--lvsd-socket")
+            .arg(d.join("lvsd.sock"))
+            .arg("--lvsd-pidfile")
+            .arg(d.join("lvs.pid"))
+            .arg("--pulse-socket")
+            .arg(d.join("pulse.sock"))
+            .arg("--pulse-pidfile")
+            .arg(d.join("pulse.pid"))
+            .args(["--peer", &format!("127.0.0.1:{peer_port}")])
+            .args(["--peer-fingerprint", peer_fingerprint])
+            .args(["--sync-listen", &format!("127.0.0.1:{port}")])
+            .args(["--sync-name", name])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start lvs-admin serve");
+        let r = Router {
+            dir,
+            child,
+            socket,
+            port,
+            fingerprint,
+        };
+        let started = Instant::now();
+        while !r.socket.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{name} did not start: {}",
+                r.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        r
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("helper.log")).unwrap_or_default()
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("ha/lvs.cf")
+    }
+
+    fn client(&self) -> Client {
+        Client::new(&self.socket).with_deadline(Duration::from_secs(30))
+    }
+
+    fn digest(&self) -> Digest {
+        self.client().read().expect("read").1
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits (5 s at most) until `b` holds the file `a` holds.
+fn converges(a: &Router, b: &Router) {
+    let want = a.digest();
+    let started = Instant::now();
+    while b.digest() != want {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the other router did not take {want} within 5 s: {}",
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn two_paired_helpers_sync_and_a_stranger_is_refused() {
+    let (pa, pb) = (Router::prepare(), Router::prepare());
+    let (fa, fb) = (pa.2.clone(), pb.2.clone());
+    let port_b = pb.1;
+    let a = Router::start(pa, "r1", port_b, &fb);
+    let b = Router::start(pb, "r2", a.port, &fa);
+
+    // Pairing's first push: both routers hold the same file (copied by
+    // hand before), so it is taken without force, and is the base.
+    let first = a.client().sync_push(false, "alice").expect("first push");
+    assert!(first.contains("already held"), "{first}");
+
+    // An apply on r1 reaches r2, and says so.
+    let new = OLD
+        .replace("weight = 1", "weight = 3")
+        .replace("serial_no = 1", "serial_no = 2");
+    let applied = a
+        .client()
+        .apply(a.digest(), new.as_bytes(), "weight", "alice")
+        .expect("apply");
+    assert_eq!(applied.raised_serial_no, None);
+    match &applied.sync {
+        Some(SyncOutcome::Accepted { peer_digest, .. }) => {
+            assert_eq!(*peer_digest, Digest::of(new.as_bytes()))
+        }
+        other => panic!("{other:?}: {}", a.log()),
+    }
+    converges(&a, &b);
+    assert_eq!(fs::read_to_string(b.config()).expect("read"), new);
+    let history = b.client().history().expect("history");
+    assert_eq!(history[0].user, "sync from r1", "{history:?}");
+
+    // Both digests side by side, from either router.
+    let state = a.client().sync_state().expect("sync-status");
+    assert!(state.in_sync(), "{state:?}");
+    assert_eq!(state.local_digest, Digest::of(new.as_bytes()));
+    assert_eq!(state.local_serial_no, Some(2));
+    assert_eq!(state.fingerprint, fa);
+    assert_eq!(state.peer_fingerprint, fb);
+    match &state.remote {
+        PeerFile::Known {
+            digest,
+            serial_no,
+            last_write: Some(w),
+        } => {
+            assert_eq!(*digest, Some(Digest::of(new.as_bytes())));
+            assert_eq!(*serial_no, Some(2));
+            assert_eq!(w.by, "r1");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A hand edit on r2: r1's next push (after an apply whose serial_no
+    // the helper raises) is a conflict, and r2 keeps its file.
+    let hand = format!("{new}# edited on r2\n");
+    fs::write(b.config(), &hand).expect("hand edit");
+    let again = new.replace("weight = 3", "weight = 5");
+    let applied = a
+        .client()
+        .apply(a.digest(), again.as_bytes(), "weight", "alice")
+        .expect("apply");
+    assert_eq!(applied.raised_serial_no, Some(3));
+    match &applied.sync {
+        Some(SyncOutcome::Refused { conflict: true, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fs::read_to_string(b.config()).expect("read"), hand);
+    match a.client().sync_push(false, "alice") {
+        Err(ClientError::Sync(SyncOutcome::Refused { conflict, .. })) => assert!(conflict),
+        other => panic!("{other:?}"),
+    }
+    let state = a.client().sync_state().expect("sync-status");
+    assert!(!state.in_sync());
+    // Forced: replaced, and the hand edit kept in r2's history.
+    a.client().sync_push(true, "alice").expect("forced push");
+    converges(&a, &b);
+    let on_b = fs::read_to_string(b.config()).expect("read");
+    assert!(
+        on_b.contains("serial_no = 3") && on_b.contains("weight = 5"),
+        "{on_b}"
+    );
+    let history = b.client().history().expect("history");
+    assert_eq!(history[1].digest, Digest::of(hand.as_bytes()));
+
+    // A helper r2 is not paired with: refused at the handshake, r2's file
+    // unchanged.
+    let pc = Router::prepare();
+    let c = Router::start(pc, "stranger", b.port, &b.fingerprint);
+    let before = b.digest();
+    match c.client().sync_push(true, "mallory") {
+        Err(ClientError::Sync(SyncOutcome::Failed { message })) => {
+            assert!(message.contains(&b.port.to_string()), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.digest(), before);
+    assert!(
+        b.log().contains("TLS handshake refused"),
+        "r2 logs the refusal: {}",
+        b.log()
+    );
+}
