@@ -298,9 +298,10 @@ if [ -f "$deb" ]; then
     done
     for want in 'User=lvs-web' 'Group=lvs-web' 'CapabilityBoundingSet=' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
         'PrivateTmp=yes' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' 'Requires=lvs-admin.service' \
-        'After=lvs-admin.service' 'StateDirectory=lvs-web' 'EnvironmentFile=-/etc/sysconfig/piranha-gui'; do
+        'StateDirectory=lvs-web' 'EnvironmentFile=-/etc/sysconfig/piranha-gui'; do
         check "piranha-gui.service has $want" grep -qxF -- "$want" systemd/piranha-gui.service
     done
+    check "piranha-gui.service starts after lvs-admin.service" grep -qE '^After=(.* )?lvs-admin[.]service( |$)' systemd/piranha-gui.service
     check "piranha-gui.service grants no capability" \
         bash -c "! grep -E '^(CapabilityBoundingSet|AmbientCapabilities)=.+' systemd/piranha-gui.service"
     for want in 'CapabilityBoundingSet=CAP_CHOWN CAP_KILL CAP_NET_ADMIN' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
@@ -703,9 +704,6 @@ check "bash: nanny -M <TAB>" test "$(comp _nanny 2 nanny -M '')" = "m g i "
 check "bash: send_arp -i <TAB> offers interfaces" bash -c "comp() { :; }; [[ \" \$(bash -c 'source completions/lvs-director.bash; COMP_WORDS=(send_arp -i l); COMP_CWORD=2; _send_arp; echo \"\${COMPREPLY[*]}\"') \" == *' lo '* ]]"
 check "bash: every command has its completion registered" \
     bash -c 'source completions/lvs-director.bash; for c in pulse lvsd nanny send_arp lvs-admin lvs-web piranha-passwd; do complete -p $c >/dev/null || exit 1; done'
-verbs=$("$optbin/lvs-admin" --help 2>&1 | awk '/^Commands:/ { c = 1; next } /^$/ { c = 0 } c { printf "%s ", $1 }')
-check "bash: lvs-admin <TAB> offers every verb of lvs-admin --help ($verbs)" \
-    test "$(comp _lvs_admin 1 lvs-admin '')" = "$verbs"
 check "bash: lvs-admin --socket PATH ap<TAB> (the global option skipped)" test "$(comp _lvs_admin 3 lvs-admin --socket /x ap)" = "apply "
 check "bash: lvs-admin control <TAB> offers down up normal" test "$(comp _lvs_admin 2 lvs-admin control '')" = "down up normal "
 check "bash: lvs-web --pam-group <TAB> offers the roles" test "$(comp _lvs_web 2 lvs-web --pam-group '')" = "viewer= operator= editor= admin= "
@@ -716,6 +714,9 @@ check "bash: piranha-passwd <TAB> offers nothing (the word is the password)" tes
 # in both completions: an option added without them fails here.
 optbin=${ext:+$ext/usr/sbin}
 optbin=${optbin:-$repo/target/release}
+verbs=$("$optbin/lvs-admin" --help 2>&1 | awk '/^Commands:/ { c = 1; next } /^$/ { c = 0 } c { printf "%s ", $1 }')
+check "bash: lvs-admin <TAB> offers every verb of lvs-admin --help ($verbs)" \
+    test "$(comp _lvs_admin 1 lvs-admin '')" = "$verbs"
 help_of() { # CMD: every --help text of CMD (lvs-admin: each verb's too)
     "$optbin/$1" --help 2>&1
     if [ "$1" = lvs-admin ]; then

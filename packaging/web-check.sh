@@ -69,9 +69,17 @@ env_init() {
         LVS_ADMIN_LOCKFILE="$work/lock/lvs-admin" LVS_ADMIN_INIT="$ext/etc/init.d/lvs-admin" \
         LVS_WEB_STATE="$work/web-state" PIRANHA_GUI_PIDFILE="$run/piranha-gui.pid" \
         PIRANHA_GUI_SYSCONFIG="$work/piranha-gui.sysconfig" PIRANHA_GUI_LOCKFILE="$work/lock/piranha-gui" \
+        LVS_ADMIN_LOGFILE="$work/lvs-admin.log" PIRANHA_GUI_LOGFILE="$work/lvs-web.log" \
         "$@"
 }
-init() { env_init sh "$ext/etc/init.d/$1" "$2" >"$work/init.out" 2>&1; }
+# The init script's output, then what the two processes printed.
+init() {
+    env_init sh "$ext/etc/init.d/$1" "$2" >"$work/init.out" 2>&1
+    local rc=$?
+    { echo "-- lvs-admin:"; tail -n 5 "$work/lvs-admin.log"; echo "-- lvs-web:"; tail -n 5 "$work/lvs-web.log"; } \
+        >>"$work/init.out" 2>/dev/null
+    return "$rc"
+}
 
 # ---- the password, as the guide's first step ---------------------------------
 password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -177,6 +185,9 @@ want=$(openssl x509 -noout -fingerprint -sha256 -in "$crt" 2>/dev/null | sed 's/
 got=$(echo | openssl s_client -connect "127.0.0.1:$port" 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//')
 [ -n "$want" ] && [ "$want" = "$got" ] && ok "TLS: the server presents that certificate (SHA-256 $want)" ||
     bad "TLS: fingerprint on disk '$want', served '$got'"
+logged=$(sed -n 's/.*certificate SHA-256 fingerprint \([0-9A-F:]*\).*/\1/p' "$work/lvs-web.log" | tail -n1)
+[ -n "$want" ] && [ "$logged" = "$want" ] && ok "TLS: the fingerprint lvs-web logs at start is that certificate's" ||
+    bad "TLS: logged fingerprint '$logged', certificate '$want'"
 code=$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/login")
 [ "$code" = 200 ] && ok "TLS: GET https://…/login: 200" || bad "TLS: GET /login: $code"
 curl -sk -D "$work/tls.headers" -o /dev/null -H "Origin: https://127.0.0.1:$port" \
