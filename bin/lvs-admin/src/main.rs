@@ -172,6 +172,59 @@ struct Serve {
     /// This router's name in the other's history (default: the host name).
     #[arg(long)]
     sync_name: Option<String>,
+    /// Web users' passwords for the login verb (piranha-passwd's file).
+    #[arg(long, value_name = "PATH", default_value = access::passwd::PASSWD_FILE)]
+    passwd_file: PathBuf,
+    /// Web users' roles.
+    #[arg(long, value_name = "PATH", default_value = access::roles::USERS_FILE)]
+    users_file: PathBuf,
+    /// Also log web users in through this PAM service (off when not
+    /// given), restricted to the --pam-group groups.
+    #[arg(long, value_name = "SERVICE")]
+    pam_service: Option<String>,
+    /// With PAM: a Unix group whose members may log in, as ROLE=GROUP
+    /// (repeatable; default lvs-viewer, lvs-operator, lvs-editor,
+    /// lvs-admin).
+    #[arg(long = "pam-group", value_name = "ROLE=GROUP", value_parser = parse_pam_group, requires = "pam_service")]
+    pam_groups: Vec<(String, access::Role)>,
+}
+
+/// `ROLE=GROUP` of --pam-group.
+fn parse_pam_group(s: &str) -> Result<(String, access::Role), String> {
+    let (role, group) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected ROLE=GROUP"))?;
+    let role: access::Role = role
+        .parse()
+        .map_err(|_| format!("{s:?}: ROLE is one of viewer, operator, editor, admin"))?;
+    if group.is_empty() {
+        return Err(format!("{s:?}: GROUP is empty"));
+    }
+    Ok((group.to_owned(), role))
+}
+
+/// The login verb's backends (piranha.passwd, then PAM if asked), its
+/// rate limit, and its audit lines on stderr (the journal).
+fn login(s: &Serve) -> admin::login::Login {
+    use access::auth::{Authenticator, PasswdAuthenticator};
+    let mut backends: Vec<Box<dyn Authenticator>> = vec![Box::new(PasswdAuthenticator::new(
+        &s.passwd_file,
+        &s.users_file,
+    ))];
+    if let Some(service) = &s.pam_service {
+        let groups = if s.pam_groups.is_empty() {
+            access::roles::GroupMap::default()
+        } else {
+            access::roles::GroupMap::new(s.pam_groups.iter().cloned())
+        };
+        backends.push(Box::new(access::pam::PamAuthenticator::new(
+            service, groups,
+        )));
+    }
+    let audit = access::audit::AuditLog::new(
+        daemon::log::Logger::new("lvs-admin", "lvs-admin").with_writer(Box::new(std::io::stderr())),
+    );
+    admin::login::Login::new(backends, access::ratelimit::LoginLimits::default(), audit)
 }
 
 /// `ADDR` (port [`cfsync::DEFAULT_PORT`]) or `ADDR:PORT`, addresses as
@@ -484,7 +537,7 @@ fn serve(s: Serve, socket: PathBuf) -> Result<ExitCode> {
         );
     }
     let config = system.paths.config.clone();
-    let mut server = admin::server::Server::new(system, Some(gid));
+    let mut server = admin::server::Server::new(system, Some(gid)).with_login(login(&s));
     // Kept for the process's life: the sync server and pushes run on it.
     let mut _runtime = None;
     if let (Some(addr), Some(fingerprint)) = (s.peer, s.peer_fingerprint) {

@@ -4,7 +4,9 @@
 //!
 //! Owns:
 //! - [`auth`]: the [`auth::Authenticator`] trait, with the piranha.passwd
-//!   implementation, and [`pam`], the PAM one restricted to Unix groups;
+//!   implementation, and [`pam`], the PAM one restricted to Unix groups
+//!   (behind the `pam` cargo feature, default off: only the root helper
+//!   links libpam);
 //! - [`passwd`]: the piranha.passwd file and every hash format it can hold;
 //! - [`policy`]: the lvs.cf keys that name a program run as root, who may
 //!   set them, and where such a program may live;

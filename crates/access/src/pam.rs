@@ -10,12 +10,17 @@
 //! `pam_unix` checks other users' passwords only when its caller is
 //! root (unprivileged callers go through `unix_chkpwd`, which checks the
 //! caller's own password only); stacks such as `pam_sss` work from any
-//! user.
+//! user. So PAM is behind the `pam` cargo feature, which only the root
+//! helper (`lvs-admin`, its `login` verb) turns on: the web process does
+//! not link libpam, and without the feature every PAM login is refused as
+//! unavailable, saying so.
 
 use std::ffi::CString;
 
 use nix::unistd::{Group, User, getgrouplist};
+#[cfg(feature = "pam")]
 use pam_client::conv_mock::Conversation;
+#[cfg(feature = "pam")]
 use pam_client::{Context, ErrorCode, Flag};
 
 use crate::auth::{AuthError, Authenticated, Authenticator};
@@ -50,6 +55,7 @@ impl Default for PamAuthenticator {
 }
 
 /// Whether a PAM error means "no" rather than "cannot tell".
+#[cfg(feature = "pam")]
 fn is_refusal(code: ErrorCode) -> bool {
     matches!(
         code,
@@ -64,6 +70,7 @@ fn is_refusal(code: ErrorCode) -> bool {
     )
 }
 
+#[cfg(feature = "pam")]
 fn pam_error(step: &str, e: &pam_client::Error) -> AuthError {
     let text = format!("{step}: {}", e.message().unwrap_or("PAM error"));
     if is_refusal(e.code()) {
@@ -102,6 +109,28 @@ impl Authenticator for PamAuthenticator {
         if user.is_empty() || user.contains('\0') || password.contains('\0') {
             return Err(AuthError::Rejected("bad user name or password".into()));
         }
+        self.pam_login(user, password, source)
+    }
+}
+
+impl PamAuthenticator {
+    #[cfg(not(feature = "pam"))]
+    fn pam_login(&self, _: &str, _: &str, _: &str) -> Result<Authenticated, AuthError> {
+        Err(AuthError::Unavailable(format!(
+            "PAM service {} (groups {}): this program is built without PAM; PAM \
+             logins go through lvs-admin's login verb",
+            self.service,
+            self.groups.groups().collect::<Vec<_>>().join(", ")
+        )))
+    }
+
+    #[cfg(feature = "pam")]
+    fn pam_login(
+        &self,
+        user: &str,
+        password: &str,
+        source: &str,
+    ) -> Result<Authenticated, AuthError> {
         let conv = Conversation::with_credentials(user, password);
         let mut ctx = Context::new(&self.service, Some(user), conv)
             .map_err(|e| AuthError::Unavailable(format!("PAM service {}: {e}", self.service)))?;
@@ -139,6 +168,16 @@ mod tests {
             Err(AuthError::Rejected(_))
         ));
         assert_eq!(a.method(), "pam");
+    }
+
+    #[cfg(not(feature = "pam"))]
+    #[test]
+    fn without_the_feature_pam_logins_are_unavailable() {
+        let a = PamAuthenticator::new("lvs-web", GroupMap::default());
+        match a.login("root", "x", "::1") {
+            Err(AuthError::Unavailable(why)) => assert!(why.contains("lvs-admin"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::proto::{
-    self, Applied, CheckReport, ControlAction, Digest, FrameError, IpvsPreview, Reply, Request,
-    Response, RevisionInfo, StatusReport, SyncOutcome, SyncState,
+    self, Applied, CheckReport, ControlAction, Digest, FrameError, IpvsPreview, LoginOutcome,
+    Password, Reply, Request, Response, RevisionInfo, StatusReport, SyncOutcome, SyncState,
 };
 
 /// Where the helper listens unless told otherwise.
@@ -209,6 +209,25 @@ macro_rules! verbs {
             match self.call(&Request::SyncStatus) $(.$await_)? ? {
                 Response::SyncStatus(s) => Ok(*s),
                 _ => Err(ClientError::Unexpected("sync-status")),
+            }
+        }
+
+        /// `login`: check a web user's password in the helper (as root);
+        /// the outcome, audited there.
+        pub $($async_)? fn login(
+            &self,
+            user: &str,
+            password: &str,
+            source: &str,
+        ) -> Result<LoginOutcome, ClientError> {
+            let request = Request::Login {
+                user: user.to_owned(),
+                password: Password(password.to_owned()),
+                source: source.to_owned(),
+            };
+            match self.call(&request) $(.$await_)? ? {
+                Response::Login(outcome) => Ok(outcome),
+                _ => Err(ClientError::Unexpected("login")),
             }
         }
 

@@ -18,6 +18,11 @@
 //! * [`store`]: the revision history on disk, newest 50 kept;
 //! * [`verdict`]: the candidate's `lvsd --check` (through lvsd's own file
 //!   reader) and the command-key rule;
+//! * [`login`]: web logins checked here, as root (piranha.passwd is mode
+//!   0600, `pam_unix` checks other users' passwords only for root): the
+//!   rate limit, the backends, an audit line per attempt; and
+//!   [`login::HelperAuthenticator`], the web's `Authenticator` over the
+//!   socket, so the web neither reads hashes nor links libpam;
 //! * [`server`]: who may connect, and each verb carried out;
 //! * [`sync`]: config sync with the other router wired in: the push after
 //!   each apply and restore and on demand (`sync-push`), both digests
@@ -44,6 +49,7 @@
 
 pub mod apply;
 pub mod client;
+pub mod login;
 pub mod proto;
 pub mod server;
 pub mod store;

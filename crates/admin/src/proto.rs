@@ -171,6 +171,74 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
+/// A password on its way to the helper's `login`: plain text in the JSON
+/// (the socket is local and `SO_PEERCRED`-checked), never in a log or a
+/// `Debug` line.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(hidden)")
+    }
+}
+
+/// Longest password `login` takes.
+pub const MAX_PASSWORD: usize = 4096;
+
+/// `login`'s answer. Every outcome is audited by the helper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum LoginOutcome {
+    /// The password is right and the user has a role.
+    LoggedIn {
+        /// The user as the backend names them (PAM may map the name).
+        user: String,
+        /// `viewer`, `operator`, `editor` or `admin` (`access::Role`).
+        role: String,
+        /// `passwd` or `pam`.
+        method: String,
+    },
+    /// Unknown user, wrong or empty password, account refused.
+    Rejected {
+        /// For the audit line; a page shows "wrong user name or password".
+        reason: String,
+    },
+    /// The password is right but the user has no role here.
+    NoRole {
+        /// Why.
+        reason: String,
+    },
+    /// Too many failures from that source or for that user: refused
+    /// before the password was looked at.
+    Locked {
+        /// Seconds until the lock ends.
+        retry_after: u64,
+    },
+    /// The check could not be made (passwd file unreadable, PAM broken, no
+    /// backend configured).
+    Unavailable {
+        /// What is wrong, naming the file or service.
+        message: String,
+    },
+}
+
+impl LoginOutcome {
+    /// One line for the helper's log (never the password).
+    pub fn summary(&self) -> String {
+        match self {
+            LoginOutcome::LoggedIn { user, role, method } => {
+                format!("logged in {user:?} as {role} ({method})")
+            }
+            LoginOutcome::Rejected { reason } => format!("rejected: {reason}"),
+            LoginOutcome::NoRole { reason } => format!("no role: {reason}"),
+            LoginOutcome::Locked { retry_after } => format!("locked for {retry_after} s"),
+            LoginOutcome::Unavailable { message } => format!("cannot check: {message}"),
+        }
+    }
+}
+
 /// `control`'s action, as `lvsd --control` takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -274,6 +342,16 @@ pub enum Request {
     },
     /// The backup's digest as last seen.
     SyncStatus,
+    /// Check a web user's password (piranha.passwd, or PAM restricted to
+    /// groups), under the login rate limit; the user's role if right.
+    Login {
+        /// The name typed.
+        user: String,
+        /// The password typed.
+        password: Password,
+        /// The client's address (the rate limit's key, PAM's `PAM_RHOST`).
+        source: String,
+    },
 }
 
 impl Request {
@@ -291,6 +369,7 @@ impl Request {
             Request::Status => "status",
             Request::SyncPush { .. } => "sync-push",
             Request::SyncStatus => "sync-status",
+            Request::Login { .. } => "login",
         }
     }
 }
@@ -701,6 +780,8 @@ pub enum Response {
     SyncPush(SyncOutcome),
     /// `sync-status`.
     SyncStatus(Box<SyncState>),
+    /// `login`.
+    Login(LoginOutcome),
 }
 
 /// A refusal, typed so a client can act on it (a conflict shows the
@@ -1039,6 +1120,11 @@ mod tests {
                 user: "alice".into(),
             },
             Request::SyncStatus,
+            Request::Login {
+                user: "alice".into(),
+                password: Password("s3cret \"\\ é".into()),
+                source: "192.0.2.10".into(),
+            },
         ]
     }
 
@@ -1160,6 +1246,21 @@ mod tests {
                     reason: "refused".into(),
                 },
             }))),
+            Reply::Ok(Response::Login(LoginOutcome::LoggedIn {
+                user: "alice".into(),
+                role: "editor".into(),
+                method: "passwd".into(),
+            })),
+            Reply::Ok(Response::Login(LoginOutcome::Rejected {
+                reason: "wrong password".into(),
+            })),
+            Reply::Ok(Response::Login(LoginOutcome::NoRole {
+                reason: "not in lvs-web.users".into(),
+            })),
+            Reply::Ok(Response::Login(LoginOutcome::Locked { retry_after: 300 })),
+            Reply::Ok(Response::Login(LoginOutcome::Unavailable {
+                message: "piranha.passwd: no such file".into(),
+            })),
             Reply::Error(Error::BadRequest {
                 message: "x".into(),
             }),
@@ -1218,6 +1319,21 @@ mod tests {
         let text =
             String::from_utf8(encode_reply(&Reply::Error(Error::NoSyncPeer))).expect("utf-8");
         assert_eq!(text, r#"{"error":{"error":"no-sync-peer"}}"#);
+    }
+
+    #[test]
+    fn a_password_is_never_in_a_debug_line() {
+        let r = Request::Login {
+            user: "alice".into(),
+            password: Password("hunter2".into()),
+            source: "::1".into(),
+        };
+        assert!(!format!("{r:?}").contains("hunter2"), "{r:?}");
+        let wire = String::from_utf8(encode_request(&r)).expect("utf-8");
+        assert_eq!(
+            wire,
+            r#"{"verb":"login","user":"alice","password":"hunter2","source":"::1"}"#
+        );
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub struct Server {
     group: Option<u32>,
     clients: AtomicUsize,
     sync: Option<sync::Peer>,
+    login: Option<crate::login::Login>,
 }
 
 fn log(line: &str) {
@@ -100,7 +101,14 @@ impl Server {
             group,
             clients: AtomicUsize::new(0),
             sync: None,
+            login: None,
         }
+    }
+
+    /// Answers `login` with `login`'s backends and rate limit.
+    pub fn with_login(mut self, login: crate::login::Login) -> Server {
+        self.login = Some(login);
+        self
     }
 
     /// Pushes to `peer` after each apply and restore, and for the sync
@@ -351,6 +359,16 @@ impl Server {
                 let bytes = system::read_config(&self.paths.config).map_err(internal)?;
                 Ok(Response::SyncPush(peer.push(bytes, force)))
             }
+            Request::Login {
+                user,
+                password,
+                source,
+            } => Ok(Response::Login(match &self.login {
+                Some(login) => login.login(&user, &password.0, &source),
+                None => proto::LoginOutcome::Unavailable {
+                    message: "this lvs-admin checks no logins".into(),
+                },
+            })),
             Request::SyncStatus => {
                 let peer = self.sync.as_ref().ok_or(Error::NoSyncPeer)?;
                 let bytes = system::read_config(&self.paths.config).map_err(internal)?;
@@ -395,6 +413,20 @@ fn fields_ok(r: &Request) -> Result<(), Error> {
     {
         return bad(format!("reason: at most {} bytes", proto::MAX_REASON));
     }
+    if let Request::Login {
+        password, source, ..
+    } = r
+    {
+        if password.0.len() > proto::MAX_PASSWORD {
+            return bad(format!("password: at most {} bytes", proto::MAX_PASSWORD));
+        }
+        if source.len() > proto::MAX_USER || source.chars().any(char::is_control) {
+            return bad(format!(
+                "source: at most {} bytes, no control characters",
+                proto::MAX_USER
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -403,7 +435,8 @@ fn user_of(r: &Request) -> Option<&str> {
         Request::Apply { user, .. }
         | Request::Restore { user, .. }
         | Request::Control { user, .. }
-        | Request::SyncPush { user, .. } => Some(user),
+        | Request::SyncPush { user, .. }
+        | Request::Login { user, .. } => Some(user),
         _ => None,
     }
 }
@@ -424,6 +457,7 @@ fn summary(r: &Response) -> String {
             )
         }
         Response::SyncPush(outcome) => outcome.summary(),
+        Response::Login(outcome) => outcome.summary(),
         Response::Check(c) => format!("{} error(s)", c.errors()),
         _ => "ok".into(),
     }
