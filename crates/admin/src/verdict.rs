@@ -3,7 +3,6 @@
 //! (`access::policy`), whoever the caller.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 
 use director::check::{Host, HostSettings};
@@ -16,9 +15,10 @@ pub const NAME: &str = "lvs.cf";
 
 /// `lvsd --check` of `bytes`, as this host sees it.
 ///
-/// The bytes go through [`lvscf::parse_file`], lvsd's own reader (UTF-8
-/// handling, size limit), from an anonymous in-memory file, so the
-/// diagnostics are exactly those `lvsd --check` prints for the same file.
+/// The bytes go through [`lvscf::parse_bytes`], what lvsd's own reader
+/// ([`lvscf::parse_file`]) does after reading (UTF-8 handling; the size
+/// limit is checked here), so the diagnostics are exactly those `lvsd
+/// --check` prints for the same file.
 pub fn check(bytes: &[u8]) -> CheckReport {
     let host = Host {
         settings: HostSettings::read(),
@@ -76,18 +76,13 @@ pub fn report(r: &director::check::Report, src: &str) -> CheckReport {
     }
 }
 
-/// `bytes` parsed by [`lvscf::parse_file`] through a memfd.
+/// `bytes` parsed as [`lvscf::parse_file`] parses a file (lvsd's reader:
+/// the same size limit, bytes that are not UTF-8 reported at their place).
 fn parse_bytes(bytes: &[u8]) -> Result<lvscf::ParsedFile, String> {
-    let fd = nix::sys::memfd::memfd_create("lvs.cf", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
-        .map_err(|e| format!("cannot check: memfd_create: {e}"))?;
-    let mut file = std::fs::File::from(fd);
-    file.write_all(bytes)
-        .map_err(|e| format!("cannot check: writing the candidate: {e}"))?;
-    use std::os::fd::AsRawFd as _;
-    let path = format!("/proc/self/fd/{}", file.as_raw_fd());
-    let parsed = lvscf::parse_file(Path::new(&path)).map_err(|e| e.source.to_string())?;
-    drop(file);
-    Ok(parsed)
+    if bytes.len() as u64 > lvscf::MAX_FILE_SIZE {
+        return Err(format!("larger than {} MiB", lvscf::MAX_FILE_SIZE >> 20));
+    }
+    Ok(lvscf::parse_bytes(NAME, bytes))
 }
 
 /// Where a key sits: `key`, `virtual.NAME.key`, `failover.NAME.key`.

@@ -179,11 +179,26 @@ pub const MAX_FILE_SIZE: u64 = 64 << 20;
 /// comments.
 pub fn parse_file(path: impl AsRef<Path>) -> Result<ParsedFile, ReadError> {
     let path = path.as_ref();
-    let bytes = read_config_bytes(path).map_err(|source| ReadError {
+    Ok(parse_bytes(path, &read_file(path)?))
+}
+
+/// The bytes of `path` as [`parse_file`] reads them (a regular file of at
+/// most [`MAX_FILE_SIZE`] bytes, opened without blocking), for a caller
+/// that needs the exact bytes too (their digest).
+pub fn read_file(path: impl AsRef<Path>) -> Result<Vec<u8>, ReadError> {
+    let path = path.as_ref();
+    read_config_bytes(path).map_err(|source| ReadError {
         path: path.to_owned(),
         source,
-    })?;
-    let (source, invalid) = decode(&bytes);
+    })
+}
+
+/// Parses lvs.cf bytes exactly as [`parse_file`] parses the file's
+/// (bytes that are not UTF-8 reported at their place), `path` naming them
+/// in the result; nothing is read.
+pub fn parse_bytes(path: impl AsRef<Path>, bytes: &[u8]) -> ParsedFile {
+    let path = path.as_ref();
+    let (source, invalid) = decode(bytes);
     let mut parsed = parse(&source);
     let mut warned = false;
     for (at, byte) in invalid {
@@ -228,11 +243,11 @@ pub fn parse_file(path: impl AsRef<Path>) -> Result<ParsedFile, ReadError> {
         parsed.config = None;
     }
     parsed.diagnostics.sort_by_key(|d| (d.line, d.col));
-    Ok(ParsedFile {
+    ParsedFile {
         path: path.to_owned(),
         source,
         parsed,
-    })
+    }
 }
 
 /// The bytes of `path` if it is a regular file of at most

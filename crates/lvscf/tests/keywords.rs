@@ -877,6 +877,11 @@ fn a_byte_that_is_not_utf8_in_a_value_is_an_error_at_its_place() {
     };
     assert_eq!(errors, [(4, 19, text("E9")), (5, 13, text("FF"))]);
     assert_eq!(f.of(Severity::Warning).count(), 1, "the comment's byte");
+    // The same bytes parsed without a file: the same result, and
+    // read_file gives the bytes parse_file parsed.
+    let bytes = lvscf::read_file(&path).expect("read_file");
+    assert_eq!(bytes, std::fs::read(&path).expect("read"));
+    assert_eq!(lvscf::parse_bytes(&path, &bytes), f);
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
