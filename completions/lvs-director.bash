@@ -204,7 +204,8 @@ _send_arp() {
 _lvs_admin() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local verbs="serve read check diff apply history show restore control status help"
+    local verbs="serve read check diff apply history show restore control status sync-push
+        sync-status fingerprint help"
     local i verb=
     COMPREPLY=()
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -219,7 +220,7 @@ _lvs_admin() {
     done
     case "$prev" in
         --socket | -c | --configfile | --state-dir | --lvsd-socket | --lvsd-pidfile | \
-            --pulse-socket | --pulse-pidfile)
+            --pulse-socket | --pulse-pidfile | --passwd-file | --users-file)
             _lvs_director_files "$cur"
             return
             ;;
@@ -227,7 +228,8 @@ _lvs_admin() {
             _lvs_director_words "$(cut -d: -f1 /etc/group 2>/dev/null)" "$cur"
             return
             ;;
-        --reason | --base | --user | --keep | --reload-wait)
+        --reason | --base | --user | --keep | --reload-wait | --peer | --peer-fingerprint | \
+            --sync-listen | --sync-name | --pam-service | --pam-group)
             return
             ;;
     esac
@@ -241,7 +243,9 @@ _lvs_admin() {
             ;;
         serve)
             _lvs_director_words "-c --configfile --group --state-dir --keep --lvsd-socket
-                --lvsd-pidfile --pulse-socket --pulse-pidfile --reload-wait --socket -h --help" "$cur"
+                --lvsd-pidfile --pulse-socket --pulse-pidfile --reload-wait --peer
+                --peer-fingerprint --sync-listen --sync-piranha-compat --sync-name --passwd-file
+                --users-file --pam-service --pam-group --socket -h --help" "$cur"
             ;;
         check | diff)
             _lvs_director_files "$cur"
@@ -265,8 +269,14 @@ _lvs_admin() {
                 _lvs_director_words "$(_lvs_director_servers /etc/sysconfig/ha/lvs.cf)" "$cur"
             fi
             ;;
-        status)
+        status | sync-status)
             _lvs_director_words "--json --socket -h --help" "$cur"
+            ;;
+        sync-push)
+            _lvs_director_words "--force --user --socket -h --help" "$cur"
+            ;;
+        fingerprint)
+            _lvs_director_words "--state-dir --socket -h --help" "$cur"
             ;;
         help)
             _lvs_director_words "$verbs" "$cur"

@@ -164,10 +164,10 @@ if [ -f "$rpmfile" ]; then
     check "rpm: lvs.cf and the /etc/sysconfig files are %config(noreplace)" \
         bash -c "for f in /etc/sysconfig/ha/lvs.cf /etc/sysconfig/pulse /etc/sysconfig/lvs-admin /etc/sysconfig/piranha-gui; do grep -qx \"\$f cn\" '$tmp/rpm.flags' || exit 1; done"
     rpm -qp --queryformat '[%{FILENAMES} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEMODES:perms}\n]' "$rpmfile" 2>/dev/null >"$tmp/rpm.modes"
-    check "rpm: /etc/sysconfig/ha/conf is root:lvs-web 0750, piranha.passwd a %ghost root:lvs-web 0640" \
+    check "rpm: /etc/sysconfig/ha/conf is root:lvs-web 0750, piranha.passwd a %ghost root:root 0600" \
         bash -c "grep -qx '/etc/sysconfig/ha/conf root:lvs-web drwxr-x---' '$tmp/rpm.modes' &&
             grep -qx '/etc/sysconfig/ha/conf/piranha.passwd cng' '$tmp/rpm.flags' &&
-            grep -qx '/etc/sysconfig/ha/conf/piranha.passwd root:lvs-web -rw-r-----' '$tmp/rpm.modes'"
+            grep -qx '/etc/sysconfig/ha/conf/piranha.passwd root:root -rw-------' '$tmp/rpm.modes'"
     rpm -qp --scripts "$rpmfile" 2>/dev/null >"$tmp/rpm.scripts"
     check "rpm: %pre makes the group and user lvs-web" \
         bash -c "grep -q 'groupadd -r lvs-web' '$tmp/rpm.scripts' && grep -q 'useradd -r -g lvs-web' '$tmp/rpm.scripts'"
@@ -304,7 +304,7 @@ if [ -f "$deb" ]; then
     check "piranha-gui.service starts after lvs-admin.service" grep -qE '^After=(.* )?lvs-admin[.]service( |$)' systemd/piranha-gui.service
     check "piranha-gui.service grants no capability" \
         bash -c "! grep -E '^(CapabilityBoundingSet|AmbientCapabilities)=.+' systemd/piranha-gui.service"
-    for want in 'CapabilityBoundingSet=CAP_CHOWN CAP_KILL CAP_NET_ADMIN' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+    for want in 'CapabilityBoundingSet=CAP_CHOWN CAP_KILL CAP_NET_ADMIN CAP_DAC_READ_SEARCH CAP_AUDIT_WRITE' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
         'ReadWritePaths=/etc/sysconfig/ha /run' 'StateDirectory=lvs-admin' 'EnvironmentFile=-/etc/sysconfig/lvs-admin' \
         'ExecStart=/usr/sbin/lvs-admin serve $OPTIONS'; do
         check "lvs-admin.service has $want" grep -qxF -- "$want" systemd/lvs-admin.service

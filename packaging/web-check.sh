@@ -57,9 +57,14 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 port=$(free_port)
-printf 'OPTIONS="--state-dir %s --lvsd-socket %s/lvsd.sock --lvsd-pidfile %s/lvs.pid --pulse-socket %s/pulse.sock --pulse-pidfile %s/pulse.pid"\n' \
-    "$state" "$run" "$run" "$run" "$run" >"$work/lvs-admin.sysconfig"
-web_options="--listen 127.0.0.1:$port --passwd $conf/piranha.passwd --users $conf/lvs-web.users --tokens $conf/lvs-web.tokens"
+# lvs-admin checks the logins (as root): its --passwd-file and --users-file.
+printf 'OPTIONS="--state-dir %s --lvsd-socket %s/lvsd.sock --lvsd-pidfile %s/lvs.pid --pulse-socket %s/pulse.sock --pulse-pidfile %s/pulse.pid --passwd-file %s/piranha.passwd --users-file %s/lvs-web.users"\n' \
+    "$state" "$run" "$run" "$run" "$run" "$conf" "$conf" >"$work/lvs-admin.sysconfig"
+web_options="--listen 127.0.0.1:$port --tokens $conf/lvs-web.tokens"
+# An lvs-web that still reads the password and users files itself.
+if "$ext/usr/sbin/lvs-web" --help 2>&1 | grep -q -- '--passwd '; then
+    web_options="$web_options --passwd $conf/piranha.passwd --users $conf/lvs-web.users"
+fi
 printf 'OPTIONS="%s"\n' "$web_options" >"$work/piranha-gui.sysconfig"
 env_init() {
     env LVS_ADMIN_SYSTEMD_DIR="$work/no-systemd" PIRANHA_GUI_SYSTEMD_DIR="$work/no-systemd" \
@@ -90,9 +95,9 @@ else
     bad "piranha-passwd" "$(cat "$work/passwd.out")"
 fi
 if setpriv --reuid=lvs-web --regid=lvs-web --init-groups -- cat "$conf/piranha.passwd" >/dev/null 2>&1; then
-    ok "piranha.passwd is readable by the web UI's user lvs-web ($(stat -c '%U:%G %a' "$conf/piranha.passwd"))"
+    bad "piranha.passwd ($(stat -c '%U:%G %a' "$conf/piranha.passwd")) is readable by the web UI's user: the hashes should be root's only"
 else
-    bad "piranha.passwd is not readable by user lvs-web ($(stat -c '%U:%G %a' "$conf/piranha.passwd")): the web UI cannot check the password"
+    ok "piranha.passwd is root's only ($(stat -c '%U:%G %a' "$conf/piranha.passwd")): lvs-admin checks the logins"
 fi
 if setpriv --reuid=lvs-web --regid=lvs-web --init-groups -- sh -c "echo x >>'$conf/piranha.passwd'" 2>/dev/null ||
     setpriv --reuid=lvs-web --regid=lvs-web --init-groups -- touch "$conf/new" 2>/dev/null; then
@@ -154,6 +159,11 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" -H "Origin: h
 
 # ---- an API token ---------------------------------------------------------------
 token=$("$ext/usr/sbin/piranha-passwd" --token ci viewer --tokens-file "$conf/lvs-web.tokens" 2>"$work/token.err")
+if setpriv --reuid=lvs-web --regid=lvs-web --init-groups -- cat "$conf/lvs-web.tokens" >/dev/null 2>&1; then
+    ok "lvs-web.tokens ($(stat -c '%U:%G %a' "$conf/lvs-web.tokens")) is readable by the web UI, which checks the tokens"
+else
+    bad "lvs-web.tokens ($(stat -c '%U:%G %a' "$conf/lvs-web.tokens")) is not readable by user lvs-web: the API cannot check a token"
+fi
 code=$(curl -s -o "$work/api.json" -w '%{http_code}' -H "Authorization: Bearer $token" "$url/api/v1/config")
 [ "$code" = 200 ] && grep -q '"digest"' "$work/api.json" &&
     ok "API: piranha-passwd --token, then GET /api/v1/config with it: 200" ||
