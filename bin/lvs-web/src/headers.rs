@@ -1,9 +1,10 @@
 //! The response headers every answer carries: a Content-Security-Policy
 //! that allows only this server's own script and style files (no inline
 //! script or style, no framing, forms post only here), nosniff, no
-//! referrer, and `Cache-Control: no-store` unless a handler set its own
-//! (the static files do), so that a page with config or status is never
-//! kept by a proxy or the browser's history cache.
+//! referrer to other sites, and `Cache-Control: no-store, no-cache` with `Pragma:
+//! no-cache` unless a handler set its own (the static files do), so that
+//! a page with config or status is never kept by a proxy or a browser's
+//! history cache, text browsers included.
 
 use axum::http::{HeaderName, HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -13,7 +14,7 @@ pub const CSP: &str = "default-src 'self'; frame-ancestors 'none'; form-action '
 
 /// The headers, as (name, value, overriding): overriding ones replace
 /// whatever a handler set; the others are defaults.
-pub fn headers() -> [(HeaderName, HeaderValue, bool); 6] {
+pub fn headers() -> [(HeaderName, HeaderValue, bool); 7] {
     [
         (
             header::CONTENT_SECURITY_POLICY,
@@ -25,9 +26,12 @@ pub fn headers() -> [(HeaderName, HeaderValue, bool); 6] {
             HeaderValue::from_static("nosniff"),
             true,
         ),
+        // same-origin, not no-referrer: under no-referrer Chromium sends
+        // `Origin: null` with a form's POST, which the Origin check must
+        // refuse; same-origin still sends nothing to other sites.
         (
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
             true,
         ),
         (
@@ -40,11 +44,15 @@ pub fn headers() -> [(HeaderName, HeaderValue, bool); 6] {
             HeaderValue::from_static("same-origin"),
             true,
         ),
+        // no-store for browsers and proxies; no-cache too, and Pragma,
+        // because lynx knows only those and otherwise shows a page it saw
+        // before (a stale CHANGES page after an apply).
         (
             header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
+            HeaderValue::from_static("no-store, no-cache"),
             false,
         ),
+        (header::PRAGMA, HeaderValue::from_static("no-cache"), false),
     ]
 }
 

@@ -447,6 +447,45 @@ pub fn button_action(id: &PanelId, button: &str, form: &Form) -> Result<panels::
     })
 }
 
+/// The panel `id` is called after `edits` (a rename of its block, or of
+/// the virtual a server panel belongs to, moves it).
+pub fn renamed(id: &PanelId, edits: &[lvscf::Edit]) -> PanelId {
+    use lvscf::BlockRef;
+    let mut id = id.clone();
+    for e in edits {
+        let lvscf::Edit::Rename { block, name } = e else {
+            continue;
+        };
+        id = match (id, block) {
+            (PanelId::Virtual(v), BlockRef::Virtual(b)) if v == *b => {
+                PanelId::Virtual(name.clone())
+            }
+            (PanelId::Reals(v), BlockRef::Virtual(b)) if v == *b => PanelId::Reals(name.clone()),
+            (PanelId::Monitoring(v), BlockRef::Virtual(b)) if v == *b => {
+                PanelId::Monitoring(name.clone())
+            }
+            (
+                PanelId::Real {
+                    virtual_name,
+                    name: s,
+                },
+                BlockRef::Server {
+                    virtual_name: bv,
+                    name: bs,
+                },
+            ) if virtual_name == *bv && s == *bs => PanelId::Real {
+                virtual_name,
+                name: name.clone(),
+            },
+            (PanelId::Failover(f), BlockRef::Failover(b)) if f == *b => {
+                PanelId::Failover(name.clone())
+            }
+            (other, _) => other,
+        };
+    }
+    id
+}
+
 /// The form's fields that belong to the panel (not ours: the token and
 /// the button).
 fn panel_fields(form: &Form) -> Vec<(String, String)> {
@@ -509,6 +548,7 @@ pub async fn panel_post(
             Ok(Redirect::to(&format!("/panel/{}?msg=nochange", id.path())).into_response())
         }
         Ok(edits) => {
+            let next = renamed(&id, &edits);
             if let Err(e) = stage(&st, &who, staged, edits) {
                 if let Fail::Forbidden(why) = &e {
                     st.audit(
@@ -522,7 +562,7 @@ pub async fn panel_post(
                 }
                 return Err(e);
             }
-            Ok(Redirect::to(&format!("/panel/{}?msg=staged", id.path())).into_response())
+            Ok(Redirect::to(&format!("/panel/{}?msg=staged", next.path())).into_response())
         }
         Err(errors) => {
             let submitted = (button == "accept").then_some(&form);
@@ -538,5 +578,46 @@ pub async fn panel_post(
             )
             .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_renamed_block_moves_its_panel() {
+        let r = lvscf::Edit::Rename {
+            block: lvscf::BlockRef::Virtual("web".into()),
+            name: "www".into(),
+        };
+        assert_eq!(
+            renamed(&PanelId::Virtual("web".into()), std::slice::from_ref(&r)),
+            PanelId::Virtual("www".into())
+        );
+        assert_eq!(
+            renamed(&PanelId::Virtual("ftp".into()), std::slice::from_ref(&r)),
+            PanelId::Virtual("ftp".into())
+        );
+        let s = lvscf::Edit::Rename {
+            block: lvscf::BlockRef::Server {
+                virtual_name: "web".into(),
+                name: "a".into(),
+            },
+            name: "b".into(),
+        };
+        assert_eq!(
+            renamed(
+                &PanelId::Real {
+                    virtual_name: "web".into(),
+                    name: "a".into()
+                },
+                &[s]
+            ),
+            PanelId::Real {
+                virtual_name: "web".into(),
+                name: "b".into()
+            }
+        );
     }
 }
