@@ -254,3 +254,55 @@ else
         bad "lvs-admin without CAP_CHOWN failed for another reason" "$(cat "$owned/serve.log" "$owned/apply.out")"
     fi
 fi
+
+# ---- pairing two routers, as lvs-admin(8) PAIRING says -----------------------
+# Two helpers on loopback (ports of their own), each with its own state
+# directory: `lvs-admin fingerprint` on each, then each the other's address
+# and fingerprint; an apply on the first reaches the second's lvs.cf.
+pa=$(free_port) pb=$(free_port)
+for r in a b; do
+    mkdir -p "$work/r$r/state" && chmod 0755 "$work/r$r"
+    cp "$repo/etc/lvs.cf" "$work/r$r/lvs.cf"
+done
+fp() { "$ext/usr/sbin/lvs-admin" fingerprint --state-dir "$1" 2>&1 | grep -oE '([0-9A-F]{2}:){31}[0-9A-F]{2}' | head -n1; }
+fpa=$(fp "$work/ra/state") fpb=$(fp "$work/rb/state")
+[ -n "$fpa" ] && [ -n "$fpb" ] && [ "$fpa" != "$fpb" ] &&
+    ok "pairing: lvs-admin fingerprint prints each router's own fingerprint" ||
+    bad "pairing: fingerprints '$fpa' '$fpb'"
+want=$(openssl x509 -noout -fingerprint -sha256 -in "$work/ra/state/sync-cert.pem" 2>/dev/null | sed 's/.*=//')
+[ "$want" = "$fpa" ] && ok "pairing: it is openssl's fingerprint of sync-cert.pem" || bad "pairing: openssl says '$want', lvs-admin '$fpa'"
+serve_router() { # NAME OWN-PORT PEER-PORT PEER-FINGERPRINT
+    local d=$work/r$1
+    "$ext/usr/sbin/lvs-admin" --socket "$d/a.sock" serve -c "$d/lvs.cf" --group root --state-dir "$d/state" \
+        --lvsd-socket "$d/lvsd.sock" --lvsd-pidfile "$d/lvs.pid" --pulse-socket "$d/pulse.sock" \
+        --pulse-pidfile "$d/pulse.pid" --sync-listen "127.0.0.1:$2" --peer "127.0.0.1:$3" \
+        --peer-fingerprint "$4" >"$d/serve.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 50); do [ -S "$d/a.sock" ] && break; sleep 0.1; done
+}
+serve_router a "$pa" "$pb" "$fpb"
+serve_router b "$pb" "$pa" "$fpa"
+admin_a() { "$ext/usr/sbin/lvs-admin" --socket "$work/ra/a.sock" "$@"; }
+# Step 5: the first push, the two files equal (copied by hand before).
+admin_a sync-push >"$work/ra/push0.out" 2>&1 && admin_a sync-status >"$work/ra/status0.out" 2>&1 &&
+    ok "pairing: the first sync-push of an equal file is accepted, sync-status exits 0" ||
+    bad "pairing: first sync-push" "$(cat "$work/ra/push0.out" "$work/ra/status0.out")"
+sed 's/^serial_no = .*/serial_no = 500/' "$repo/etc/lvs.cf" >"$work/ra/new.cf"
+admin_a apply "$work/ra/new.cf" --reason "pairing check" --user ci >"$work/ra/apply.out" 2>&1
+for _ in $(seq 50); do cmp -s "$work/ra/lvs.cf" "$work/rb/lvs.cf" && break; sleep 0.1; done
+cmp -s "$work/ra/lvs.cf" "$work/rb/lvs.cf" && grep -q '^serial_no = 500' "$work/rb/lvs.cf" &&
+    ok "pairing: an apply on the first router reaches the second's lvs.cf" ||
+    bad "pairing: the second router's lvs.cf after an apply" "$(cat "$work/ra/apply.out" "$work/ra/serve.log" "$work/rb/serve.log" | tail -n 15)"
+admin_a sync-status >"$work/ra/status.out" 2>&1 && ok "pairing: sync-status exits 0 (digests equal)" ||
+    bad "pairing: sync-status" "$(cat "$work/ra/status.out")"
+# A hand edit on the second router is not overwritten without --force.
+echo "# edited by hand on the backup" >>"$work/rb/lvs.cf"
+sed 's/^serial_no = .*/serial_no = 501/' "$repo/etc/lvs.cf" >"$work/ra/new.cf"
+admin_a apply "$work/ra/new.cf" --reason "pairing check 2" --user ci >"$work/ra/apply2.out" 2>&1
+sleep 0.5
+grep -q '^# edited by hand on the backup' "$work/rb/lvs.cf" && ! grep -q '^serial_no = 501' "$work/rb/lvs.cf" &&
+    ok "pairing: a file edited by hand on the second router is kept (a conflict)" ||
+    bad "pairing: the hand-edited file was replaced" "$(cat "$work/ra/apply2.out")"
+admin_a sync-push --force >"$work/ra/push.out" 2>&1
+cmp -s "$work/ra/lvs.cf" "$work/rb/lvs.cf" && ok "pairing: sync-push --force replaces it" ||
+    bad "pairing: sync-push --force" "$(cat "$work/ra/push.out")"
