@@ -228,8 +228,13 @@ _lvs_admin() {
             _lvs_director_words "$(cut -d: -f1 /etc/group 2>/dev/null)" "$cur"
             return
             ;;
+        --pam-group)
+            _lvs_director_words "viewer= operator= editor= admin=" "$cur"
+            compopt -o nospace 2>/dev/null
+            return
+            ;;
         --reason | --base | --user | --keep | --reload-wait | --peer | --peer-fingerprint | \
-            --sync-listen | --sync-name | --pam-service | --pam-group)
+            --sync-listen | --sync-name | --pam-service)
             return
             ;;
     esac
@@ -292,22 +297,16 @@ _lvs_web() {
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
     COMPREPLY=()
     case "$prev" in
-        --tls-cert | --tls-key | --admin-socket | --passwd | --users | --tokens)
+        --tls-cert | --tls-key | --admin-socket | --tokens)
             _lvs_director_files "$cur"
             return
             ;;
-        --pam-group)
-            _lvs_director_words "viewer= operator= editor= admin=" "$cur"
-            compopt -o nospace 2>/dev/null
-            return
-            ;;
-        --listen | --pam-service | --origin | --refresh | --idle-timeout)
+        --listen | --origin | --refresh | --idle-timeout)
             return
             ;;
     esac
-    _lvs_director_words "--listen --tls --tls-cert --tls-key --admin-socket --passwd
-        --users --pam-service --pam-group --tokens --origin --refresh --idle-timeout
-        --audit-stdout -h --help -V --version" "$cur"
+    _lvs_director_words "--listen --tls --tls-cert --tls-key --admin-socket --tokens
+        --origin --refresh --idle-timeout --audit-stdout -h --help -V --version" "$cur"
 }
 
 _piranha_passwd() {

@@ -706,7 +706,8 @@ check "bash: every command has its completion registered" \
     bash -c 'source completions/lvs-director.bash; for c in pulse lvsd nanny send_arp lvs-admin lvs-web piranha-passwd; do complete -p $c >/dev/null || exit 1; done'
 check "bash: lvs-admin --socket PATH ap<TAB> (the global option skipped)" test "$(comp _lvs_admin 3 lvs-admin --socket /x ap)" = "apply "
 check "bash: lvs-admin control <TAB> offers down up normal" test "$(comp _lvs_admin 2 lvs-admin control '')" = "down up normal "
-check "bash: lvs-web --pam-group <TAB> offers the roles" test "$(comp _lvs_web 2 lvs-web --pam-group '')" = "viewer= operator= editor= admin= "
+check "bash: lvs-admin serve --pam-group <TAB> offers the roles" \
+    test "$(comp _lvs_admin 3 lvs-admin serve --pam-group '')" = "viewer= operator= editor= admin= "
 check "bash: piranha-passwd --token NAME <TAB> offers the roles" \
     test "$(comp _piranha_passwd 3 piranha-passwd --token ci '')" = "viewer operator editor admin "
 check "bash: piranha-passwd <TAB> offers nothing (the word is the password)" test "$(comp _piranha_passwd 1 piranha-passwd '')" = " "
