@@ -98,7 +98,7 @@ fn run_daemon(args: &Args) -> Result<ExitCode> {
             ::daemon::inherited_fd::ReadyWriter::none()
         }
     };
-    let file = lvscf::parse_file(&args.configfile)
+    let (file, digest) = daemon::reload::read_digested(&args.configfile)
         .map_err(|e| anyhow!("failed to open {}: {}", e.path.display(), e.source))?;
     let Some(config) = file.parsed.config.clone() else {
         let mut err = std::io::stderr().lock();
@@ -156,5 +156,5 @@ fn run_daemon(args: &Args) -> Result<ExitCode> {
     // No client_monitor set: the nanny beside this lvsd (a build tree's),
     // else /usr/sbin/nanny.
     let config = daemon::reload::with_local_nanny(config);
-    daemon::run(opts, config, table, ready)
+    daemon::run(opts, config, Some(digest), table, ready)
 }

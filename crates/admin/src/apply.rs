@@ -51,6 +51,26 @@ pub struct ReloadState {
     pub error: Option<String>,
     /// Writes the last one made.
     pub writes: usize,
+    /// The digest of the file lvsd's running table came from (`None`: an
+    /// lvsd that does not say).
+    pub config_digest: Option<Digest>,
+}
+
+/// Whether lvsd's state `now` is the outcome of a reload of the file with
+/// digest `want`, lvsd having counted `before` reloads when it was
+/// signalled. A reload counted since is ours when it loaded `want`, or
+/// when it was refused (lvsd keeps its table, and the digest of the file
+/// it runs). A reload that loaded another file is someone else's SIGHUP
+/// that read the file before ours was renamed into place: ours is still to
+/// come. An lvsd that reports no digest is judged by its counter alone.
+pub fn reload_seen(before: u64, want: Digest, now: &ReloadState) -> bool {
+    if now.reloads <= before {
+        return false;
+    }
+    match now.config_digest {
+        None => true,
+        Some(running) => running == want || now.failed,
+    }
 }
 
 /// A revision to record.
@@ -93,9 +113,9 @@ pub trait Effects {
     fn reload_state(&mut self) -> Option<ReloadState>;
     /// SIGHUP pulse if it runs, else lvsd; `None` when neither runs.
     fn signal_reload(&mut self) -> Option<Daemon>;
-    /// Wait (bounded) until lvsd's `reloads` passes `before`; `Err` says
-    /// why it did not.
-    fn wait_reload(&mut self, before: u64) -> Result<ReloadState, String>;
+    /// Wait (bounded) until [`reload_seen`] of `before` and `want` (the
+    /// digest of the file written); `Err` says why it did not.
+    fn wait_reload(&mut self, before: u64, want: Digest) -> Result<ReloadState, String>;
     /// The clock, seconds since the epoch.
     fn now(&mut self) -> u64;
     /// Called after each step (the helper's fault-injection hook).
@@ -193,7 +213,7 @@ enum Reload {
     Refused(ReloadState),
 }
 
-fn reload(fx: &mut dyn Effects) -> Reload {
+fn reload(fx: &mut dyn Effects, want: Digest) -> Reload {
     let before = fx.reload_state();
     let Some(signalled) = fx.signal_reload() else {
         fx.reached(Step::Signalled);
@@ -206,7 +226,7 @@ fn reload(fx: &mut dyn Effects) -> Reload {
             reason: "lvsd's status socket did not answer before the signal".into(),
         });
     };
-    let seen = fx.wait_reload(before.reloads);
+    let seen = fx.wait_reload(before.reloads, want);
     fx.reached(Step::ReloadSeen);
     match seen {
         Ok(state) if state.failed => Reload::Refused(state),
@@ -264,7 +284,7 @@ pub fn apply(
         )
         .map_err(internal)?;
     fx.reached(Step::Recorded);
-    let refused = match reload(fx) {
+    let refused = match reload(fx, revision.digest) {
         Reload::Outcome(reload) => {
             return Ok(Applied {
                 revision,
@@ -334,7 +354,7 @@ fn revert(
             restored_from: Some(previous.rev),
         },
     )?;
-    let message = match reload(fx) {
+    let message = match reload(fx, rev.digest) {
         Reload::Outcome(ReloadOutcome::Reloaded { .. }) => {
             format!("lvsd reloaded revision {} again", previous.rev)
         }
@@ -383,6 +403,8 @@ mod tests {
         pulse: bool,
         /// lvsd refuses files containing this.
         refuses: Option<&'static str>,
+        /// A signal makes a reload of the file lvsd already runs.
+        stale_reload: bool,
         steps: Vec<Step>,
         signals: Vec<Daemon>,
         clock: u64,
@@ -454,6 +476,12 @@ mod tests {
                 return None;
             };
             self.signals.push(who);
+            if self.stale_reload {
+                if let Some(l) = self.lvsd.as_mut() {
+                    l.reloads += 1;
+                }
+                return Some(who);
+            }
             // The daemon reads the file as it now is.
             if let Some(l) = self.lvsd.as_mut() {
                 l.reloads += 1;
@@ -469,14 +497,15 @@ mod tests {
                         l.failed = false;
                         l.error = None;
                         l.writes = 1;
+                        l.config_digest = Some(Digest::of(&self.file));
                     }
                 }
             }
             Some(who)
         }
-        fn wait_reload(&mut self, before: u64) -> Result<ReloadState, String> {
+        fn wait_reload(&mut self, before: u64, want: Digest) -> Result<ReloadState, String> {
             match &self.lvsd {
-                Some(l) if l.reloads > before => Ok(l.clone()),
+                Some(l) if reload_seen(before, want, l) => Ok(l.clone()),
                 _ => Err("no reload within 30 s".into()),
             }
         }
@@ -639,7 +668,49 @@ mod tests {
             failed: false,
             error: None,
             writes: 0,
+            config_digest: Some(Digest::of(GOOD.as_bytes())),
         })
+    }
+
+    #[test]
+    fn only_a_reload_of_the_file_written_is_taken_for_ours() {
+        let ours = Digest::of(b"new");
+        let old = Digest::of(b"old");
+        let state = |reloads, failed, digest| ReloadState {
+            reloads,
+            failed,
+            error: None,
+            writes: 0,
+            config_digest: digest,
+        };
+        // No reload counted since the signal.
+        assert!(!reload_seen(4, ours, &state(4, false, Some(ours))));
+        // Ours loaded.
+        assert!(reload_seen(4, ours, &state(5, false, Some(ours))));
+        // Someone else's SIGHUP read the file before ours was renamed in:
+        // it loaded the old file; ours is still to come.
+        assert!(!reload_seen(4, ours, &state(5, false, Some(old))));
+        // Refused: lvsd kept the old table and says so.
+        assert!(reload_seen(4, ours, &state(5, true, Some(old))));
+        // An lvsd that reports no digest: the counter alone.
+        assert!(reload_seen(4, ours, &state(5, false, None)));
+    }
+
+    #[test]
+    fn a_reload_of_the_old_file_after_the_signal_is_not_taken_for_ours() {
+        let mut fx = Mem::new(GOOD);
+        fx.lvsd = lvsd();
+        // The reload counted after the signal is someone else's, of the
+        // file before ours was renamed in: the counter moves, the digest
+        // stays the old file's. By the counter alone this was "reloaded".
+        fx.stale_reload = true;
+        let new = GOOD.replace("serial_no = 1", "serial_no = 2");
+        let a = apply(&mut fx, &rules(), change(GOOD.as_bytes(), &new)).expect("apply");
+        assert!(
+            matches!(a.reload, ReloadOutcome::Unconfirmed { .. }),
+            "{:?}",
+            a.reload
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::apply::{Effects, NewRevision, ReloadState, Step};
-use crate::proto::{Daemon, DaemonState, RevisionInfo};
+use crate::apply::{Effects, NewRevision, ReloadState, Step, reload_seen};
+use crate::proto::{Daemon, DaemonState, Digest, RevisionInfo};
 use crate::store::Store;
 
 /// Where the helper finds everything.
@@ -265,6 +265,12 @@ impl Effects for System {
                 failed: status.last_reload_failed,
                 error: status.last_reload_error,
                 writes: status.last_reload_writes,
+                // A digest that is not one is treated as none (the
+                // counter decides), not as a reason to wait forever.
+                config_digest: status
+                    .config_digest
+                    .as_deref()
+                    .and_then(|d| Digest::from_hex(d).ok()),
             }),
             _ => None,
         }
@@ -285,12 +291,18 @@ impl Effects for System {
         None
     }
 
-    fn wait_reload(&mut self, before: u64) -> Result<ReloadState, String> {
+    fn wait_reload(&mut self, before: u64, want: Digest) -> Result<ReloadState, String> {
         let deadline = Instant::now() + self.reload_wait;
         let mut last = String::from("no answer");
         while Instant::now() < deadline {
             match self.reload_state() {
-                Some(s) if s.reloads > before => return Ok(s),
+                Some(s) if reload_seen(before, want, &s) => return Ok(s),
+                Some(s) if s.reloads > before => {
+                    last = format!(
+                        "lvsd reloaded, but runs another file ({}), not {want}",
+                        s.config_digest.map_or("-".to_owned(), |d| d.to_hex())
+                    )
+                }
                 Some(_) => last = "lvsd has not reloaded yet".into(),
                 None => last = "lvsd's status socket did not answer".into(),
             }

@@ -28,6 +28,13 @@ pub struct Status {
     /// Absent in the JSON of an lvsd that predates it.
     #[serde(default)]
     pub last_reload_error: Option<String>,
+    /// SHA-256 (64 lower-case hex digits) of the bytes of the file the
+    /// running table came from (the start's, or the last reload that
+    /// loaded; a refused reload leaves it): a writer of lvs.cf knows its
+    /// own file is running when this is its digest, whoever sent the
+    /// SIGHUP. Absent in the JSON of an lvsd that predates it.
+    #[serde(default)]
+    pub config_digest: Option<String>,
     /// Active virtual servers.
     pub virtuals: Vec<VirtualStatus>,
 }
@@ -121,6 +128,9 @@ pub fn render_at(s: &Status, now: u64) -> String {
             let _ = writeln!(out, "  {line}");
         }
     }
+    if let Some(d) = &s.config_digest {
+        let _ = writeln!(out, "  running lvs.cf {d}");
+    }
     for v in &s.virtuals {
         let _ = writeln!(
             out,
@@ -183,6 +193,9 @@ mod tests {
             reloads: 3,
             last_reload_failed: true,
             last_reload_error: Some("error parsing lvs.cf on line 3.\nlvs.cf:3:9: error: x".into()),
+            config_digest: Some(
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into(),
+            ),
             virtuals: vec![VirtualStatus {
                 name: "web".into(),
                 service: Some("-A -t 203.0.113.10:80 -s wlc".into()),
@@ -231,11 +244,24 @@ mod tests {
     fn an_older_lvsd_without_the_reload_error_still_parses() {
         let mut s = sample();
         s.last_reload_error = None;
+        s.config_digest = None;
         let mut v = serde_json::to_value(&s).expect("value");
-        v.as_object_mut()
-            .expect("object")
-            .remove("last_reload_error");
+        let o = v.as_object_mut().expect("object");
+        o.remove("last_reload_error");
+        o.remove("config_digest");
         assert_eq!(from_json(&v.to_string()).expect("parse"), s);
+    }
+
+    #[test]
+    fn the_digest_is_in_the_json_and_the_text() {
+        let s = sample();
+        let json = to_json(&s);
+        assert!(json.contains(r#""config_digest": "ba7816bf"#), "{json}");
+        let text = render_at(&s, 1_700_000_005);
+        assert!(
+            text.contains("\n  running lvs.cf ba7816bf8f01cfea"),
+            "{text}"
+        );
     }
 
     #[test]

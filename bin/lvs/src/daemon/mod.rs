@@ -63,13 +63,17 @@ pub struct Daemon {
     exit: Option<u8>,
     /// Why the last reload was refused (the lines logged), for `--status`.
     last_reload_error: Option<String>,
+    /// The digest of the file the running table came from, for `--status`.
+    config_digest: Option<String>,
 }
 
 impl Daemon {
-    /// A daemon for `config`, writing through `table`.
+    /// A daemon for `config` (read from bytes of digest `digest`), writing
+    /// through `table`.
     pub fn new(
         opts: Options,
         config: Config,
+        digest: Option<String>,
         table: Box<dyn IpvsTable>,
         events: mpsc::UnboundedSender<MonitorEvent>,
     ) -> Self {
@@ -89,6 +93,7 @@ impl Daemon {
             wake: None,
             exit: None,
             last_reload_error: None,
+            config_digest: digest,
         }
     }
 
@@ -232,10 +237,11 @@ impl Daemon {
     /// to the new configuration, or keep everything as it is.
     pub fn reloaded(&mut self, outcome: reload::Outcome) {
         match outcome {
-            reload::Outcome::Loaded(config) => {
+            reload::Outcome::Loaded(config, digest) => {
                 // More monitors may need more descriptors.
                 crate::fdlimit::raise_for(&config);
                 self.last_reload_error = None;
+                self.config_digest = Some(digest);
                 self.feed(Event::Reload(config));
             }
             reload::Outcome::Refused(lines) => {
@@ -280,6 +286,7 @@ fn log_started(id: &lvsd::MonitorId, pid: i32) {
 pub fn run(
     opts: Options,
     config: Config,
+    digest: Option<String>,
     table: Box<dyn IpvsTable>,
     ready: ReadyWriter,
 ) -> Result<ExitCode> {
@@ -287,7 +294,8 @@ pub fn run(
         .enable_all()
         .build()
         .context("cannot start the event loop")?;
-    let result = runtime.block_on(async move { main_loop(opts, config, table, ready).await });
+    let result =
+        runtime.block_on(async move { main_loop(opts, config, digest, table, ready).await });
     // A reload's blocking read may still wait on a host name lookup: exit
     // without it.
     runtime.shutdown_timeout(Duration::from_millis(100));
@@ -305,6 +313,7 @@ async fn sleep_until(at: Option<Instant>) {
 async fn main_loop(
     opts: Options,
     config: Config,
+    digest: Option<String>,
     table: Box<dyn IpvsTable>,
     mut ready: ReadyWriter,
 ) -> Result<ExitCode> {
@@ -320,7 +329,7 @@ async fn main_loop(
     let (query_tx, mut queries) = mpsc::channel(status::MAX_CLIENTS);
     let serving = status::listen(&socket_path).map(|l| status::serve(l, query_tx));
     let mut reloads = reload::Reloads::new(opts.configfile.clone());
-    let mut d = Daemon::new(opts, config, table, tx);
+    let mut d = Daemon::new(opts, config, digest, table, tx);
 
     d.feed(Event::Start);
     d.flush();

@@ -27,30 +27,52 @@ pub const MAX_LOGGED: usize = 20;
 /// What a reload read.
 #[derive(Debug)]
 pub enum Outcome {
-    /// A configuration to switch to.
-    Loaded(Box<Config>),
+    /// A configuration to switch to, and the digest of the bytes it was
+    /// read from ([`digest_hex`]).
+    Loaded(Box<Config>, String),
     /// The file cannot be used; the running configuration stays. The lines
     /// to log, in order.
     Refused(Vec<String>),
 }
 
-/// Reads and parses `path` on a blocking thread ([`lvscf::parse_file`]),
+/// SHA-256 of `bytes`, 64 lower-case hex digits: the `config_digest` of
+/// lvsd's status, as the configuration tool's helper computes it for the
+/// file it wrote.
+pub fn digest_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    let mut hex = String::with_capacity(64);
+    for b in sha2::Sha256::digest(bytes) {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
+}
+
+/// [`lvscf::parse_file`] of `path`, and the digest of the very bytes it
+/// parsed (one read: a rename in between cannot give the digest of one
+/// file to the table of another).
+pub fn read_digested(path: &Path) -> Result<(ParsedFile, String), ReadError> {
+    let bytes = lvscf::read_file(path)?;
+    Ok((lvscf::parse_bytes(path, &bytes), digest_hex(&bytes)))
+}
+
+/// Reads and parses `path` on a blocking thread ([`read_digested`]),
 /// giving up after `deadline` (the thread then finishes on its own and its
 /// result is dropped).
 pub async fn read(path: PathBuf, deadline: Duration) -> Outcome {
-    read_with(path, deadline, |p| lvscf::parse_file(p)).await
+    read_with(path, deadline, read_digested).await
 }
 
 /// [`read`] with another parser (tests: one that blocks).
 pub async fn read_with(
     path: PathBuf,
     deadline: Duration,
-    parse: impl FnOnce(&Path) -> Result<ParsedFile, ReadError> + Send + 'static,
+    parse: impl FnOnce(&Path) -> Result<(ParsedFile, String), ReadError> + Send + 'static,
 ) -> Outcome {
     let name = path.display().to_string();
     let task = tokio::task::spawn_blocking(move || parse(&path));
     match tokio::time::timeout(deadline, task).await {
-        Ok(Ok(Ok(file))) => outcome(&name, &file),
+        Ok(Ok(Ok((file, digest)))) => outcome(&name, &file, digest),
         Ok(Ok(Err(e))) => Outcome::Refused(vec![e.to_string()]),
         Ok(Err(e)) => Outcome::Refused(vec![format!("{name}: reading it failed: {e}")]),
         Err(_) => Outcome::Refused(vec![format!(
@@ -137,9 +159,9 @@ fn with_nanny_in(mut config: Config, dir: &Path) -> Config {
 }
 
 /// The configuration, or the lines that say why there is none.
-fn outcome(name: &str, file: &ParsedFile) -> Outcome {
+fn outcome(name: &str, file: &ParsedFile, digest: String) -> Outcome {
     if let Some(config) = &file.parsed.config {
-        return Outcome::Loaded(Box::new(with_local_nanny(config.clone())));
+        return Outcome::Loaded(Box::new(with_local_nanny(config.clone())), digest);
     }
     let errors: Vec<_> = file.parsed.of(Severity::Error).collect();
     let mut lines = Vec::with_capacity(errors.len().min(MAX_LOGGED) + 2);
@@ -178,7 +200,7 @@ mod tests {
     fn refused(o: Outcome) -> Vec<String> {
         match o {
             Outcome::Refused(lines) => lines,
-            Outcome::Loaded(_) => panic!("loaded"),
+            Outcome::Loaded(..) => panic!("loaded"),
         }
     }
 
@@ -309,11 +331,21 @@ mod tests {
             lines[21],
             format!("{name}: 30 more errors not logged (lvsd --check -c {name} lists them all)")
         );
-        std::fs::write(&path, "virtual v {\n address = 192.0.2.1 eth0:1\n}\n").expect("write");
+        let good = "virtual v {\n address = 192.0.2.1 eth0:1\n}\n";
+        std::fs::write(&path, good).expect("write");
         match runtime().block_on(read(path.clone(), DEADLINE)) {
-            Outcome::Loaded(c) => assert_eq!(c.virtuals.len(), 1),
+            Outcome::Loaded(c, digest) => {
+                assert_eq!(c.virtuals.len(), 1);
+                // The digest of the bytes read, as the helper computes it.
+                assert_eq!(digest, digest_hex(good.as_bytes()));
+                assert_eq!(digest.len(), 64);
+            }
             Outcome::Refused(l) => panic!("{l:?}"),
         }
+        assert_eq!(
+            digest_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         let _ = std::fs::remove_file(&path);
     }
 }

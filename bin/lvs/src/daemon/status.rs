@@ -96,6 +96,7 @@ pub(super) fn collect(d: &mut Daemon) -> Status {
         reloads: d.lvsd.counters().reloads,
         last_reload_failed: d.lvsd.counters().last_reload_failed,
         last_reload_error: d.last_reload_error.clone(),
+        config_digest: d.config_digest.clone(),
         virtuals,
     }
 }
