@@ -643,6 +643,8 @@ fi
 echo "== configuration tool (installed files, user lvs-web, init scripts, HTTP, TLS)"
 if [ -n "${ext:-}" ]; then
     mkdir -p "$tmp/web"
+    # lvs-web runs as its own user: it must be able to reach its files.
+    chmod 0711 "$tmp"
     out=$(timeout 300 unshare -m bash packaging/web-check.sh "$ext" "$tmp/web" 2>&1)
     grep -E '^(ok|FAIL|      )' <<<"$out"
     passed=$((passed + $(grep -c '^ok ' <<<"$out")))
