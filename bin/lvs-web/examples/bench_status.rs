@@ -18,7 +18,6 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
-use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -34,7 +33,7 @@ const RSS_BUDGET_KB: u64 = 20 * 1024;
 
 fn snapshot() -> StatusReport {
     let now = lvs_web::views::now();
-    let virtuals = (0..VIRTUALS)
+    let virtuals: Vec<VirtualStatus> = (0..VIRTUALS)
         .map(|v| VirtualStatus {
             name: format!("service{v:03}"),
             service: Some(format!(
@@ -74,16 +73,18 @@ fn snapshot() -> StatusReport {
             serial_no: Some(42),
         },
         lvsd: DaemonState::Running {
-            status: Status {
-                pid: 4242,
-                configfile: "/etc/sysconfig/ha/lvs.cf".into(),
-                last_reload_writes: 1,
-                total_writes: 1100,
-                reloads: 3,
-                last_reload_failed: false,
-                last_reload_error: None,
-                virtuals,
-            },
+            // Through JSON, as lvsd sends it: fields lvsd added later
+            // have serde defaults, so the snapshot stays an old lvsd's.
+            status: serde_json::from_value::<Status>(serde_json::json!({
+                "pid": 4242,
+                "configfile": "/etc/sysconfig/ha/lvs.cf",
+                "last_reload_writes": 1,
+                "total_writes": 1100,
+                "reloads": 3,
+                "last_reload_failed": false,
+                "virtuals": virtuals,
+            }))
+            .expect("an lvsd snapshot"),
         },
         pulse: DaemonState::Running {
             status: failover::status::Status {
@@ -122,7 +123,11 @@ fn render_once(report: &StatusReport) -> (Duration, usize) {
         }),
         notices: Vec::new(),
         refresh_secs: 10,
-        s: lvs_web::pages::status_view(report, "backup digest equal", lvs_web::views::now()),
+        s: lvs_web::pages::status_view(
+            report,
+            lvs_web::pages::backup_view(&Ok(sync_state(report))),
+            lvs_web::views::now(),
+        ),
         may_control: true,
         may_sync: true,
         csrf: "0".repeat(64),
@@ -131,8 +136,26 @@ fn render_once(report: &StatusReport) -> (Duration, usize) {
     (t.elapsed(), html.len())
 }
 
+/// Both routers' files as `sync-status` gives them (in sync).
+fn sync_state(report: &StatusReport) -> proto::SyncState {
+    proto::SyncState {
+        peer: "203.0.113.3:3637".into(),
+        peer_fingerprint: "AA:BB".into(),
+        fingerprint: "CC:DD".into(),
+        local_digest: report.file.digest,
+        local_serial_no: report.file.serial_no,
+        base: Some(report.file.digest),
+        remote: proto::PeerFile::Known {
+            digest: Some(report.file.digest),
+            serial_no: report.file.serial_no,
+            last_write: None,
+        },
+    }
+}
+
 /// A stand-in for lvs-admin's socket: `status` answers the snapshot,
-/// `sync-status` a line, anything else an error. Only for this benchmark.
+/// `sync-status` both routers in sync, `login` piranha/bench as admin,
+/// anything else an error. Only for this benchmark.
 fn helper(listener: UnixListener, report: StatusReport) {
     for stream in listener.incoming() {
         let Ok(mut s) = stream else { continue };
@@ -142,9 +165,18 @@ fn helper(listener: UnixListener, report: StatusReport) {
         }
         let reply = match proto::decode_request(&buf) {
             Ok(Request::Status) => Reply::Ok(Response::Status(Box::new(report.clone()))),
-            Ok(Request::SyncStatus) => Reply::Ok(Response::SyncStatus {
-                message: "backup digest equal".into(),
-            }),
+            Ok(Request::SyncStatus) => {
+                Reply::Ok(Response::SyncStatus(Box::new(sync_state(&report))))
+            }
+            Ok(Request::Login { user, password, .. })
+                if user == "piranha" && password.0 == "bench" =>
+            {
+                Reply::Ok(Response::Login(proto::LoginOutcome::LoggedIn {
+                    user,
+                    role: "admin".into(),
+                    method: "passwd".into(),
+                }))
+            }
             _ => Reply::Error(proto::Error::Internal {
                 message: "not in this benchmark".into(),
             }),
@@ -210,8 +242,6 @@ fn main() -> ExitCode {
     fs::set_permissions(&sock, fs::Permissions::from_mode(0o666)).expect("chmod");
     let r2 = report.clone();
     std::thread::spawn(move || helper(listener, r2));
-    let hash = access::passwd::hash_password_with_rounds("bench", 4).expect("hash");
-    write_public(&d.join("piranha.passwd"), &format!("piranha:{hash}\n"));
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("port")
@@ -230,10 +260,6 @@ fn main() -> ExitCode {
         .arg(format!("127.0.0.1:{port}"))
         .arg("--admin-socket")
         .arg(&sock)
-        .arg("--passwd")
-        .arg(d.join("piranha.passwd"))
-        .arg("--users")
-        .arg(d.join("users"))
         .arg("--tokens")
         .arg(d.join("tokens"))
         .stdout(Stdio::null())
@@ -307,9 +333,4 @@ fn main() -> ExitCode {
     } else {
         ExitCode::from(1)
     }
-}
-
-fn write_public(p: &Path, text: &str) {
-    fs::write(p, text).expect("write");
-    fs::set_permissions(p, fs::Permissions::from_mode(0o644)).expect("chmod");
 }

@@ -9,7 +9,7 @@
 //!
 //! | method | path | role | body → answer |
 //! |---|---|---|---|
-//! | GET | `/status` | viewer | → `{status, backup}` (the helper's status report) |
+//! | GET | `/status` | viewer | → `{status, sync}` (the helper's status and sync-status) |
 //! | GET | `/config` | viewer | → `{text, digest}` |
 //! | POST | `/check` | viewer | `{text}` → check report |
 //! | POST | `/stage` | editor | `{text?, edits[]}` → `{base_digest, text, text_diff, ipvs, check}` |
@@ -19,7 +19,7 @@
 //! | POST | `/restore` | admin | `{revision, reason}` → the revision and reload |
 //! | POST | `/control` | operator | `{virtual, server, action}` → `{}` |
 //! | POST | `/sync` | admin | `{force}` → `{message}` |
-//! | GET | `/sync` | viewer | → `{message}` |
+//! | GET | `/sync` | viewer | → both routers' digests and `serial_no`s |
 //!
 //! Errors are `{"error": KIND, "message": TEXT, …}` with the helper's
 //! typed refusal when there is one (a conflict carries `current_digest`).
@@ -188,12 +188,12 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 
 async fn status(S(st): S<Arc<State>>, h: HeaderMap, p: Peer_) -> Answer {
     caller(&st, &h, p, Action::View)?;
-    let (report, backup) = tokio::join!(st.admin.status(), st.admin.sync_status());
+    let (report, backup) = tokio::join!(st.admin.status(), st.admin.sync_state());
     let backup = match backup {
-        Ok(m) => m,
-        Err(e) => e.to_string(),
+        Ok(s) => to_json(&s),
+        Err(e) => json!({"error": e.to_string()}),
     };
-    Ok(Json(json!({"status": to_json(&report?), "backup": backup})))
+    Ok(Json(json!({"status": to_json(&report?), "sync": backup})))
 }
 
 async fn config(S(st): S<Arc<State>>, h: HeaderMap, p: Peer_) -> Answer {
@@ -241,6 +241,16 @@ async fn stage(S(st): S<Arc<State>>, h: HeaderMap, p: Peer_, body: Bytes) -> Ans
     crate::guard::check_edits(c.role, &edits, &base_text)
         .map_err(|e| ApiFail::new(StatusCode::FORBIDDEN, "command-key", e.to_string()))?;
     let mut staged = crate::staging::Staged::new(base_digest, base_text);
+    let mut edits = edits;
+    // serial_no one up, as the panels' staging (and the original tool's
+    // save) does, unless the edits set it.
+    let serial = lvscf::Address::global("serial_no");
+    if !edits
+        .iter()
+        .any(|e| matches!(e, lvscf::Edit::Set { at, .. } if *at == serial))
+    {
+        edits.push(panels::bump_serial(&staged.document()));
+    }
     staged.stage(edits).map_err(|e| {
         ApiFail::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -341,7 +351,7 @@ async fn sync_push(S(st): S<Arc<State>>, h: HeaderMap, p: Peer_, body: Bytes) ->
 
 async fn sync_status(S(st): S<Arc<State>>, h: HeaderMap, p: Peer_) -> Answer {
     caller(&st, &h, p, Action::View)?;
-    Ok(Json(json!({"message": st.admin.sync_status().await?})))
+    Ok(Json(to_json(&st.admin.sync_state().await?)))
 }
 
 /// The API's routes (nested under `/api/v1`).

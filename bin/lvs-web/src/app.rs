@@ -50,9 +50,6 @@ pub struct State {
     pub origins: OriginPolicy,
     sessions: Mutex<SessionStore>,
     pub staged: Mutex<staging::Store>,
-    pub limiter: Mutex<access::ratelimit::LoginLimiter>,
-    /// Tried in order at login.
-    pub authenticators: Vec<Box<dyn access::auth::Authenticator>>,
     audit: Mutex<AuditLog>,
 }
 
@@ -88,10 +85,6 @@ impl State {
             origins: OriginPolicy::new(allowed),
             sessions: Mutex::new(sessions),
             staged: Mutex::new(staging::Store::default()),
-            limiter: Mutex::new(access::ratelimit::LoginLimiter::new(
-                access::ratelimit::LoginLimits::default(),
-            )),
-            authenticators: crate::auth::authenticators(&settings),
             audit: Mutex::new(audit),
             settings,
         }))

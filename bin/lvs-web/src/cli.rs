@@ -25,7 +25,8 @@ pub const MIN_REFRESH_SECS: u64 = 2;
 
 /// lvs-web: the web configuration tool for lvs.cf (the Piranha
 /// Configuration Tool's replacement). Runs unprivileged; everything
-/// privileged goes through lvs-admin's socket.
+/// privileged, password checks included, goes through lvs-admin's socket
+/// (the password file and PAM are configured on lvs-admin serve).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "lvs-web", version)]
 pub struct Args {
@@ -50,23 +51,6 @@ pub struct Args {
     /// The lvs-admin helper's socket.
     #[arg(long, default_value = "/run/lvs-admin.sock")]
     pub admin_socket: PathBuf,
-
-    /// htpasswd-style password file (piranha-passwd's).
-    #[arg(long, default_value_t = format!("{CONF_DIR}/piranha.passwd"))]
-    pub passwd: String,
-
-    /// Users and their roles (viewer, operator, editor, admin).
-    #[arg(long, default_value_t = format!("{CONF_DIR}/lvs-web.users"))]
-    pub users: String,
-
-    /// PAM service to authenticate against (off when not given).
-    #[arg(long)]
-    pub pam_service: Option<String>,
-
-    /// With PAM: a Unix group whose members may log in, as ROLE=GROUP
-    /// (repeatable, e.g. admin=lvsadmin, viewer=lvsview).
-    #[arg(long = "pam-group", value_name = "ROLE=GROUP")]
-    pub pam_groups: Vec<String>,
 
     /// API tokens for /api/v1/ (Bearer).
     #[arg(long, default_value_t = format!("{CONF_DIR}/lvs-web.tokens"))]
@@ -106,10 +90,6 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub transport: Transport,
     pub admin_socket: PathBuf,
-    pub passwd: PathBuf,
-    pub users: PathBuf,
-    pub pam_service: Option<String>,
-    pub pam_groups: Vec<(String, String)>,
     pub tokens: PathBuf,
     pub origins: Vec<String>,
     pub refresh: Duration,
@@ -152,21 +132,6 @@ impl Settings {
                 args.idle_timeout
             )));
         }
-        let mut pam_groups = Vec::new();
-        for g in &args.pam_groups {
-            let (role, group) = g
-                .split_once('=')
-                .ok_or_else(|| UsageError(format!("--pam-group {g:?}: expected ROLE=GROUP")))?;
-            if !matches!(role, "viewer" | "operator" | "editor" | "admin") || group.is_empty() {
-                return Err(UsageError(format!(
-                    "--pam-group {g:?}: ROLE is one of viewer, operator, editor, admin; GROUP is not empty"
-                )));
-            }
-            pam_groups.push((role.to_owned(), group.to_owned()));
-        }
-        if !args.pam_groups.is_empty() && args.pam_service.is_none() {
-            return Err(UsageError("--pam-group needs --pam-service".into()));
-        }
         let tls = matches!(transport, Transport::Tls { .. });
         let origins = if args.origins.is_empty() {
             default_origins(args.listen, tls)
@@ -180,10 +145,6 @@ impl Settings {
             listen: args.listen,
             transport,
             admin_socket: args.admin_socket.clone(),
-            passwd: PathBuf::from(&args.passwd),
-            users: PathBuf::from(&args.users),
-            pam_service: args.pam_service.clone(),
-            pam_groups,
             tokens: PathBuf::from(&args.tokens),
             origins,
             refresh: Duration::from_secs(args.refresh),
@@ -278,20 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn pam_groups_and_origins_are_checked() {
-        let e = Settings::from_args(&args(&["--pam-group", "root=wheel", "--pam-service", "x"]))
-            .unwrap_err();
-        assert!(e.0.contains("ROLE"), "{e}");
-        let e = Settings::from_args(&args(&["--pam-group", "admin=wheel"])).unwrap_err();
-        assert!(e.0.contains("--pam-service"), "{e}");
-        let s = Settings::from_args(&args(&[
-            "--pam-service",
-            "piranha-gui",
-            "--pam-group",
-            "admin=lvsadmin",
-        ]))
-        .unwrap();
-        assert_eq!(s.pam_groups, vec![("admin".into(), "lvsadmin".into())]);
+    fn origins_are_checked() {
         let e = Settings::from_args(&args(&["--origin", "https://a/b"])).unwrap_err();
         assert!(e.0.contains("no path"), "{e}");
         let e = Settings::from_args(&args(&["--origin", "a.example"])).unwrap_err();

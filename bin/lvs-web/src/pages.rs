@@ -21,7 +21,7 @@ use crate::app::{Fail, PeerX, State, Who, html, lock, poster, source, viewer};
 use crate::decode::{self, Form};
 use crate::serve::Peer;
 use crate::staging::Staged;
-use crate::views::status::{DaemonView, PathView, PulseView, StatusView};
+use crate::views::status::{BackupView, DaemonView, PathView, PulseView, StatusView};
 use crate::views::{DiffLine, Nav, Notice, diff_lines, now, utc};
 
 // ---- login ---------------------------------------------------------------
@@ -61,6 +61,7 @@ pub async fn login(
     let form = Form::parse(&body)?;
     let l = decode::Login::from_form(&form)?;
     let peer = peer.map(|p| p.0.0.ip());
+    // The helper rate-limits, checks and writes the audit line.
     let outcome = crate::auth::login(&st, &l.user, &l.password, peer).await;
     match outcome {
         Ok(a) => {
@@ -127,7 +128,7 @@ pub struct StatusPage {
 
 /// The status page's view of the helper's answers (pure, for the
 /// benchmark too).
-pub fn status_view(report: &proto::StatusReport, backup: &str, now: u64) -> StatusView {
+pub fn status_view(report: &proto::StatusReport, backup: BackupView, now: u64) -> StatusView {
     let mut v = StatusView {
         file_path: report.file.path.clone(),
         digest: report.file.digest.to_hex(),
@@ -136,7 +137,7 @@ pub fn status_view(report: &proto::StatusReport, backup: &str, now: u64) -> Stat
             .serial_no
             .map_or_else(|| "-".to_owned(), |n| n.to_string()),
         file_size: report.file.size,
-        backup: backup.to_owned(),
+        backup,
         ..StatusView::default()
     };
     match &report.lvsd {
@@ -203,6 +204,51 @@ pub fn status_view(report: &proto::StatusReport, backup: &str, now: u64) -> Stat
 }
 
 /// `?msg=CODE`: which fixed notice a redirect asks for.
+/// The backup's line of the status page from `sync-status`'s answer.
+pub fn backup_view(r: &Result<proto::SyncState, ClientError>) -> BackupView {
+    let s = match r {
+        Ok(s) => s,
+        Err(ClientError::Refused(proto::Error::NoSyncPeer)) => {
+            return BackupView {
+                summary: "no sync peer configured (lvs-admin serve --peer)".into(),
+                ..BackupView::default()
+            };
+        }
+        Err(e) => {
+            return BackupView {
+                summary: e.to_string(),
+                ..BackupView::default()
+            };
+        }
+    };
+    let serial = |n: &Option<i64>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+    let mut v = BackupView {
+        summary: s.summary(),
+        peer: s.peer.clone(),
+        ..BackupView::default()
+    };
+    match &s.remote {
+        proto::PeerFile::Known {
+            digest,
+            serial_no,
+            last_write,
+        } => {
+            v.digest = digest.map_or_else(|| "(no file)".to_owned(), |d| d.to_hex());
+            v.serial_no = serial(serial_no);
+            v.state = if s.in_sync() { "in sync" } else { "differs" };
+            v.last_write = last_write
+                .as_ref()
+                .map(|w| format!("{} by {} ({})", utc(w.at), w.by, w.digest))
+                .unwrap_or_default();
+        }
+        proto::PeerFile::Unreachable { reason } => {
+            v.state = "unreachable";
+            v.digest = reason.clone();
+        }
+    }
+    v
+}
+
 #[derive(serde::Deserialize)]
 pub struct Msg {
     #[serde(default)]
@@ -233,18 +279,15 @@ pub async fn status(
     Query(q): Query<Msg>,
 ) -> Result<Response, Fail> {
     let who = viewer(&st, &headers)?;
-    let (report, backup) = tokio::join!(st.admin.status(), st.admin.sync_status());
+    let (report, backup) = tokio::join!(st.admin.status(), st.admin.sync_state());
     let report = report?;
-    let backup = match backup {
-        Ok(m) => m,
-        Err(e) => e.to_string(),
-    };
+    let backup = backup_view(&backup);
     let page = StatusPage {
         title: "CONTROL/MONITORING",
         nav: Some(who.nav(&st, "status")),
         notices: message(&q.msg).into_iter().collect(),
         refresh_secs: st.settings.refresh.as_secs(),
-        s: status_view(&report, &backup, now()),
+        s: status_view(&report, backup, now()),
         may_control: who.may(Action::Control),
         may_sync: who.may(Action::Sync),
         csrf: who.csrf.as_str().to_owned(),

@@ -190,6 +190,22 @@ pub mod status {
         pub servers: Vec<ServerView>,
     }
 
+    /// The backup router's file as `sync-status` reports it.
+    #[derive(Debug, Clone, Default)]
+    pub struct BackupView {
+        /// `sync-status`'s one line (or why there is none).
+        pub summary: String,
+        /// The peer's sync address; empty without a peer.
+        pub peer: String,
+        /// Its lvs.cf's digest, when known.
+        pub digest: String,
+        pub serial_no: String,
+        /// `in sync`, `differs`, `unreachable`, or empty.
+        pub state: &'static str,
+        /// The last push's write there, when known.
+        pub last_write: String,
+    }
+
     /// The whole status page.
     #[derive(Debug, Clone, Default)]
     pub struct StatusView {
@@ -197,7 +213,7 @@ pub mod status {
         pub digest: String,
         pub serial_no: String,
         pub file_size: u64,
-        pub backup: String,
+        pub backup: BackupView,
         pub lvsd: DaemonView,
         pub pulse: PulseView,
         pub virtuals: Vec<VirtualView>,

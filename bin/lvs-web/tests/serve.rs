@@ -123,8 +123,6 @@ fn tls_with_a_generated_certificate() {
         .arg(&key)
         .arg("--admin-socket")
         .arg(dir.path().join("none.sock"))
-        .arg("--passwd")
-        .arg(dir.path().join("none.passwd"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(fs::File::create(&err_path).expect("log"))

@@ -119,8 +119,14 @@ impl Rig {
             ),
         )
         .expect("tokens");
-        for f in ["piranha.passwd", "users", "tokens"] {
-            fs::set_permissions(d.join(f), fs::Permissions::from_mode(0o644)).expect("chmod");
+        // The hashes and roles are the helper's (root's) alone; the web
+        // reads only the tokens.
+        for (f, mode) in [
+            ("piranha.passwd", 0o600),
+            ("users", 0o600),
+            ("tokens", 0o644),
+        ] {
+            fs::set_permissions(d.join(f), fs::Permissions::from_mode(mode)).expect("chmod");
         }
         let group = if is_root() {
             "nogroup".to_owned()
@@ -148,6 +154,10 @@ impl Rig {
             .arg(d.join("pulse.sock"))
             .arg("--pulse-pidfile")
             .arg(d.join("pulse.pid"))
+            .arg("--passwd-file")
+            .arg(d.join("piranha.passwd"))
+            .arg("--users-file")
+            .arg(d.join("users"))
             .stdout(fs::File::create(d.join("admin.log")).expect("log"))
             .stderr(fs::File::create(d.join("admin.err")).expect("log"))
             .spawn()
@@ -167,10 +177,6 @@ impl Rig {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--admin-socket")
             .arg(&socket)
-            .arg("--passwd")
-            .arg(d.join("piranha.passwd"))
-            .arg("--users")
-            .arg(d.join("users"))
             .arg("--tokens")
             .arg(d.join("tokens"))
             .arg("--audit-stdout")
@@ -195,8 +201,12 @@ impl Rig {
         fs::read_to_string(self.dir.path().join("ha/lvs.cf")).expect("lvs.cf")
     }
 
+    /// lvs-web's audit lines and the helper's (logins are checked and
+    /// logged there).
     fn audit(&self) -> String {
-        fs::read_to_string(self.dir.path().join("web.log")).unwrap_or_default()
+        let d = self.dir.path();
+        fs::read_to_string(d.join("web.log")).unwrap_or_default()
+            + &fs::read_to_string(d.join("admin.err")).unwrap_or_default()
     }
 
     fn origin(&self) -> String {
@@ -387,6 +397,24 @@ fn wait_for(mut ok: impl FnMut() -> bool, what: &str) {
 }
 
 const REAL: &str = "/panel/virtual/web/server/web1";
+
+/// `cf` is revision 1 (CF) again, but for a `serial_no` above `last`
+/// (a restore counts up past every save, so the backup's sync takes it).
+fn assert_restored(cf: &str, last: i64) {
+    let serial: i64 = cf
+        .lines()
+        .find_map(|l| l.strip_prefix("serial_no = "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no serial_no in {cf}"));
+    assert!(
+        serial > last,
+        "serial_no {serial} after a restore, last save {last}"
+    );
+    assert_eq!(
+        cf.replace(&format!("serial_no = {serial}"), "serial_no = 1"),
+        CF
+    );
+}
 
 #[test]
 fn unauthenticated_requests_go_to_login_except_login_and_static() {
@@ -644,7 +672,7 @@ fn staged_edit_diff_apply_writes_exactly_the_edit() {
     let admin = rig.login("piranha");
     let r = rig.post("/history/1/restore", &admin, &[("reason", "back")]);
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(rig.cf(), CF);
+    assert_restored(&rig.cf(), 2);
     assert!(rig.audit().contains("audit: restore user=piranha"));
 }
 
@@ -760,7 +788,12 @@ fn api_tokens_and_no_cookies() {
     });
     let r = rig.api("POST", "/apply", EDITOR_TOKEN, &body.to_string());
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(rig.cf(), CF.replace("weight = 1", "weight = 5"));
+    // The API's stage raises serial_no as the panels do.
+    assert_eq!(
+        rig.cf(),
+        CF.replace("weight = 1", "weight = 5")
+            .replace("serial_no = 1", "serial_no = 2")
+    );
     let r = rig.api("POST", "/apply", EDITOR_TOKEN, &body.to_string());
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.json()["error"], "conflict");
@@ -774,7 +807,7 @@ fn api_tokens_and_no_cookies() {
         r#"{"revision":1,"reason":"undo"}"#,
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(rig.cf(), CF);
+    assert_restored(&rig.cf(), 2);
     // Bad bodies are typed errors.
     let r = rig.api("POST", "/apply", EDITOR_TOKEN, "{\"base_digest\": 1");
     assert_eq!(r.status, 400);
