@@ -429,7 +429,12 @@ async fn changes_page(st: &State, who: &Who, notices: Vec<Notice>) -> Result<Res
         page.staged = true;
         page.base = s.base.to_hex();
         page.edits = s.edits.iter().map(ToString::to_string).collect();
-        page.conflict = s.conflict.map(|c| ConflictView {
+        // The diff below is against the file on disk: if that is no
+        // longer the base, say so before anyone reads it (it would show
+        // the other change undone) and before an apply finds out.
+        let (_, on_disk) = st.admin.read().await?;
+        let current = s.conflict.or((on_disk != s.base).then_some(on_disk));
+        page.conflict = current.map(|c| ConflictView {
             base: s.base.to_hex(),
             current: c.to_hex(),
             edits: s.edits.len(),

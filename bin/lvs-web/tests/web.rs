@@ -700,9 +700,14 @@ fn two_applies_from_one_base_the_second_is_a_conflict() {
     };
     let (ba, bb) = (base(&a), base(&b));
     assert_eq!(ba, bb, "both started from the same file");
+    let r = rig.get("/changes", Some(&b.cookie));
+    assert!(!r.body.contains("Conflict"), "{}", r.body);
     let r = rig.post("/changes/apply", &a, &[("base", &ba), ("reason", "a")]);
     assert_eq!(r.status, 200, "{}", r.body);
     let after_a = rig.cf();
+    // b's CHANGES page says so before b tries.
+    let r = rig.get("/changes", Some(&b.cookie));
+    assert!(r.body.contains("Conflict"), "{}", r.body);
     let r = rig.post("/changes/apply", &b, &[("base", &bb), ("reason", "b")]);
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(r.body.contains("Conflict"), "{}", r.body);
