@@ -1,7 +1,8 @@
-//! Two real `lvs-admin serve` on loopback, paired with each other's
-//! fingerprints: an apply on one reaches the other, a hand edit on the
-//! other is a conflict unless forced, and a helper the other is not paired
-//! with is refused.
+//! Two real `lvs-admin serve` paired with each other's fingerprints, on
+//! loopback and (root, `netns-tests`: tests/netns/run.sh) in two network
+//! namespaces: an apply on one reaches the other, a hand edit on the other
+//! is a conflict unless forced, and a helper the other is not paired with
+//! is refused.
 
 use std::fs;
 use std::net::TcpListener;
@@ -80,9 +81,24 @@ impl Router {
     }
 
     fn start(
-        (dir, port, fingerprint): (tempfile::TempDir, u16, String),
+        prepared: (tempfile::TempDir, u16, String),
         name: &str,
         peer_port: u16,
+        peer_fingerprint: &str,
+    ) -> Router {
+        let listen = format!("127.0.0.1:{}", prepared.1);
+        let peer = format!("127.0.0.1:{peer_port}");
+        Router::start_in(prepared, None, name, &listen, &peer, peer_fingerprint)
+    }
+
+    /// `lvs-admin serve` in network namespace `netns` (`ip netns exec`)
+    /// or here, taking pushes on `listen`, pushing to `peer`.
+    fn start_in(
+        (dir, port, fingerprint): (tempfile::TempDir, u16, String),
+        netns: Option<&str>,
+        name: &str,
+        listen: &str,
+        peer: &str,
         peer_fingerprint: &str,
     ) -> Router {
         let d = dir.path();
@@ -92,7 +108,15 @@ impl Router {
             .expect("our group has a name")
             .name;
         let log = fs::File::create(d.join("helper.log")).expect("log");
-        let child = Command::new(bin())
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, bin()]);
+                c
+            }
+            None => Command::new(bin()),
+        };
+        let child = cmd
             .arg("--socket")
             .arg(&socket)
             .arg("serve")
@@ -109,9 +133,9 @@ impl Router {
             .arg(d.join("pulse.sock"))
             .arg("--pulse-pidfile")
             .arg(d.join("pulse.pid"))
-            .args(["--peer", &format!("127.0.0.1:{peer_port}")])
+            .args(["--peer", peer])
             .args(["--peer-fingerprint", peer_fingerprint])
-            .args(["--sync-listen", &format!("127.0.0.1:{port}")])
+            .args(["--sync-listen", listen])
             .args(["--sync-name", name])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -277,4 +301,129 @@ fn two_paired_helpers_sync_and_a_stranger_is_refused() {
         "r2 logs the refusal: {}",
         b.log()
     );
+}
+
+/// A named network namespace with its loopback up, deleted on drop.
+#[cfg(feature = "netns-tests")]
+struct Netns(String);
+
+#[cfg(feature = "netns-tests")]
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let name = format!("lvs-admin-{}-{tag}", std::process::id());
+        // Left over by a killed earlier run with the same PID.
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        ip(&["netns", "add", &name]);
+        ip(&["-n", &name, "link", "set", "lo", "up"]);
+        Netns(name)
+    }
+}
+
+#[cfg(feature = "netns-tests")]
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+#[cfg(feature = "netns-tests")]
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Root on the host (tests/netns/run.sh): the two helpers in two network
+/// namespaces joined by a veth pair, on the default sync port.
+#[cfg(feature = "netns-tests")]
+#[test]
+fn two_helpers_in_two_namespaces_sync_and_refuse_a_stranger() {
+    assert!(nix::unistd::getuid().is_root(), "needs root (ip netns)");
+    let (n1, n2) = (Netns::new("r1"), Netns::new("r2"));
+    ip(&[
+        "link", "add", "s1", "netns", &n1.0, "type", "veth", "peer", "name", "s2", "netns", &n2.0,
+    ]);
+    ip(&["-n", &n1.0, "addr", "add", "198.51.100.1/24", "dev", "s1"]);
+    ip(&["-n", &n2.0, "addr", "add", "198.51.100.2/24", "dev", "s2"]);
+    ip(&["-n", &n1.0, "link", "set", "s1", "up"]);
+    ip(&["-n", &n2.0, "link", "set", "s2", "up"]);
+    let (pa, pb) = (Router::prepare(), Router::prepare());
+    let (fa, fb) = (pa.2.clone(), pb.2.clone());
+    // The default port (3637) on both sides: --peer without one.
+    let a = Router::start_in(
+        pa,
+        Some(&n1.0),
+        "r1",
+        "198.51.100.1:3637",
+        "198.51.100.2",
+        &fb,
+    );
+    let b = Router::start_in(
+        pb,
+        Some(&n2.0),
+        "r2",
+        "198.51.100.2:3637",
+        "198.51.100.1",
+        &fa,
+    );
+    // The first push finds the same file there: taken, and the base.
+    let started = Instant::now();
+    loop {
+        // r2 may not listen yet when r1 is up.
+        match a.client().sync_push(false, "alice") {
+            Ok(m) => {
+                assert!(m.contains("already held"), "{m}");
+                break;
+            }
+            Err(e) => assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{e}: {}",
+                b.log()
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let new = OLD
+        .replace("weight = 1", "weight = 4")
+        .replace("serial_no = 1", "serial_no = 2");
+    let applied = a
+        .client()
+        .apply(a.digest(), new.as_bytes(), "weight", "alice")
+        .expect("apply");
+    assert!(
+        matches!(applied.sync, Some(SyncOutcome::Accepted { .. })),
+        "{:?}",
+        applied.sync
+    );
+    converges(&a, &b);
+    // A hand edit on r2 is not overwritten by the next push.
+    let hand = format!("{new}# edited on r2\n");
+    fs::write(b.config(), &hand).expect("hand edit");
+    match a.client().sync_push(false, "alice") {
+        Err(ClientError::Sync(SyncOutcome::Refused { conflict: true, .. })) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fs::read_to_string(b.config()).expect("read"), hand);
+    // A helper r2 is not paired with, beside r1: refused, r2 unchanged.
+    let pc = Router::prepare();
+    let c = Router::start_in(
+        pc,
+        Some(&n1.0),
+        "stranger",
+        "198.51.100.1:3638",
+        "198.51.100.2",
+        &fb,
+    );
+    match c.client().sync_push(true, "mallory") {
+        Err(ClientError::Sync(SyncOutcome::Failed { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fs::read_to_string(b.config()).expect("read"), hand);
 }
