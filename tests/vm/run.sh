@@ -262,7 +262,9 @@ for b in dash bash ipvsadm ip ss bridge tc arping tcpdump ping timeout grep sed 
   case "$p" in /*) BINS+=("$(readlink -f "$p")=${b##*/}") ;; esac
 done
 EXTRA_LIBS=(libc.so.6 libm.so.6 libgcc_s.so.1 libpthread.so.0 libdl.so.2 librt.so.1
-  libutil.so.1 libresolv.so.2 libz.so.1 libstdc++.so.6)
+  libutil.so.1 libresolv.so.2 libz.so.1 libstdc++.so.6
+  # lvs-admin checks web logins with PAM.
+  libpam.so.0 libcrypt.so.1 libaudit.so.1 libcap-ng.so.0)
 stamp() {
   cat "$SELF"
   printf '%s\n' "$KPKG" "$KPKGVER" "${MODULES[@]}" "${BINS[@]}" "${EXTRA_LIBS[@]}"
