@@ -30,23 +30,24 @@ impl std::fmt::Display for NotAllowed {
     }
 }
 
-/// The first edit `role` may not make, if any. Removing or renaming a
-/// block is an edit of its keys: a block holding a command key may be
-/// removed only by an admin (its program would stop running), so block
-/// edits are checked against `text`, the file they apply to.
+/// The first edit `role` may not make, if any. Removing a block is an
+/// edit of its keys: a block holding a command key may be removed only by
+/// an admin (its program would stop running), so removals are checked
+/// against `text`, the file they apply to.
 pub fn check_edits(role: Role, edits: &[Edit], text: &str) -> Result<(), NotAllowed> {
     let commands = command_values(text);
     for e in edits {
         let key = match e {
             Edit::Set { at, .. } | Edit::Unset(at) => at.to_string(),
-            Edit::Remove(b) | Edit::Rename { block: b, .. } => {
+            Edit::Remove(b) => {
                 let prefix = block_prefix(b.keyword(), b.name(), b);
                 match commands.keys().find(|k| k.starts_with(&prefix)) {
                     Some(k) => k.clone(),
                     None => continue,
                 }
             }
-            Edit::Add(_) => continue,
+            // A rename leaves every program as it was.
+            Edit::Add(_) | Edit::Rename { .. } => continue,
         };
         if !may_set(role, &key) {
             return Err(NotAllowed { key, role });
@@ -138,6 +139,11 @@ mod tests {
         let rm = Edit::Remove(lvscf::BlockRef::Virtual("web".into()));
         assert!(check_edits(Role::Editor, std::slice::from_ref(&rm), CF).is_err());
         assert!(check_edits(Role::Admin, &[rm], CF).is_ok());
+        let mv = Edit::Rename {
+            block: lvscf::BlockRef::Virtual("web".into()),
+            name: "www".into(),
+        };
+        assert!(check_edits(Role::Editor, &[mv], CF).is_ok());
         let rm = Edit::Remove(lvscf::BlockRef::Server {
             virtual_name: "web".into(),
             name: "web1".into(),
