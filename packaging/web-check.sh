@@ -306,3 +306,43 @@ grep -q '^# edited by hand on the backup' "$work/rb/lvs.cf" && ! grep -q '^seria
 admin_a sync-push --force >"$work/ra/push.out" 2>&1
 cmp -s "$work/ra/lvs.cf" "$work/rb/lvs.cf" && ok "pairing: sync-push --force replaces it" ||
     bad "pairing: sync-push --force" "$(cat "$work/ra/push.out")"
+
+# ---- a login under the unit's bounding set, piranha's own passwd file ---------
+# A router coming from piranha keeps piranha.passwd as piranha left it:
+# owned by the user piranha, mode 0600. The helper, with exactly the unit's
+# capabilities, still checks a login against it (CAP_DAC_READ_SEARCH);
+# without that capability it cannot.
+login_with() { # BOUNDING-SET: helper so, lvs-web as lvs-web, one login; prints the HTTP status
+    local d=$work/caplogin sock=$work/caplogin/run/a.sock p1 p2 lport
+    rm -rf "$d" && mkdir -p "$d/conf" "$d/run" "$d/state" && chmod 0755 "$d" "$d/run"
+    chgrp lvs-web "$d/run"
+    printf '%s\n' "$password" | "$ext/usr/sbin/piranha-passwd" --file "$d/conf/piranha.passwd" >/dev/null 2>&1
+    chown "$id:$id" "$d/conf/piranha.passwd" && chmod 0600 "$d/conf/piranha.passwd"
+    cp "$repo/etc/lvs.cf" "$d/lvs.cf"
+    setpriv --bounding-set="$1" --inh-caps=-all --no-new-privs -- \
+        "$ext/usr/sbin/lvs-admin" --socket "$sock" serve -c "$d/lvs.cf" --state-dir "$d/state" \
+        --lvsd-socket "$run/lvsd.sock" --lvsd-pidfile "$run/lvs.pid" --pulse-socket "$run/pulse.sock" \
+        --pulse-pidfile "$run/pulse.pid" --passwd-file "$d/conf/piranha.passwd" \
+        --users-file "$d/conf/lvs-web.users" >"$d/admin.log" 2>&1 &
+    p1=$!
+    pids+=("$p1")
+    for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+    lport=$(free_port)
+    (cd / && exec setpriv --reuid=lvs-web --regid=lvs-web --init-groups --bounding-set=-all --inh-caps=-all \
+        --no-new-privs -- "$ext/usr/sbin/lvs-web" --listen "127.0.0.1:$lport" --admin-socket "$sock" \
+        --tokens "$d/conf/lvs-web.tokens" >"$d/web.log" 2>&1) &
+    p2=$!
+    pids+=("$p2")
+    for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$lport/login" && break; sleep 0.1; done
+    curl -s -o /dev/null -w '%{http_code}' -H "Origin: http://127.0.0.1:$lport" \
+        --data-urlencode user=piranha --data-urlencode "password=$password" "http://127.0.0.1:$lport/login"
+    kill -TERM "$p2" "$p1" 2>/dev/null
+    wait "$p2" "$p1" 2>/dev/null
+}
+code=$(login_with "-all,$caps")
+[ "$code" = 303 ] &&
+    ok "login under the unit's bounding set against a piranha.passwd of another user, mode 0600: 303" ||
+    bad "login under the unit's bounding set: $code" "$(tail -n 5 "$work/caplogin/admin.log" "$work/caplogin/web.log")"
+code=$(login_with "-all,${caps//,+dac_read_search/}")
+[ "$code" = 503 ] && ok "without CAP_DAC_READ_SEARCH the helper cannot read that file (503: login unavailable)" ||
+    bad "login without CAP_DAC_READ_SEARCH: $code (503 expected)" "$(tail -n 5 "$work/caplogin/admin.log")"
