@@ -7,9 +7,10 @@
 # (tests/web/lvs.cf: a real server in two virtuals, a firewall-mark
 # virtual, comments), lvs-admin serving it as root on a socket of a test
 # group, piranha.passwd written by piranha-passwd with an admin, an editor,
-# an operator and a viewer (lvs-web.users), and lvs-web running as a test
-# user made for the run (no capabilities, no new privileges) on 127.0.0.1
-# and a free port. No daemon runs, so the status page must say so.
+# an operator and a viewer (lvs-web.users; lvs-admin checks the logins),
+# and lvs-web running as a test user made for the run (no capabilities, no
+# new privileges) on 127.0.0.1 and a free port. No daemon runs, so the
+# status page must say so.
 # Then:
 #   1. tests/web/text-browser.sh: lynx in tmux, keystroke by keystroke: log
 #      in, open every page, change a real server's weight, ACCEPT, review
@@ -103,17 +104,6 @@ cp tests/web/lvs.cf "$T/lvs.cf.orig"
 chgrp "$TEST_GROUP" "$T/run"
 chmod 0750 "$T/run"
 
-# Every path lvs-admin would otherwise take from the system points into
-# $T: it must not signal a pulse or lvsd of this machine.
-"$T/bin/lvs-admin" serve -c "$T/etc/lvs.cf" --socket "$T/run/admin.sock" \
-    --group "$TEST_GROUP" --state-dir "$T/state" \
-    --lvsd-socket "$T/run/lvsd.sock" --lvsd-pidfile "$T/run/lvs.pid" \
-    --pulse-socket "$T/run/pulse.sock" --pulse-pidfile "$T/run/pulse.pid" \
-    >"$T/admin.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do [ -S "$T/run/admin.sock" ] && break; sleep 0.1; done
-[ -S "$T/run/admin.sock" ] || { cat "$T/admin.log" >&2; die "lvs-admin did not create its socket in 5 s"; }
-
 # One password per user and run, on piranha-passwd's standard input (not
 # argv, which it warns about).
 password() { head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 16; }
@@ -127,9 +117,20 @@ for u in piranha:admin edna:editor otto:operator vera:viewer; do
     printf '%s %s\n' "$name" "${u#*:}" >>"$T/conf/lvs-web.users"
 done
 grep -q '^edna:[$]6[$]' "$T/conf/piranha.passwd" || die "piranha-passwd wrote no SHA-512 crypt hash for edna"
-# lvs-web reads them as its own user (the package's piranha user).
-chown -R "$TEST_USER:$TEST_GROUP" "$T/conf"
+# lvs-admin checks the logins (as root); lvs-web never reads these files.
 chmod 0700 "$T/conf"
+
+# Every path lvs-admin would otherwise take from the system points into
+# $T: it must not signal a pulse or lvsd of this machine.
+"$T/bin/lvs-admin" serve -c "$T/etc/lvs.cf" --socket "$T/run/admin.sock" \
+    --group "$TEST_GROUP" --state-dir "$T/state" \
+    --lvsd-socket "$T/run/lvsd.sock" --lvsd-pidfile "$T/run/lvs.pid" \
+    --pulse-socket "$T/run/pulse.sock" --pulse-pidfile "$T/run/pulse.pid" \
+    --passwd-file "$T/conf/piranha.passwd" --users-file "$T/conf/lvs-web.users" \
+    >"$T/admin.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do [ -S "$T/run/admin.sock" ] && break; sleep 0.1; done
+[ -S "$T/run/admin.sock" ] || { cat "$T/admin.log" >&2; die "lvs-admin did not create its socket in 5 s"; }
 
 free_port() {
     local p
@@ -145,8 +146,7 @@ URL=http://127.0.0.1:$PORT
 setpriv --reuid="$TEST_USER" --regid="$TEST_GROUP" --clear-groups --no-new-privs \
     --inh-caps=-all --bounding-set=-all -- \
     "$T/bin/lvs-web" --listen "127.0.0.1:$PORT" --admin-socket "$T/run/admin.sock" \
-    --passwd "$T/conf/piranha.passwd" --users "$T/conf/lvs-web.users" \
-    --tokens "$T/conf/lvs-web.tokens" --audit-stdout >"$T/web.log" 2>&1 &
+    --tokens "$T/run/lvs-web.tokens" --audit-stdout >"$T/web.log" 2>&1 &
 WEB_PID=$!
 PIDS+=("$WEB_PID")
 for _ in $(seq 50); do
