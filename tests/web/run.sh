@@ -67,7 +67,8 @@ TEST_USER=lvswt$$
 TEST_GROUP=lvswt$$
 PIDS=()
 MADE_USER=0 MADE_GROUP=0
-TMUX_SOCKET=lvs-web-test-$$
+# This run's own tmux server, its socket inside $T.
+TMUX_SOCKET=$T/tmux.sock
 export TMUX_SOCKET
 
 # shellcheck disable=SC2317 # run by the trap
@@ -75,9 +76,8 @@ cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    # Our own tmux server (its socket is named after this run), if the
-    # text-browser part left it running.
-    tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null
+    # Our own tmux server, if the text-browser part left it running.
+    [ -S "$TMUX_SOCKET" ] && tmux -S "$TMUX_SOCKET" kill-server 2>/dev/null
     [ "$MADE_USER" = 1 ] && userdel "$TEST_USER" 2>/dev/null
     [ "$MADE_GROUP" = 1 ] && groupdel "$TEST_GROUP" 2>/dev/null
     if [ "${WEB_KEEP:-}" = 1 ]; then

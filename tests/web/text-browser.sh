@@ -6,7 +6,7 @@
 # etc/lvs.cf is the file lvs-admin edits, lvs.cf.orig its first version,
 # web.log lvs-web's audit lines), WEB_USER / WEB_PASSWORD (an editor),
 # WEB_ADMIN_PASSWORD (user piranha, admin), WEB_VIEWER_PASSWORD (user vera,
-# viewer), TMUX_SOCKET (the name of this run's own tmux server).
+# viewer), TMUX_SOCKET (the socket of this run's own tmux server).
 #
 # lynx runs with numbered links and fields (-number_fields) in a window tall
 # enough to show every page whole, so the number in front of a label is
@@ -26,7 +26,7 @@ fail() { echo "FAIL  $*"; FAILS=$((FAILS + 1)); }
 # check DESCRIPTION COMMAND...: ok or FAIL after the command's status.
 check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
 
-tm() { tmux -L "$TMUX_SOCKET" "$@"; }
+tm() { tmux -S "$TMUX_SOCKET" "$@"; }
 screen() { tm capture-pane -p; }
 # The screen when a step failed, so the log shows what lynx showed.
 show() { screen | grep -v '^[[:space:]]*$' | sed 's/^/      | /'; }
