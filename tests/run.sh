@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's whole test run: formatting, lints, unit and integration tests
 # on the host, the network-namespace tests (pulse failover, send_arp,
-# rtnetlink) as root on the host, then the real-kernel tests in the qemu guest.
+# rtnetlink, config sync) as root on the host, the logins and the configuration
+# tool in a text browser and headless Chromium, then the real-kernel tests in
+# the qemu guest.
 #
 #   bash tests/run.sh             # everything (what CI runs)
 #   LVS_SKIP_VM=1 bash tests/run.sh   # host only, for a quick local loop
@@ -25,6 +27,12 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p 
 
 step "network-namespace tests (host, root)"
 bash tests/netns/run.sh
+
+step "logins: PAM services and piranha-passwd's files (root)"
+cargo test -p access -p piranha-passwd --locked --features root-tests -- --test-threads=1
+
+step "the configuration tool in lynx and headless Chromium (root)"
+bash tests/web/run.sh
 
 step "operations: packages, unit, init script, man pages, completions (root)"
 bash packaging/check.sh
