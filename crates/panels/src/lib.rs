@@ -129,6 +129,10 @@ pub struct Field {
     pub extension: Option<&'static str>,
     /// The file's diagnostics on this field's part of its line.
     pub diagnostics: Vec<Diagnostic>,
+    /// Free text (a command line, a path, a `send`/`expect` string, a
+    /// list): worth a wide input, where an address or a device name is
+    /// short.
+    pub wide: bool,
 }
 
 /// How a field is entered.

@@ -420,6 +420,7 @@ pub(crate) fn field(tree: &Tree<'_>, block: Option<&BlockRef>, s: &Spec) -> Fiel
         command: access::policy::is_command_key(s.key),
         extension: s.extension,
         diagnostics: Vec::new(),
+        wide: matches!(s.ty, Ty::Text | Ty::Check | Ty::Dirs),
     }
 }
 

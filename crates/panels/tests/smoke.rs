@@ -137,3 +137,20 @@ fn values_agree_with_document_get() {
     }
     assert!(checked > 300, "{checked}");
 }
+
+#[test]
+fn free_text_fields_are_wide_addresses_are_not() {
+    let doc = sample();
+    let g = panel(&doc, &PanelId::Global).expect("global");
+    for name in ["active_cmd", "rsh_command", "ipvsadm"] {
+        assert!(g.field(name).expect(name).wide, "{name}");
+    }
+    for name in ["primary", "nat_router", "nat_router_device", "serial_no"] {
+        assert!(!g.field(name).expect(name).wide, "{name}");
+    }
+    let v = virtual_rows(&doc)[0].name.clone();
+    let m = panel(&doc, &PanelId::Monitoring(v)).expect("monitoring");
+    for name in ["send", "expect", "send_program"] {
+        assert!(m.field(name).expect(name).wide, "{name}");
+    }
+}
