@@ -1,9 +1,11 @@
 //! Writing the passwd and tokens files: read, change, and replace the
 //! file atomically (temporary file in the same directory, fsync, rename,
 //! fsync of the directory), under a lock on the directory so that two
-//! runs at once cannot lose each other's change. Mode 600; owner the
-//! user `piranha` when it exists (the original's Apache ran as piranha
-//! and had to read the file), else root.
+//! runs at once cannot lose each other's change. The passwd file: mode
+//! 600, owner the user `piranha` when it exists (the original's Apache ran
+//! as piranha and had to read the file), else root. The tokens file: read
+//! by lvs-web itself (it holds SHA-256 digests of random tokens, nothing a
+//! reader can log in with), so group `lvs-web`, mode 640.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
@@ -34,6 +36,38 @@ pub fn owner() -> (Option<(Uid, Gid)>, Option<String>) {
             Some((Uid::from_raw(0), Gid::from_raw(0))),
             Some("user piranha does not exist: the file stays owned by root".into()),
         ),
+    }
+}
+
+/// The group lvs-web runs as (packaging/ makes it with the user).
+pub const WEB_GROUP: &str = "lvs-web";
+
+/// Owner and mode of the tokens file: what the file has now if it exists
+/// (an admin's choice is kept), else root:lvs-web 0640, else (no such
+/// group) [`owner`]'s with 0600 and a note.
+pub fn token_owner(path: &Path) -> (Option<(Uid, Gid)>, u32, Option<String>) {
+    use std::os::unix::fs::MetadataExt as _;
+    if let Ok(m) = std::fs::metadata(path) {
+        let own = Uid::effective()
+            .is_root()
+            .then(|| (Uid::from_raw(m.uid()), Gid::from_raw(m.gid())));
+        return (own, m.mode() & 0o777, None);
+    }
+    if !Uid::effective().is_root() {
+        return (None, 0o600, None);
+    }
+    match Group::from_name(WEB_GROUP) {
+        Ok(Some(g)) => (Some((Uid::from_raw(0), g.gid)), 0o640, None),
+        _ => {
+            let (own, _) = owner();
+            (
+                own,
+                0o600,
+                Some(format!(
+                    "group {WEB_GROUP} does not exist: the file is readable by its owner only, and lvs-web cannot check tokens until it can read it"
+                )),
+            )
+        }
     }
 }
 
@@ -73,8 +107,8 @@ impl Locked {
         }
     }
 
-    /// Replaces the file with `bytes`, mode 600, owned by `owner`.
-    pub fn replace(&self, bytes: &[u8], owner: Option<(Uid, Gid)>) -> Result<()> {
+    /// Replaces the file with `bytes`, with `mode`, owned by `owner`.
+    pub fn replace(&self, bytes: &[u8], owner: Option<(Uid, Gid)>, mode: u32) -> Result<()> {
         let dir = parent(&self.path);
         let name = self
             .path
@@ -82,7 +116,7 @@ impl Locked {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-        let result = write_new(&tmp, bytes, owner).and_then(|()| {
+        let result = write_new(&tmp, bytes, owner, mode).and_then(|()| {
             std::fs::rename(&tmp, &self.path).with_context(|| {
                 format!("cannot rename {} to {}", tmp.display(), self.path.display())
             })
@@ -98,7 +132,7 @@ impl Locked {
     }
 }
 
-fn write_new(tmp: &Path, bytes: &[u8], owner: Option<(Uid, Gid)>) -> Result<()> {
+fn write_new(tmp: &Path, bytes: &[u8], owner: Option<(Uid, Gid)>, mode: u32) -> Result<()> {
     // A leftover of a run killed before its rename.
     let _ = std::fs::remove_file(tmp);
     let mut f = OpenOptions::new()
@@ -110,6 +144,13 @@ fn write_new(tmp: &Path, bytes: &[u8], owner: Option<(Uid, Gid)>) -> Result<()> 
     if let Some((uid, gid)) = owner {
         fchown(&f, Some(uid), Some(gid))
             .with_context(|| format!("cannot chown {}", tmp.display()))?;
+    }
+    // Widened only after the chown: never readable by a group it is not
+    // meant for, even for a moment.
+    if mode != 0o600 {
+        use std::os::unix::fs::PermissionsExt as _;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot chmod {}", tmp.display()))?;
     }
     f.write_all(bytes)
         .and_then(|()| f.sync_all())

@@ -94,7 +94,7 @@ fn set_password(file: &std::path::Path, user: &str, password: &str) -> Result<()
     }
     let existed = passwd.set(user, &hash);
     let (owner, note) = files::owner();
-    locked.replace(&passwd.to_bytes(), owner)?;
+    locked.replace(&passwd.to_bytes(), owner, 0o600)?;
     if existing.is_none() {
         eprintln!("Created {name}");
     }
@@ -124,10 +124,11 @@ fn add_token(file: &std::path::Path, name: &str, role: access::Role) -> Result<(
             )
         })?;
     let new = access::tokens::generate(&tokens, name, role)?;
-    let (owner, note) = files::owner();
+    let (owner, mode, note) = files::token_owner(file);
     locked.replace(
         access::tokens::append_line(&text, &new.entry.line()).as_bytes(),
         owner,
+        mode,
     )?;
     println!("{}", new.secret);
     eprintln!(

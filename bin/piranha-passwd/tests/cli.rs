@@ -312,3 +312,43 @@ fn the_file_belongs_to_piranha_when_that_user_exists() {
         (user.uid.as_raw(), group.gid.as_raw())
     );
 }
+
+#[test]
+#[cfg_attr(not(feature = "root-tests"), ignore)]
+fn the_tokens_file_is_readable_by_the_web_group_and_keeps_an_admins_mode() {
+    // lvs-web (user and group lvs-web) reads the tokens file itself.
+    let had_group = nix::unistd::Group::from_name("lvs-web").unwrap().is_some();
+    struct Remove(bool);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            if self.0 {
+                let _ = Command::new("groupdel").arg("lvs-web").status();
+            }
+        }
+    }
+    let _remove = Remove(!had_group);
+    if !had_group {
+        let made = Command::new("groupadd")
+            .args(["-r", "lvs-web"])
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let group = nix::unistd::Group::from_name("lvs-web").unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lvs-web.tokens");
+    let f = file.to_str().unwrap();
+    let out = run(&["--tokens-file", f, "--token", "ansible", "editor"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (0, group.gid.as_raw()));
+    assert_eq!(meta.mode() & 0o777, 0o640);
+
+    // An admin's own choice of mode and group survives the next token.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    nix::unistd::chown(&file, None, Some(nix::unistd::Gid::from_raw(0))).unwrap();
+    let out = run(&["--tokens-file", f, "--token", "ci", "viewer"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!((meta.gid(), meta.mode() & 0o777), (0, 0o600));
+}
