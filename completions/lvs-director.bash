@@ -3,7 +3,7 @@
 # Installed once per command under /usr/share/bash-completion/completions/;
 # works without the bash-completion package's helpers too (source it).
 #
-# `lvsd --control down|up|normal <TAB>` offers the VIRTUAL/SERVER names of
+# `lvsd --control down|up|normal|drain <TAB>` offers the VIRTUAL/SERVER names of
 # the lvs.cf on the command line (-c FILE), else /etc/sysconfig/ha/lvs.cf:
 # the file the running lvsd was started with.
 
@@ -106,7 +106,7 @@ _lvsd() {
             return
             ;;
         --control)
-            _lvs_director_words "down up normal" "$cur"
+            _lvs_director_words "down up normal drain" "$cur"
             return
             ;;
         --remove | --rename | --set | --unset)
@@ -267,7 +267,7 @@ _lvs_admin() {
             ;;
         control)
             if [ "$prev" = control ]; then
-                _lvs_director_words "down up normal" "$cur"
+                _lvs_director_words "down up normal drain" "$cur"
             elif [[ "$cur" == -* ]]; then
                 _lvs_director_words "--user --socket -h --help" "$cur"
             else

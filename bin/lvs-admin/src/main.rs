@@ -79,9 +79,10 @@ enum Command {
         #[arg(long)]
         user: Option<String>,
     },
-    /// Force a real server down, up, or back to normal (not saved).
+    /// Force a real server down or up, drain it, or back to normal (not
+    /// saved).
     Control {
-        /// down, up or normal.
+        /// down, up, normal or drain.
         action: ControlAction,
         /// VIRTUAL/SERVER.
         target: String,

@@ -58,8 +58,10 @@ pub struct Args {
     pub status: bool,
 
     /// Force one real server down, up, or back to normal checking (what
-    /// SIGUSR1, SIGUSR2 and SIGHUP do to its nanny; also for shared nannies).
-    #[arg(long = "control", num_args = 2, value_names = ["down|up|normal", "VIRTUAL/SERVER"], conflicts_with_all = ["status", "check", "dry_run", "diff"])]
+    /// SIGUSR1, SIGUSR2 and SIGHUP do to its nanny; also for shared nannies),
+    /// or drain it: weight 0, whatever its checks say, until one of the
+    /// others. Runtime only: nothing is saved to lvs.cf.
+    #[arg(long = "control", num_args = 2, value_names = ["down|up|normal|drain", "VIRTUAL/SERVER"], conflicts_with_all = ["status", "check", "dry_run", "diff"])]
     pub control: Option<Vec<String>>,
 
     /// With --status: JSON instead of text.

@@ -247,8 +247,11 @@ pub enum ControlAction {
     Down,
     /// Force it in.
     Up,
-    /// Back to normal checking.
+    /// Back to normal checking (ends a drain).
     Normal,
+    /// Keep it at weight 0, whatever its checks say, until one of the
+    /// others (lvsd's own; its nanny keeps checking).
+    Drain,
 }
 
 impl ControlAction {
@@ -258,6 +261,7 @@ impl ControlAction {
             ControlAction::Down => "down",
             ControlAction::Up => "up",
             ControlAction::Normal => "normal",
+            ControlAction::Drain => "drain",
         }
     }
 }
@@ -269,7 +273,8 @@ impl std::str::FromStr for ControlAction {
             "down" => Ok(ControlAction::Down),
             "up" => Ok(ControlAction::Up),
             "normal" => Ok(ControlAction::Normal),
-            _ => Err(format!("{s:?}: expected down, up or normal")),
+            "drain" => Ok(ControlAction::Drain),
+            _ => Err(format!("{s:?}: expected down, up, normal or drain")),
         }
     }
 }
@@ -322,7 +327,7 @@ pub enum Request {
     },
     /// `lvsd --control ACTION VIRTUAL/SERVER`: runtime only, not saved.
     Control {
-        /// Down, up or normal.
+        /// Down, up, normal or drain.
         action: ControlAction,
         /// The virtual server's block name.
         virtual_name: String,
@@ -1114,6 +1119,12 @@ mod tests {
                 server: "web1".into(),
                 user: "carol".into(),
             },
+            Request::Control {
+                action: ControlAction::Drain,
+                virtual_name: "web".into(),
+                server: "web2".into(),
+                user: "carol".into(),
+            },
             Request::Status,
             Request::SyncPush {
                 force: true,
@@ -1294,6 +1305,26 @@ mod tests {
             let bytes = encode_request(&r);
             assert_eq!(decode_request(&bytes).expect("decode"), r);
         }
+    }
+
+    /// The word the helper writes on lvsd's socket is one lvsd reads, as
+    /// the same action.
+    #[test]
+    fn control_words_are_lvsds() {
+        use director::lvsd::{Command, Control, parse_command};
+        for (action, control) in [
+            (ControlAction::Down, Control::Monitor(Command::Down)),
+            (ControlAction::Up, Control::Monitor(Command::Up)),
+            (ControlAction::Normal, Control::Monitor(Command::Normal)),
+            (ControlAction::Drain, Control::Drain),
+        ] {
+            assert_eq!(action.word().parse(), Ok(action));
+            assert_eq!(parse_command(action.word()), Ok(control));
+        }
+        assert_eq!(
+            "sideways".parse::<ControlAction>(),
+            Err("\"sideways\": expected down, up, normal or drain".to_owned())
+        );
     }
 
     #[test]

@@ -163,8 +163,9 @@ impl std::fmt::Display for SkipReason {
 /// says.
 ///
 /// Only active virtuals and their active servers count. A real server that
-/// is [`Health::Down`] is left out, [`Health::Quiesced`] stays at weight 0,
-/// [`Health::Unknown`] keeps whatever the kernel has. When a virtual has a
+/// is [`Health::Down`] is left out, [`Health::Quiesced`] and
+/// [`Health::Drained`] stay at weight 0, [`Health::Unknown`] keeps whatever
+/// the kernel has. When a virtual has a
 /// `sorry_server` and every active real server is known not to take traffic
 /// (none unknown), the sorry server is added at the virtual's port with
 /// weight 1.
@@ -230,7 +231,7 @@ pub fn desired_table(config: &Config, health: &dyn HealthView) -> DesiredTable {
             all_known_down &= state.known_out_of_service();
             let weight = match state {
                 Health::Up { weight } => weight,
-                Health::Quiesced => 0,
+                Health::Quiesced | Health::Drained => 0,
                 Health::Down => continue,
                 Health::Unknown | Health::Managed { .. } => {
                     destinations.push(DesiredDestination::Adopt { server: id, key });

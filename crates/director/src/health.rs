@@ -1,6 +1,6 @@
 //! What the director knows of each real server's health.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A real server as `lvs.cf` names it: the `virtual` block and the `server`
 /// block inside it. Names are unique in a valid file and stable across
@@ -48,6 +48,11 @@ pub enum Health {
     Quiesced,
     /// Failing: the entry is removed.
     Down,
+    /// Passing (or not known yet), but drained by `lvsd --control drain`:
+    /// the entry stays at weight 0 (established connections finish, no new
+    /// ones) until `normal`, `up` or `down` ends the drain. Only [`drained`] makes it;
+    /// no monitor reports it.
+    Drained,
     /// Programmed by its own monitor (a site's `client_monitor` that does
     /// not report to lvsd, or the original nanny): lvsd leaves the entry
     /// alone. `up` is what its `[ active ]`/`[inactive]` lines said, if any;
@@ -69,8 +74,43 @@ impl Health {
     pub fn known_out_of_service(self) -> bool {
         matches!(
             self,
-            Health::Down | Health::Quiesced | Health::Managed { up: Some(false) }
+            Health::Down | Health::Quiesced | Health::Drained | Health::Managed { up: Some(false) }
         )
+    }
+}
+
+/// What a drain makes of a server's health: a passing server, or one whose
+/// monitor has not spoken yet (restarting), is held at weight 0 whatever
+/// weight its check wants. The rest is left as it is, as an operator
+/// expects of a drain: a drained server that fails its check leaves the
+/// table (or is quiesced) like any other, and one that comes back while
+/// still drained returns at weight 0; one programmed by its own monitor
+/// stays its monitor's.
+pub fn drained(h: Health) -> Health {
+    match h {
+        Health::Up { .. } | Health::Unknown => Health::Drained,
+        other => other,
+    }
+}
+
+/// A view with some servers drained (`lvsd --control drain`): the one place
+/// where a drain meets health, for the table and for `--status` alike.
+#[derive(Clone, Copy)]
+pub struct Draining<'a> {
+    /// Health as the monitors report it.
+    pub health: &'a dyn HealthView,
+    /// The drained servers.
+    pub drained: &'a HashSet<ServerId>,
+}
+
+impl HealthView for Draining<'_> {
+    fn health(&self, id: &ServerId, configured_weight: u32) -> Health {
+        let h = self.health.health(id, configured_weight);
+        if self.drained.contains(id) {
+            drained(h)
+        } else {
+            h
+        }
     }
 }
 

@@ -38,7 +38,7 @@ pub mod tracker;
 pub use desired::{
     DesiredDestination, DesiredService, DesiredTable, SkipReason, Skipped, desired_table,
 };
-pub use health::{AllHealthy, Health, HealthView, ServerId};
+pub use health::{AllHealthy, Draining, Health, HealthView, ServerId};
 pub use lvsd::Lvsd;
 pub use reconcile::{ApplyReport, Ownership, Plan, Step, apply, plan};
 pub use tracker::ServerHealth;

@@ -21,7 +21,7 @@
 //! weight until then ([`ServerHealth`]), and the first verdict wins, a failed
 //! first check included (`docs/protocol.md`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -32,7 +32,7 @@ use ipvs::{Change, IpvsError, IpvsTable, ServiceEntry, ServiceKey};
 use lvscf::{Config, NannyMode};
 
 use crate::desired::{DesiredTable, desired_table, service_of};
-use crate::health::{AllHealthy, Health, HealthView, ServerId};
+use crate::health::{AllHealthy, Draining, Health, HealthView, ServerId};
 use crate::nanny::{MonitorOptions, monitor_argv, shared_monitors};
 use crate::reconcile::{Ownership, ipvsadm_line, plan};
 use crate::tracker::{ServerHealth, legacy_state};
@@ -98,17 +98,57 @@ pub struct MonitorSpec {
 /// lines a shared nanny reads ([`health::control`]).
 pub use health::control::Command;
 
-/// `down`, `up` or `normal`.
-pub fn parse_command(word: &str) -> Result<Command, ControlError> {
-    word.parse()
-        .map_err(|e: health::control::UnknownCommand| ControlError::UnknownAction(e.0))
+/// A runtime request for one real server (`lvsd --control`; nothing of it
+/// is saved to `lvs.cf`, and lvsd's restart forgets it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Control {
+    /// Passed to the server's monitor ([`Command`]); ends a drain.
+    Monitor(Command),
+    /// lvsd's own: keep the server at weight 0 whatever its health, until
+    /// a monitor command replaces it. The monitor keeps checking and is
+    /// told nothing (a per-server nanny has no signal for it).
+    Drain,
+}
+
+impl Control {
+    /// Every request, in the order `--control` lists them.
+    pub const ALL: [Control; 4] = [
+        Control::Monitor(Command::Down),
+        Control::Monitor(Command::Up),
+        Control::Monitor(Command::Normal),
+        Control::Drain,
+    ];
+
+    /// The word on the status socket's control line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Control::Monitor(c) => c.as_str(),
+            Control::Drain => "drain",
+        }
+    }
+}
+
+impl fmt::Display for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `down`, `up`, `normal` or `drain`.
+pub fn parse_command(word: &str) -> Result<Control, ControlError> {
+    Control::ALL
+        .into_iter()
+        .find(|c| c.as_str() == word)
+        .ok_or_else(|| ControlError::UnknownAction(word.to_owned()))
 }
 
 /// Why a control request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlError {
-    /// Not `down`, `up` or `normal`.
+    /// Not `down`, `up`, `normal` or `drain`.
     UnknownAction(String),
+    /// Not an active real server of the running configuration (drain).
+    UnknownServer(ServerId),
     /// No running monitor watches this server (unknown, inactive, or its
     /// monitor is waiting to be restarted).
     NoMonitor(ServerId),
@@ -118,8 +158,9 @@ impl fmt::Display for ControlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ControlError::UnknownAction(a) => {
-                write!(f, "unknown action {a:?} (down, up, normal)")
+                write!(f, "unknown action {a:?} (down, up, normal, drain)")
             }
+            ControlError::UnknownServer(s) => write!(f, "no active real server {s}"),
             ControlError::NoMonitor(s) => write!(f, "no running monitor for {s}"),
         }
     }
@@ -177,10 +218,10 @@ pub enum Event {
     /// A reload whose file could not be read or parsed: the running
     /// configuration and table stay.
     ReloadFailed,
-    /// Force a server down or up, or return it to normal checking.
+    /// Force a server down or up, drain it, or return it to normal.
     Control {
         /// What to do.
-        command: Command,
+        command: Control,
         /// To which server.
         server: ServerId,
     },
@@ -315,10 +356,10 @@ pub enum Log {
         /// Writes it made.
         writes: usize,
     },
-    /// A control request was passed on.
+    /// A control request was passed on (or, for a drain, carried out).
     Control {
         /// What.
-        command: Command,
+        command: Control,
         /// For which server.
         server: ServerId,
     },
@@ -487,6 +528,8 @@ pub struct Lvsd {
     opts: Options,
     config: Config,
     health: HashMap<ServerId, ServerHealth>,
+    /// Servers drained by `--control drain` (runtime only).
+    drained: HashSet<ServerId>,
     checks: HashMap<ServerId, CheckInfo>,
     running: BTreeMap<MonitorId, Running>,
     restarts: BTreeMap<MonitorId, Restart>,
@@ -512,6 +555,7 @@ impl Lvsd {
             opts,
             config,
             health: HashMap::new(),
+            drained: HashSet::new(),
             checks: HashMap::new(),
             running: BTreeMap::new(),
             restarts: BTreeMap::new(),
@@ -531,12 +575,24 @@ impl Lvsd {
         &self.config
     }
 
-    /// What lvsd knows of one server's health ([`Health::Unknown`] for a
-    /// server it does not monitor).
+    /// What lvsd knows of one server's health, a drain included
+    /// ([`Health::Unknown`] for a server it does not monitor).
     pub fn health(&self, id: &ServerId) -> Health {
-        self.health
-            .get(id)
-            .map_or(Health::Unknown, ServerHealth::health)
+        self.view(&self.health).health(id, 0)
+    }
+
+    /// Whether `--control drain` holds this server.
+    pub fn is_drained(&self, id: &ServerId) -> bool {
+        self.drained.contains(id)
+    }
+
+    /// `health` with the drains applied: what the table and `--status`
+    /// are built from.
+    fn view<'a>(&'a self, health: &'a dyn HealthView) -> Draining<'a> {
+        Draining {
+            health,
+            drained: &self.drained,
+        }
     }
 
     /// The last check reported for one server.
@@ -685,22 +741,59 @@ impl Lvsd {
                 self.counters.last_reload_failed = true;
                 out.push(Action::Log(Log::ReloadRefused));
             }
-            Event::Control { command, server } => match self.monitor_of(&server) {
-                Some((id, index)) => {
-                    let generation = self.running.get(id).map_or(0, |r| r.generation);
-                    out.push(Action::Signal {
-                        id: id.clone(),
-                        generation,
-                        index,
-                        command,
-                    });
-                    out.push(Action::Log(Log::Control { command, server }));
-                }
-                None => out.push(Action::Refuse(ControlError::NoMonitor(server))),
-            },
+            Event::Control { command, server } => self.on_control(command, server, &mut out),
             Event::Shutdown { code } => self.shutdown(code, &mut out),
         }
         out
+    }
+
+    /// A control request. A drain is lvsd's alone: it needs a configured
+    /// server, not a running monitor, and changes the table (once: a
+    /// second drain writes nothing). `down`, `up` and `normal` go to the
+    /// monitor and end a drain: `normal` and `up` reconcile at once (the
+    /// health already known is the weight to restore), `down` sent to a
+    /// monitor leaves it to the monitor's `want none`, which follows, so
+    /// that a drained server is not raised to full weight for the moment
+    /// in between.
+    fn on_control(&mut self, command: Control, server: ServerId, out: &mut Vec<Action>) {
+        let Control::Monitor(signal) = command else {
+            if !self.health.contains_key(&server) {
+                out.push(Action::Refuse(ControlError::UnknownServer(server)));
+                return;
+            }
+            let changed = self.drained.insert(server.clone());
+            out.push(Action::Log(Log::Control { command, server }));
+            if changed {
+                out.push(Action::Reconcile);
+            }
+            return;
+        };
+        let was_drained = self.drained.remove(&server);
+        let told = match self.monitor_of(&server) {
+            Some((id, index)) => {
+                let generation = self.running.get(id).map_or(0, |r| r.generation);
+                out.push(Action::Signal {
+                    id: id.clone(),
+                    generation,
+                    index,
+                    command: signal,
+                });
+                out.push(Action::Log(Log::Control { command, server }));
+                true
+            }
+            // The drain ends even though no monitor can be told.
+            None if was_drained => {
+                out.push(Action::Log(Log::Control { command, server }));
+                false
+            }
+            None => {
+                out.push(Action::Refuse(ControlError::NoMonitor(server)));
+                return;
+            }
+        };
+        if was_drained && (signal != Command::Down || !told) {
+            out.push(Action::Reconcile);
+        }
     }
 
     fn monitor_options(&self) -> MonitorOptions {
@@ -1013,6 +1106,8 @@ impl Lvsd {
         }
         self.restarts.retain(|id, _| specs.contains_key(id));
         self.health.retain(|id, _| servers.contains(id));
+        // A drain outlives a reload while its server is still configured.
+        self.drained.retain(|id| servers.contains(id));
         self.checks.retain(|id, _| servers.contains(id));
         for (id, spec) in specs {
             let current = self.running.get(&id).map(|r| &r.spec);
@@ -1060,7 +1155,7 @@ impl Lvsd {
         } else {
             &self.health
         };
-        let mut desired = desired_table(&self.config, view);
+        let mut desired = desired_table(&self.config, &self.view(view));
         desired
             .services
             .retain(|s| !self.refused.contains_key(&s.virtual_name));

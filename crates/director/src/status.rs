@@ -63,7 +63,8 @@ pub struct ServerStatus {
     pub name: String,
     /// `address:port`.
     pub address: String,
-    /// `up`, `quiesced`, `down`, `unknown`, `managed` (programmed by a
+    /// `up`, `quiesced`, `down`, `drained` (passing, held at weight 0 by
+    /// `lvsd --control drain`), `unknown`, `managed` (programmed by a
     /// monitor that does not report to lvsd).
     pub health: String,
     /// Weight in the kernel table, `None` when not in it.
@@ -91,6 +92,7 @@ pub fn health_word(h: Health) -> &'static str {
         Health::Up { .. } => "up",
         Health::Quiesced => "quiesced",
         Health::Down => "down",
+        Health::Drained => "drained",
         Health::Managed { .. } => "managed",
     }
 }
@@ -229,6 +231,19 @@ mod tests {
                         inactive_conns: None,
                         total_conns: None,
                     },
+                    ServerStatus {
+                        name: "web3".into(),
+                        address: "192.0.2.13:80".into(),
+                        health: health_word(Health::Drained).into(),
+                        weight: Some(0),
+                        monitor_pid: Some(78),
+                        last_check_ok: Some(true),
+                        last_check: Some(String::new()),
+                        last_check_at: Some(1_700_000_004),
+                        active_conns: Some(4),
+                        inactive_conns: Some(0),
+                        total_conns: Some(9),
+                    },
                 ],
             }],
         }
@@ -274,5 +289,9 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("last check ok 5s ago\n"), "{text}");
+        assert!(
+            text.contains("server web3 192.0.2.13:80 drained weight 0 conns 4/0 "),
+            "{text}"
+        );
     }
 }

@@ -193,7 +193,8 @@ impl ServerHealth {
         let present = match self.health {
             Health::Up { .. } | Health::Quiesced => true,
             Health::Unknown => self.held.is_some(),
-            Health::Down | Health::Managed { .. } => false,
+            // No monitor reports a drain; it is never stored here.
+            Health::Down | Health::Drained | Health::Managed { .. } => false,
         };
         self.held = None;
         self.set(if quiesce && present {

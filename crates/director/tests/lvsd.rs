@@ -11,7 +11,9 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use director::lvsd::{Action, Command, ControlError, Event, Log, MonitorId, MonitorSpec, Options};
+use director::lvsd::{
+    Action, Command, Control, ControlError, Event, Log, MonitorId, MonitorSpec, Options,
+};
 use director::{Health, Lvsd, ServerId};
 use health::report::{Decoder, OwnedReport};
 use ipvs::{IpvsTable, MemoryIpvs};
@@ -629,7 +631,7 @@ fn a_monitor_that_fails_to_start_is_retried_with_backoff() {
     )));
     // No running monitor meanwhile: control is refused.
     let actions = rig.feed(Event::Control {
-        command: Command::Down,
+        command: Control::Monitor(Command::Down),
         server: sid("web", "r1"),
     });
     assert_eq!(
@@ -949,7 +951,7 @@ fn control_reaches_the_servers_monitor() {
     rig.start();
     let generation = rig.generation(&MonitorId::Server(sid("mark", "r2")));
     let actions = rig.feed(Event::Control {
-        command: Command::Up,
+        command: Control::Monitor(Command::Up),
         server: sid("mark", "r2"),
     });
     assert_eq!(
@@ -963,7 +965,7 @@ fn control_reaches_the_servers_monitor() {
     );
     assert_eq!(
         rig.feed(Event::Control {
-            command: Command::Down,
+            command: Control::Monitor(Command::Down),
             server: sid("mark", "nosuch"),
         }),
         [Action::Refuse(ControlError::NoMonitor(sid(
@@ -974,9 +976,10 @@ fn control_reaches_the_servers_monitor() {
         director::lvsd::parse_command("sideways"),
         Err(ControlError::UnknownAction("sideways".into()))
     );
-    for c in [Command::Down, Command::Up, Command::Normal] {
+    for c in Control::ALL {
         assert_eq!(director::lvsd::parse_command(c.as_str()), Ok(c));
     }
+    assert_eq!(director::lvsd::parse_command("drain"), Ok(Control::Drain));
 }
 
 #[test]
@@ -1022,7 +1025,7 @@ fn shared_monitor_indexes_name_its_servers() {
     want.remove("-a -f 7 -r 192.0.2.12:80 -m -w 2");
     assert_eq!(rig.table(), want);
     let actions = rig.feed(Event::Control {
-        command: Command::Normal,
+        command: Control::Monitor(Command::Normal),
         server: sid("mark", "r2"),
     });
     assert_eq!(
@@ -1197,4 +1200,180 @@ fn shared_reload_raising_a_weight_applies_at_the_first_verdict() {
         "carried over at their weights, the raise applied"
     );
     assert_eq!(rig.writes(), writes + 1);
+}
+
+fn control(rig: &mut Rig, command: Control, v: &str, s: &str) -> Vec<Action> {
+    rig.feed(Event::Control {
+        command,
+        server: sid(v, s),
+    })
+}
+
+const WEB_R1: &str = "-a -t 203.0.113.10:80 -r 192.0.2.11:80 -m -w 3";
+
+/// CONVERGED with web/r1 at `weight`, or without it.
+fn web_r1_at(weight: Option<u32>) -> BTreeSet<String> {
+    let mut want = lines(CONVERGED);
+    want.remove(WEB_R1);
+    if let Some(w) = weight {
+        want.insert(format!("-a -t 203.0.113.10:80 -r 192.0.2.11:80 -m -w {w}"));
+    }
+    want
+}
+
+#[test]
+fn a_drain_holds_the_server_at_weight_zero_until_normal() {
+    let mut rig = Rig::new(config());
+    rig.start();
+    rig.all_enter();
+    rig.all_full();
+    let writes = rig.writes();
+    let actions = control(&mut rig, Control::Drain, "web", "r1");
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::Signal { .. })),
+        "a drain is lvsd's alone: {actions:?}"
+    );
+    assert_eq!(rig.table(), web_r1_at(Some(0)), "the other r1s keep theirs");
+    assert_eq!(rig.writes(), writes + 1, "one edit of the weight");
+    assert_eq!(rig.lvsd.health(&sid("web", "r1")), Health::Drained);
+    assert!(rig.lvsd.is_drained(&sid("web", "r1")));
+    // A second drain and a health change while drained write nothing.
+    control(&mut rig, Control::Drain, "web", "r1");
+    rig.say("web", "r1", false, "check ok connected\nwant 2");
+    assert_eq!(rig.table(), web_r1_at(Some(0)));
+    assert_eq!(rig.writes(), writes + 1);
+    // normal: the monitor hears it, and the weight it wants now is back.
+    let generation = rig.generation(&MonitorId::Server(sid("web", "r1")));
+    let actions = control(&mut rig, Control::Monitor(Command::Normal), "web", "r1");
+    assert_eq!(
+        actions[0],
+        Action::Signal {
+            id: MonitorId::Server(sid("web", "r1")),
+            generation,
+            index: 0,
+            command: Command::Normal,
+        }
+    );
+    assert_eq!(rig.table(), web_r1_at(Some(2)));
+    assert_eq!(rig.writes(), writes + 2);
+    assert_eq!(rig.lvsd.health(&sid("web", "r1")), Health::Up { weight: 2 });
+    assert!(!rig.lvsd.is_drained(&sid("web", "r1")));
+    assert_eq!(
+        Log::Control {
+            command: Control::Drain,
+            server: sid("web", "r1")
+        }
+        .to_string(),
+        "drain requested for web/r1"
+    );
+}
+
+#[test]
+fn a_drained_server_that_fails_leaves_and_comes_back_at_weight_zero() {
+    let mut rig = Rig::new(config());
+    rig.start();
+    rig.all_enter();
+    rig.all_full();
+    control(&mut rig, Control::Drain, "web", "r1");
+    rig.say("web", "r1", false, "check fail CONNECT refused\nwant none");
+    assert_eq!(rig.table(), web_r1_at(None), "down as usual");
+    assert_eq!(rig.lvsd.health(&sid("web", "r1")), Health::Down);
+    rig.say("web", "r1", false, "check ok connected\nwant 1");
+    assert_eq!(rig.table(), web_r1_at(Some(0)), "back, still drained");
+    assert_eq!(rig.lvsd.health(&sid("web", "r1")), Health::Drained);
+    // down ends the drain; the entry stays at 0 until the monitor's
+    // `want none`, never back at full weight in between.
+    let actions = control(&mut rig, Control::Monitor(Command::Down), "web", "r1");
+    assert!(!actions.contains(&Action::Reconcile), "{actions:?}");
+    assert!(!rig.lvsd.is_drained(&sid("web", "r1")));
+    rig.say("web", "r1", false, "mode forced-down\nwant none");
+    assert_eq!(rig.table(), web_r1_at(None));
+}
+
+#[test]
+fn a_drained_server_under_quiesce_stays_at_zero_through_a_failure() {
+    let mut cfg = config();
+    cfg.virtuals[2].quiesce_server = true;
+    let mut rig = Rig::new(cfg);
+    rig.start();
+    rig.all_enter();
+    rig.all_full();
+    control(&mut rig, Control::Drain, "tls", "r1");
+    let writes = rig.writes();
+    rig.say("tls", "r1", false, "check fail CONNECT refused\nwant 0");
+    assert_eq!(rig.lvsd.health(&sid("tls", "r1")), Health::Quiesced);
+    assert!(
+        rig.table()
+            .contains("-a -t 203.0.113.10:443 -r 192.0.2.11:443 -m -w 0")
+    );
+    assert_eq!(rig.writes(), writes, "already at 0");
+}
+
+#[test]
+fn a_reload_keeps_the_drain_of_a_server_still_configured() {
+    let mut rig = Rig::new(config());
+    rig.start();
+    rig.all_enter();
+    rig.all_full();
+    control(&mut rig, Control::Drain, "web", "r1");
+    control(&mut rig, Control::Drain, "tls", "r1");
+    // web/r1's weight changes (its monitor restarts): still drained.
+    rig.feed(Event::Reload(Box::new(config_with([5, 6, 7]))));
+    rig.say("web", "r1", true, "check ok c\nwant 1\nstate active");
+    assert_eq!(rig.table(), {
+        let mut want = web_r1_at(Some(0));
+        want.remove("-a -t 203.0.113.10:443 -r 192.0.2.11:443 -m -w 7");
+        want.insert("-a -t 203.0.113.10:443 -r 192.0.2.11:443 -m -w 0".into());
+        want
+    });
+    // tls goes away and comes back: a new server, not drained.
+    let mut without_tls = config_with([5, 6, 7]);
+    without_tls.virtuals.pop();
+    rig.feed(Event::Reload(Box::new(without_tls)));
+    assert!(!rig.lvsd.is_drained(&sid("tls", "r1")));
+    assert!(rig.lvsd.is_drained(&sid("web", "r1")));
+    rig.feed(Event::Reload(Box::new(config_with([5, 6, 7]))));
+    rig.say("tls", "r1", true, "check ok c\nwant 7\nstate active");
+    assert!(
+        rig.table()
+            .contains("-a -t 203.0.113.10:443 -r 192.0.2.11:443 -m -w 7")
+    );
+}
+
+#[test]
+fn a_drain_needs_a_configured_server_not_a_running_monitor() {
+    let mut rig = Rig::new(config());
+    rig.start();
+    rig.all_enter();
+    rig.all_full();
+    assert_eq!(
+        control(&mut rig, Control::Drain, "web", "nosuch"),
+        [Action::Refuse(ControlError::UnknownServer(sid(
+            "web", "nosuch"
+        )))]
+    );
+    assert_eq!(
+        ControlError::UnknownServer(sid("web", "nosuch")).to_string(),
+        "no active real server web/nosuch"
+    );
+    // Its monitor is waiting to be restarted: the drain still holds, and
+    // normal still ends it.
+    let id = MonitorId::Server(sid("web", "r1"));
+    let generation = rig.generation(&id);
+    rig.feed(Event::Exited {
+        id,
+        generation,
+        status: "exit status: 1".into(),
+    });
+    control(&mut rig, Control::Drain, "web", "r1");
+    assert_eq!(rig.table(), web_r1_at(Some(0)));
+    let actions = control(&mut rig, Control::Monitor(Command::Normal), "web", "r1");
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::Refuse(_))),
+        "{actions:?}"
+    );
+    assert!(!rig.lvsd.is_drained(&sid("web", "r1")));
+    // Unwatched, the entry keeps what the kernel has until the restarted
+    // monitor's first verdict.
+    assert_eq!(rig.table(), web_r1_at(Some(0)));
 }

@@ -177,10 +177,11 @@ pub enum Request {
         /// JSON instead of text.
         json: bool,
     },
-    /// `control ACTION VIRTUAL/SERVER`: force a server down, up, or back to
-    /// normal checking.
+    /// `control ACTION VIRTUAL/SERVER`: force a server down, up, drain it,
+    /// or back to normal.
     Control {
-        /// `down`, `up` or `normal`.
+        /// `down`, `up`, `normal` or `drain` (checked by
+        /// `director::lvsd::parse_command`).
         action: String,
         /// The server.
         server: ServerId,
@@ -441,6 +442,13 @@ mod tests {
             parse_request("control down web/web1"),
             Ok(Request::Control {
                 action: "down".into(),
+                server: ServerId::new("web", "web1")
+            })
+        );
+        assert_eq!(
+            parse_request("control drain web/web1"),
+            Ok(Request::Control {
+                action: "drain".into(),
                 server: ServerId::new("web", "web1")
             })
         );
