@@ -17,7 +17,7 @@
 //! | GET | `/history` | viewer | → `{revisions}` |
 //! | GET | `/history/{rev}` | viewer | → `{revision, text}` |
 //! | POST | `/restore` | admin | `{revision, reason}` → the revision and reload |
-//! | POST | `/control` | operator | `{virtual, server, action}` → `{}` |
+//! | POST | `/control` | operator | `{virtual, server, action}` (`down`, `up`, `normal`, `drain`) → `{}` |
 //! | POST | `/sync` | admin | `{force}` → `{message}` |
 //! | GET | `/sync` | viewer | → both routers' digests and `serial_no`s |
 //!

@@ -178,8 +178,11 @@ pub enum ControlAction {
     Down,
     /// Put it in whatever its checks say.
     Up,
-    /// Back to its checks' verdict.
+    /// Back to its checks' verdict (ends a drain).
     Normal,
+    /// Keep it at weight 0 whatever its checks say: established
+    /// connections finish, no new ones come.
+    Drain,
 }
 
 impl ControlAction {
@@ -188,6 +191,7 @@ impl ControlAction {
             "down" => Some(ControlAction::Down),
             "up" => Some(ControlAction::Up),
             "normal" => Some(ControlAction::Normal),
+            "drain" => Some(ControlAction::Drain),
             _ => None,
         }
     }
@@ -197,6 +201,7 @@ impl ControlAction {
             ControlAction::Down => "down",
             ControlAction::Up => "up",
             ControlAction::Normal => "normal",
+            ControlAction::Drain => "drain",
         }
     }
 }
@@ -237,7 +242,7 @@ impl Control {
         let action = f.one("action")?;
         let action = ControlAction::parse(action).ok_or_else(|| FormError::Invalid {
             field: "action".into(),
-            reason: "one of down, up, normal".into(),
+            reason: "one of down, up, normal, drain".into(),
         })?;
         Ok(Control {
             virtual_name: name_field(f, "virtual")?,
@@ -527,6 +532,11 @@ mod tests {
         let c = Control::from_form(&f).unwrap();
         assert_eq!(c.action, ControlAction::Normal);
         assert_eq!(c.server, "web1");
+        for action in ["down", "up", "normal", "drain"] {
+            let f =
+                Form::parse(format!("virtual=web&server=web1&action={action}").as_bytes()).unwrap();
+            assert_eq!(Control::from_form(&f).unwrap().action.as_str(), action);
+        }
         let f = Form::parse(b"virtual=web&server=web1&action=reboot").unwrap();
         assert!(matches!(
             Control::from_form(&f),
@@ -568,6 +578,8 @@ mod tests {
         assert!(edit(3, "set").is_err());
         let c: ApiControl = json(br#"{"virtual":"web","server":"web1","action":"down"}"#).unwrap();
         assert_eq!(c.action, ControlAction::Down);
+        let c: ApiControl = json(br#"{"virtual":"web","server":"web1","action":"drain"}"#).unwrap();
+        assert_eq!(c.action, ControlAction::Drain);
         assert!(json::<ApiControl>(br#"{"virtual":"","server":"a","action":"up"}"#).is_err());
     }
 }

@@ -331,6 +331,7 @@ pub fn admin_action(a: decode::ControlAction) -> proto::ControlAction {
         decode::ControlAction::Down => proto::ControlAction::Down,
         decode::ControlAction::Up => proto::ControlAction::Up,
         decode::ControlAction::Normal => proto::ControlAction::Normal,
+        decode::ControlAction::Drain => proto::ControlAction::Drain,
     }
 }
 
