@@ -265,10 +265,16 @@ if screen | grep -F "$WEB_USER" | grep -qF "web2 takes more load"; then
 else
     fail "the revision names $WEB_USER and the reason"; show
 fi
-step_row "the new revision: identical to the file on disk" "$ROW_REV2" "view diff" \
+if activate_row "$ROW_REV2" "view diff" && wait_for "Revision 2 - lvs-web" "diff from revision 1" &&
+    screen | grep -qE '^ *- +weight = 50' && screen | grep -qE '^ *\+ +weight = 75'; then
+    ok "the new revision: what its apply changed (from revision 1)"
+else
+    fail "the new revision: what its apply changed (from revision 1)"; show
+fi
+step_page "revision 2 against the file on disk: identical" "Compare with the file on disk" \
     "Revision 2 - lvs-web" "Identical to the file on disk"
 step_page "back to HISTORY" "HISTORY" "History - lvs-web"
-if activate_row "$ROW_REV1" "view diff" && wait_for "Revision 1 - lvs-web" &&
+if activate_row "$ROW_REV1" "compare with the file on disk" && wait_for "Revision 1 - lvs-web" &&
     screen | grep -qE '^ *- +weight = 75' && screen | grep -qE '^ *\+ +weight = 50'; then
     ok "revision 1 (the file as first found): its diff from the file on disk"
 else
@@ -334,7 +340,13 @@ else
     fail "ADD virtual imap: staged, in the list"; show
 fi
 step_page "REDUNDANCY" "REDUNDANCY" "REDUNDANCY - lvs-web" "DISABLE"
+if [ -n "$(link_num ENABLE)" ]; then fail "REDUNDANCY with a backup offers no ENABLE"; show; else ok "REDUNDANCY with a backup offers no ENABLE"; fi
 step_page "DISABLE the backup: staged" "DISABLE" "Change staged"
+if [ -n "$(link_num ENABLE)" ] && [ -z "$(link_num DISABLE)" ] && [ -z "$(link_num RESET)" ]; then
+    ok "REDUNDANCY without a backup offers ENABLE alone"
+else
+    fail "REDUNDANCY without a backup offers ENABLE alone"; show
+fi
 # An editor may not set a key that names a program run as root.
 step_page "VIRTUAL SERVERS" "VIRTUAL SERVERS" "VIRTUAL SERVERS - lvs-web"
 step_row "VIRTUAL SERVER: www" "$ROW_WWW" "" "VIRTUAL SERVER: www - lvs-web" "Monitor program"

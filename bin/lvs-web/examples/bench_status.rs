@@ -120,6 +120,8 @@ fn render_once(report: &StatusReport) -> (Duration, usize) {
             csrf: "0".repeat(64),
             tab: "status",
             pending: 0,
+            renumbered: false,
+            fos: false,
         }),
         notices: Vec::new(),
         refresh_secs: 10,

@@ -132,17 +132,40 @@ impl Who {
     }
 
     /// The navigation part of a page.
-    pub fn nav(&self, state: &State, tab: &'static str) -> Nav {
-        let pending = lock(&state.staged)
-            .get(&self.key)
-            .filter(|s| s.changed())
-            .map_or(0, |s| s.edits.len());
+    /// The file the tabs follow (`service = fos` makes the fourth tab
+    /// FAILOVER) is the session's working copy, else the file on disk; a
+    /// helper that does not answer leaves the usual tabs (the page itself
+    /// reports the failure).
+    pub async fn nav(&self, state: &State, tab: &'static str) -> Nav {
+        let (pending, renumbered, text) =
+            lock(&state.staged)
+                .get(&self.key)
+                .map_or((0, false, None), |s| {
+                    let (n, r) = if s.changed() {
+                        s.user_edits()
+                    } else {
+                        (0, false)
+                    };
+                    (n, r, Some(s.text.clone()))
+                });
+        let text = match text {
+            Some(t) => Some(t),
+            None => state
+                .admin
+                .read()
+                .await
+                .ok()
+                .map(|(b, _)| String::from_utf8_lossy(&b).into_owned()),
+        };
+        let fos = text.as_deref().is_some_and(crate::views::is_fos);
         Nav {
             user: self.user.clone(),
             role: self.role.as_str(),
             csrf: self.csrf.as_str().to_owned(),
             tab,
             pending,
+            renumbered,
+            fos,
         }
     }
 }
@@ -384,6 +407,7 @@ pub fn router(state: Arc<State>) -> Router {
     let web = Router::new()
         .route("/", get(|| async { Redirect::to("/status") }))
         .route("/login", get(pages::login_form).post(pages::login))
+        .route("/help", get(pages::help))
         .route("/logout", post(pages::logout))
         .route("/status", get(pages::status))
         .route("/control", post(pages::control))

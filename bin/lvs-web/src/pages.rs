@@ -111,6 +111,30 @@ pub async fn logout(
     Ok(r)
 }
 
+// ---- HELP ----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "help.html")]
+struct HelpPage {
+    title: &'static str,
+    nav: Option<Nav>,
+    notices: Vec<Notice>,
+}
+
+/// HELP: static text, open without a session like the login page (it
+/// says nothing about this router).
+pub async fn help(S(st): S<Arc<State>>, headers: HeaderMap) -> Response {
+    let nav = match crate::app::who(&st, &headers) {
+        Some(w) => Some(w.nav(&st, "help").await),
+        None => None,
+    };
+    html(&HelpPage {
+        title: "HELP",
+        nav,
+        notices: Vec::new(),
+    })
+}
+
 // ---- CONTROL/MONITORING -------------------------------------------------
 
 #[derive(Template)]
@@ -211,6 +235,7 @@ pub fn backup_view(r: &Result<proto::SyncState, ClientError>) -> BackupView {
         Err(ClientError::Refused(proto::Error::NoSyncPeer)) => {
             return BackupView {
                 summary: "no sync peer configured (lvs-admin serve --peer)".into(),
+                no_peer: true,
                 ..BackupView::default()
             };
         }
@@ -284,7 +309,7 @@ pub async fn status(
     let backup = backup_view(&backup);
     let page = StatusPage {
         title: "CONTROL/MONITORING",
-        nav: Some(who.nav(&st, "status")),
+        nav: Some(who.nav(&st, "status").await),
         notices: message(&q.msg).into_iter().collect(),
         refresh_secs: st.settings.refresh.as_secs(),
         s: status_view(&report, backup, now()),
@@ -349,7 +374,7 @@ pub async fn sync(
     let message = r?;
     Ok(html(&ResultPage {
         title: "Sync to the backup router".into(),
-        nav: Some(who.nav(&st, "status")),
+        nav: Some(who.nav(&st, "status").await),
         notices: Vec::new(),
         lines: vec![message],
         diagnostics: Vec::new(),
@@ -383,6 +408,44 @@ pub fn diag_view(d: &proto::Diagnostic) -> DiagView {
     }
 }
 
+/// The check's findings that have no line: about the file as a whole or
+/// about this host (`net.ipv4.ip_forward`, the open-file limit), with
+/// their own severity (a host's setting is a warning, never a file
+/// error), after the file's diagnostics.
+pub fn unplaced_findings(check: &proto::CheckReport) -> Vec<DiagView> {
+    let view = |severity, m: &String| DiagView {
+        severity,
+        line: 0,
+        col: 0,
+        message: m.clone(),
+        hint: String::new(),
+    };
+    check
+        .file_errors
+        .iter()
+        .map(|m| view("error", m))
+        .chain(check.file_warnings.iter().map(|m| view("warning", m)))
+        .collect()
+}
+
+/// The same as notices at the top of a page (GLOBAL SETTINGS).
+pub fn unplaced_notices(check: &proto::CheckReport) -> Vec<Notice> {
+    unplaced_findings(check)
+        .into_iter()
+        .map(|d| Notice {
+            class: if d.severity == "error" {
+                "error"
+            } else {
+                "diag-warning"
+            },
+            text: format!(
+                "{} (lvs.cf as a whole or this host): {}",
+                d.severity, d.message
+            ),
+        })
+        .collect()
+}
+
 pub struct ConflictView {
     pub base: String,
     pub current: String,
@@ -404,6 +467,8 @@ struct ChangesPage {
     ipvs: Option<Vec<String>>,
     ipvs_note: String,
     diagnostics: Vec<DiagView>,
+    /// Findings without a line (the whole file, the host).
+    unplaced: Vec<DiagView>,
     conflict: Option<ConflictView>,
     may_apply: bool,
 }
@@ -412,7 +477,7 @@ async fn changes_page(st: &State, who: &Who, notices: Vec<Notice>) -> Result<Res
     let staged = lock(&st.staged).get(&who.key).cloned();
     let mut page = ChangesPage {
         title: "Changes",
-        nav: Some(who.nav(st, "changes")),
+        nav: Some(who.nav(st, "changes").await),
         notices,
         csrf: who.csrf.as_str().to_owned(),
         staged: false,
@@ -423,6 +488,7 @@ async fn changes_page(st: &State, who: &Who, notices: Vec<Notice>) -> Result<Res
         ipvs: None,
         ipvs_note: String::new(),
         diagnostics: Vec::new(),
+        unplaced: Vec::new(),
         conflict: None,
         may_apply: who.may(Action::Edit),
     };
@@ -453,9 +519,7 @@ async fn changes_page(st: &State, who: &Who, notices: Vec<Notice>) -> Result<Res
             }
         }
         page.diagnostics = d.check.diagnostics.iter().map(diag_view).collect();
-        for w in d.check.file_warnings.iter().chain(&d.check.file_errors) {
-            page.notices.push(Notice::error(w.clone()));
-        }
+        page.unplaced = unplaced_findings(&d.check);
     }
     Ok(html(&page))
 }
@@ -535,7 +599,7 @@ pub async fn apply(
             lock(&st.staged).remove(&who.key);
             Ok(html(&ResultPage {
                 title: "Applied".into(),
-                nav: Some(who.nav(&st, "changes")),
+                nav: Some(who.nav(&st, "changes").await),
                 notices: Vec::new(),
                 lines: applied_lines(&a),
                 diagnostics: a.check.diagnostics.iter().map(diag_view).collect(),
@@ -571,7 +635,7 @@ pub async fn apply(
                 StatusCode::CONFLICT,
                 html(&ResultPage {
                     title: "Reload refused".into(),
-                    nav: Some(who.nav(&st, "changes")),
+                    nav: Some(who.nav(&st, "changes").await),
                     notices: Vec::new(),
                     lines,
                     diagnostics: Vec::new(),
@@ -676,7 +740,7 @@ pub async fn history(S(st): S<Arc<State>>, headers: HeaderMap) -> Result<Respons
     let revs = st.admin.history().await?;
     Ok(html(&HistoryPage {
         title: "History",
-        nav: Some(who.nav(&st, "history")),
+        nav: Some(who.nav(&st, "history").await),
         notices: Vec::new(),
         revisions: revs
             .iter()
@@ -705,27 +769,68 @@ struct RevisionPage {
     user: String,
     reason: String,
     digest: String,
+    /// What the diff compares: `previous` (the revision before, so the
+    /// diff is what this apply changed), `first` (there is none) or
+    /// `disk` (the file as it is now).
+    against: &'static str,
+    /// The revision compared with, for `previous`.
+    previous: u64,
     text_diff: String,
     diff_lines: Vec<DiffLine>,
     may_restore: bool,
+}
+
+/// `?against=disk`: compare a revision with the file on disk instead of
+/// the revision before it.
+#[derive(serde::Deserialize)]
+pub struct Against {
+    #[serde(default)]
+    against: String,
+}
+
+/// The revision `rev` is compared with by default: the newest one kept
+/// before it (what that apply changed), if any.
+pub fn previous_revision(revs: impl IntoIterator<Item = u64>, rev: u64) -> Option<u64> {
+    revs.into_iter().filter(|&r| r < rev).max()
 }
 
 pub async fn revision(
     S(st): S<Arc<State>>,
     headers: HeaderMap,
     Path(rev): Path<u64>,
+    Query(q): Query<Against>,
 ) -> Result<Response, Fail> {
     let who = viewer(&st, &headers)?;
-    let ((info, bytes), (current, _)) = tokio::try_join!(st.admin.show(rev), st.admin.read())?;
-    let diff = lvscf::edit::unified_diff(
-        &String::from_utf8_lossy(&current),
-        &String::from_utf8_lossy(&bytes),
-        "a/lvs.cf (on disk)",
-        &format!("b/lvs.cf (revision {rev})"),
-    );
+    let (info, bytes) = st.admin.show(rev).await?;
+    let this = String::from_utf8_lossy(&bytes).into_owned();
+    let this_label = format!("b/lvs.cf (revision {rev})");
+    let (against, previous, diff) = if q.against == "disk" {
+        let (current, _) = st.admin.read().await?;
+        let d = lvscf::edit::unified_diff(
+            &String::from_utf8_lossy(&current),
+            &this,
+            "a/lvs.cf (on disk)",
+            &this_label,
+        );
+        ("disk", 0, d)
+    } else {
+        match previous_revision(st.admin.history().await?.iter().map(|r| r.rev), rev) {
+            Some(p) => {
+                let (_, before) = st.admin.show(p).await?;
+                let d = lvscf::edit::unified_diff(
+                    &String::from_utf8_lossy(&before),
+                    &this,
+                    &format!("a/lvs.cf (revision {p})"),
+                    &this_label,
+                );
+                ("previous", p, d)
+            }
+            None => ("first", 0, String::new()),
+        }
+    };
     Ok(html(&RevisionPage {
         title: format!("Revision {rev}"),
-        nav: Some(who.nav(&st, "history")),
+        nav: Some(who.nav(&st, "history").await),
         notices: Vec::new(),
         csrf: who.csrf.as_str().to_owned(),
         rev,
@@ -733,6 +838,8 @@ pub async fn revision(
         user: info.user,
         reason: info.reason,
         digest: info.digest.to_hex(),
+        against,
+        previous,
         diff_lines: diff_lines(&diff),
         text_diff: diff,
         may_restore: who.may(Action::Restore),
@@ -754,7 +861,7 @@ pub async fn restore(
     let a = r?;
     Ok(html(&ResultPage {
         title: format!("Revision {rev} restored"),
-        nav: Some(who.nav(&st, "history")),
+        nav: Some(who.nav(&st, "history").await),
         notices: Vec::new(),
         lines: applied_lines(&a),
         diagnostics: a.check.diagnostics.iter().map(diag_view).collect(),
@@ -869,4 +976,107 @@ pub fn audit_sync(st: &State, user: &str, src: &str, r: &Result<String, ClientEr
             result: &result,
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_page(backup: BackupView) -> String {
+        StatusPage {
+            title: "CONTROL/MONITORING",
+            nav: None,
+            notices: Vec::new(),
+            refresh_secs: 10,
+            s: StatusView {
+                backup,
+                ..StatusView::default()
+            },
+            may_control: false,
+            may_sync: true,
+            csrf: "t".into(),
+        }
+        .render()
+        .expect("render")
+    }
+
+    #[test]
+    fn the_sync_button_only_with_a_peer() {
+        let paired = status_page(BackupView {
+            peer: "198.51.100.3:3637".into(),
+            state: "in sync",
+            ..BackupView::default()
+        });
+        assert!(paired.contains("Sync lvs.cf to the backup now"), "{paired}");
+        assert!(!paired.contains("PAIRING"), "{paired}");
+        let unpaired = status_page(backup_view(&Err(ClientError::Refused(
+            proto::Error::NoSyncPeer,
+        ))));
+        assert!(
+            !unpaired.contains("Sync lvs.cf to the backup now"),
+            "{unpaired}"
+        );
+        assert!(unpaired.contains("PAIRING in lvs-admin(8)"), "{unpaired}");
+        // A helper that does not answer: neither (the row says why).
+        let unknown = status_page(BackupView {
+            summary: "no answer".into(),
+            ..BackupView::default()
+        });
+        assert!(!unknown.contains("Sync lvs.cf") && !unknown.contains("PAIRING"));
+    }
+
+    #[test]
+    fn host_findings_are_warnings_not_file_errors() {
+        let check = proto::CheckReport {
+            ok: true,
+            diagnostics: Vec::new(),
+            file_warnings: vec!["network = nat but net.ipv4.ip_forward = 0".into()],
+            file_errors: vec!["too many open files".into()],
+            rendered: String::new(),
+        };
+        let f = unplaced_findings(&check);
+        let sev: Vec<_> = f.iter().map(|d| d.severity).collect();
+        assert_eq!(sev, ["error", "warning"]);
+        let n = unplaced_notices(&check);
+        assert_eq!(n[1].class, "diag-warning");
+        assert!(
+            n[1].text
+                .starts_with("warning (lvs.cf as a whole or this host): network = nat")
+        );
+        assert_eq!(n[0].class, "error");
+        // CHANGES' check names them, not "No errors, warnings or notes".
+        let page = ChangesPage {
+            title: "Changes",
+            nav: None,
+            notices: Vec::new(),
+            csrf: "t".into(),
+            staged: true,
+            base: "b".into(),
+            edits: Vec::new(),
+            text_diff: String::new(),
+            diff_lines: Vec::new(),
+            ipvs: Some(Vec::new()),
+            ipvs_note: String::new(),
+            diagnostics: Vec::new(),
+            unplaced: unplaced_findings(&proto::CheckReport {
+                file_errors: Vec::new(),
+                ..check
+            }),
+            conflict: None,
+            may_apply: false,
+        }
+        .render()
+        .expect("render");
+        assert!(!page.contains("No errors, warnings or notes."), "{page}");
+        assert!(
+            page.contains("1 about the file as a whole or this host"),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "<li class=\"diag-warning\">warning (lvs.cf as a whole or this host): network = nat"
+            ),
+            "{page}"
+        );
+    }
 }

@@ -56,6 +56,9 @@ pub struct FieldView {
     pub extension: String,
     pub diagnostics: Vec<DiagView>,
     pub errors: Vec<String>,
+    /// Free text: a wide input (a `send` string or a path is cut off in
+    /// an address's width).
+    pub wide: bool,
 }
 
 pub struct SectionView {
@@ -247,6 +250,7 @@ pub fn panel_view(
         extra_buttons: p
             .buttons
             .iter()
+            .filter(|b| offered(p, **b))
             .filter_map(|b| match b {
                 panels::Button::Enable => Some(ButtonView {
                     value: "enable",
@@ -265,6 +269,22 @@ pub fn panel_view(
             .collect(),
         sections,
         path,
+    }
+}
+
+/// Whether REDUNDANCY offers `b` now: ENABLE while there is no backup,
+/// DISABLE and RESET while there is one (the original's first visit shows
+/// "Backup: inactive" and ENABLE alone). Other buttons always.
+pub fn offered(p: &panels::Panel, b: panels::Button) -> bool {
+    use panels::Button as B;
+    if p.id != PanelId::Redundancy {
+        return true;
+    }
+    let backup = p.field("backup_active").is_some_and(|f| f.value == "1");
+    match b {
+        B::Enable => !backup,
+        B::Disable | B::Reset => backup,
+        _ => true,
     }
 }
 
@@ -327,6 +347,7 @@ fn field_view(f: &panels::Field, role: Role) -> FieldView {
             .map(|d| diag_view(&proto::Diagnostic::from(d)))
             .collect(),
         errors: Vec::new(),
+        wide: f.wide,
     }
 }
 
@@ -363,9 +384,7 @@ async fn render(
     // limit) belong to no panel: GLOBAL SETTINGS shows them, as CHANGES
     // does.
     if *id == PanelId::Global {
-        for w in check.file_warnings.iter().chain(&check.file_errors) {
-            notices.push(Notice::error(w.clone()));
-        }
+        notices.extend(crate::pages::unplaced_notices(&check));
     }
     let add_errors = errors
         .iter()
@@ -375,7 +394,7 @@ async fn render(
     let view = panel_view(&doc, &p, Some(&check), errors, submitted, who.role);
     let page = PanelPage {
         title: p.title.clone(),
-        nav: Some(who.nav(st, tab(id))),
+        nav: Some(who.nav(st, tab(id)).await),
         notices,
         csrf: who.csrf.as_str().to_owned(),
         p: view,
@@ -584,6 +603,30 @@ pub async fn panel_post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn redundancy_buttons(cf: &str) -> Vec<&'static str> {
+        let doc = lvscf::Document::open(cf.to_owned());
+        let p = panels::panel(&doc, &PanelId::Redundancy).expect("panel");
+        panel_view(&doc, &p, None, &[], None, Role::Admin)
+            .extra_buttons
+            .iter()
+            .map(|b| b.label)
+            .collect()
+    }
+
+    #[test]
+    fn redundancy_offers_enable_without_a_backup_disable_and_reset_with_one() {
+        let head = "serial_no = 1\nprimary = 203.0.113.2\nservice = lvs\n";
+        assert_eq!(redundancy_buttons(head), ["ENABLE"]);
+        assert_eq!(
+            redundancy_buttons(&format!("{head}backup_active = 0\n")),
+            ["ENABLE"]
+        );
+        assert_eq!(
+            redundancy_buttons(&format!("{head}backup_active = 1\nbackup = 203.0.113.3\n")),
+            ["DISABLE", "RESET"]
+        );
+    }
 
     #[test]
     fn a_renamed_block_moves_its_panel() {

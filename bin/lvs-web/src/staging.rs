@@ -89,6 +89,18 @@ impl Staged {
         Ok(next)
     }
 
+    /// The edits a user made, leaving out the `serial_no` renumbering
+    /// that staging adds by itself (the count the pages show), and whether
+    /// that renumbering is staged too. Any `serial_no` set counts as the
+    /// renumbering, as [`Staged::rebase`] treats it.
+    pub fn user_edits(&self) -> (usize, bool) {
+        let serial = Address::global("serial_no");
+        let is_serial = |e: &&Edit| matches!(e, Edit::Set { at, .. } if *at == serial);
+        let renumbered = self.edits.iter().any(|e| is_serial(&e));
+        let user = self.edits.iter().filter(|e| !is_serial(e)).count();
+        (user, renumbered)
+    }
+
     /// Whether the working copy differs from its base.
     pub fn changed(&self) -> bool {
         self.text != self.base_text
@@ -168,6 +180,21 @@ mod tests {
         assert_eq!(s.text, CF.replace("weight = 1", "weight = 3"));
         assert_eq!(s.base_text, CF);
         assert_eq!(s.edits.len(), 1);
+    }
+
+    #[test]
+    fn the_serial_no_bump_is_not_a_user_edit() {
+        let mut s = Staged::new(Digest::of(CF.as_bytes()), CF.into());
+        assert_eq!(s.user_edits(), (0, false));
+        s.stage(vec![
+            set("virtual.web.server.web1.weight", "3"),
+            set("serial_no", "2"),
+        ])
+        .unwrap();
+        assert_eq!(s.edits.len(), 2);
+        assert_eq!(s.user_edits(), (1, true));
+        s.stage(vec![set("virtual.web.port", "8080")]).unwrap();
+        assert_eq!(s.user_edits(), (2, true));
     }
 
     #[test]

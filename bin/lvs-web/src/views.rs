@@ -23,7 +23,12 @@ pub struct Nav {
     pub role: &'static str,
     pub csrf: String,
     pub tab: &'static str,
+    /// The user's staged edits (not the `serial_no` renumbering).
     pub pending: usize,
+    /// Whether `serial_no`'s renumbering is staged with them.
+    pub renumbered: bool,
+    /// `service = fos`: the fourth tab is FAILOVER, as in the original.
+    pub fos: bool,
 }
 
 /// One entry of the tab bar.
@@ -36,13 +41,29 @@ pub struct Tab {
 impl Nav {
     pub fn tabs(&self) -> Vec<Tab> {
         TABS.iter()
-            .map(|&(id, href, label)| Tab {
-                href,
-                label,
-                current: id == self.tab,
+            .map(|&(id, href, label)| {
+                let (href, label) = match id {
+                    "virtual" if self.fos => ("/panel/failovers", "FAILOVER"),
+                    _ => (href, label),
+                };
+                Tab {
+                    href,
+                    label,
+                    current: id == self.tab,
+                }
             })
             .collect()
     }
+}
+
+/// Whether lvs.cf's `text` runs the legacy failover services
+/// (`service = fos`) instead of the virtual servers.
+pub fn is_fos(text: &str) -> bool {
+    lvscf::Document::open(text.to_owned())
+        .get(&lvscf::Address::global("service"))
+        .ok()
+        .flatten()
+        .is_some_and(|v| v.as_tokens() == ["fos"])
 }
 
 /// A message at the top of a page.
@@ -197,6 +218,9 @@ pub mod status {
         pub summary: String,
         /// The peer's sync address; empty without a peer.
         pub peer: String,
+        /// The helper says no sync peer is configured (as opposed to
+        /// not answering).
+        pub no_peer: bool,
         /// Its lvs.cf's digest, when known.
         pub digest: String,
         pub serial_no: String,
@@ -386,6 +410,8 @@ mod tests {
             csrf: "t".into(),
             tab: "history",
             pending: 0,
+            renumbered: false,
+            fos: false,
         };
         let cur: Vec<_> = n
             .tabs()
@@ -394,5 +420,32 @@ mod tests {
             .map(|t| t.label)
             .collect();
         assert_eq!(cur, ["HISTORY"]);
+    }
+
+    #[test]
+    fn the_fourth_tab_is_failover_under_service_fos() {
+        let mut n = Nav {
+            user: "u".into(),
+            role: "viewer",
+            csrf: "t".into(),
+            tab: "virtual",
+            pending: 0,
+            renumbered: false,
+            fos: false,
+        };
+        let fourth = |n: &Nav| {
+            let t = n.tabs().into_iter().nth(3).expect("four tabs");
+            (t.label, t.href, t.current)
+        };
+        assert_eq!(fourth(&n), ("VIRTUAL SERVERS", "/panel/virtuals", true));
+        n.fos = true;
+        assert_eq!(fourth(&n), ("FAILOVER", "/panel/failovers", true));
+        assert!(is_fos(
+            "serial_no = 1\nprimary = 203.0.113.2\nservice = fos\n"
+        ));
+        assert!(!is_fos(
+            "serial_no = 1\nprimary = 203.0.113.2\nservice = lvs\n"
+        ));
+        assert!(!is_fos("serial_no = 1\nprimary = 203.0.113.2\n"));
     }
 }

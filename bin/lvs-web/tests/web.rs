@@ -828,3 +828,123 @@ fn api_tokens_and_no_cookies() {
         rig.audit()
     );
 }
+
+#[test]
+fn the_login_page_promises_no_system_account_and_help_is_everywhere() {
+    let rig = Rig::start();
+    // The helper does not say whether PAM is configured: the neutral words.
+    let r = rig.get("/login", None);
+    assert!(!r.body.contains("system account"), "{}", r.body);
+    assert!(r.body.contains("user name and"), "{}", r.body);
+    assert!(r.body.contains("href=\"/help\""), "{}", r.body);
+    // HELP is static text, open like the login page.
+    let r = rig.get("/help", None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    for words in ["stages", "not saved to", "admin", "REDUNDANCY", "HISTORY"] {
+        assert!(r.body.contains(words), "{words}: {}", r.body);
+    }
+    let s = rig.login("vi");
+    for path in [
+        "/status",
+        "/panel/global",
+        "/panel/redundancy",
+        "/changes",
+        "/history",
+        "/help",
+    ] {
+        let r = rig.get(path, Some(&s.cookie));
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert!(r.body.contains("<a href=\"/help\""), "{path}: {}", r.body);
+    }
+}
+
+#[test]
+fn no_sync_button_without_a_peer_but_the_pairing_pointer() {
+    let rig = Rig::start();
+    let admin = rig.login("piranha");
+    let r = rig.get("/status", Some(&admin.cookie));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        !r.body.contains("Sync lvs.cf to the backup now"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("PAIRING in lvs-admin(8)"), "{}", r.body);
+}
+
+#[test]
+fn the_banner_counts_the_users_edits_and_history_shows_what_each_apply_changed() {
+    let rig = Rig::start();
+    let s = rig.login("ed");
+    let r = rig.post(REAL, &s, &[("button", "accept"), ("weight", "3")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = rig.get("/status", Some(&s.cookie));
+    assert!(
+        r.body
+            .contains("Pending changes: 1 change (+ serial_no) staged"),
+        "{}",
+        r.body
+    );
+    let r = rig.get("/changes", Some(&s.cookie));
+    let base = r
+        .body
+        .split("name=\"base\" value=\"")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("base field")
+        .to_owned();
+    let r = rig.post(
+        "/changes/apply",
+        &s,
+        &[("base", &base), ("reason", "web1 to 3")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Revision 2 is the apply: its diff is from revision 1, not from the
+    // file on disk (which it is).
+    let r = rig.get("/history", Some(&s.cookie));
+    assert!(
+        r.body.contains("href=\"/history/2?against=disk\""),
+        "{}",
+        r.body
+    );
+    let r = rig.get("/history/2", Some(&s.cookie));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("diff from revision 1"), "{}", r.body);
+    assert!(r.body.contains("-        weight = 1"), "{}", r.body);
+    assert!(r.body.contains("+        weight = 3"), "{}", r.body);
+    assert!(
+        !r.body.contains("Identical to the file on disk"),
+        "{}",
+        r.body
+    );
+    let r = rig.get("/history/2?against=disk", Some(&s.cookie));
+    assert!(
+        r.body.contains("Identical to the file on disk"),
+        "{}",
+        r.body
+    );
+    let r = rig.get("/history/1", Some(&s.cookie));
+    assert!(r.body.contains("no earlier one"), "{}", r.body);
+    let r = rig.get("/history/1?against=disk", Some(&s.cookie));
+    assert!(r.body.contains("+        weight = 1"), "{}", r.body);
+}
+
+#[test]
+fn service_fos_makes_the_fourth_tab_failover() {
+    let rig = Rig::start();
+    let s = rig.login("vi");
+    let r = rig.get("/status", Some(&s.cookie));
+    assert!(r.body.contains(">VIRTUAL SERVERS</a>"), "{}", r.body);
+    fs::write(
+        rig.dir.path().join("ha/lvs.cf"),
+        CF.replace("service = lvs", "service = fos"),
+    )
+    .expect("write");
+    let r = rig.get("/status", Some(&s.cookie));
+    assert!(
+        r.body.contains("<a href=\"/panel/failovers\">FAILOVER</a>"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains(">VIRTUAL SERVERS</a>"), "{}", r.body);
+}

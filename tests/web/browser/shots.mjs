@@ -66,7 +66,8 @@ const pages = [
   { file: 'changes.png', path: '/changes', heading: 'Changes',
     expect: ['lvs.cf diff', 'weight = 60'],
     before: stageEdit },
-  { file: 'history.png', path: '/history', heading: 'History', expect: ['Revision'] },
+  { file: 'history.png', path: '/history', heading: 'History', expect: ['Revision'],
+    rows: 'td.when' },
 ];
 
 // web1 of www-tls: weight 3 -> 60, typed into its form and ACCEPTed.
@@ -100,10 +101,54 @@ async function checkPage(page, p, response) {
   for (const v of p.values ?? []) {
     if (!values.includes(v)) throw new Error(`no field holds "${v}"`);
   }
+  const bad = await page.evaluate(layoutProblems);
+  if (bad.length) throw new Error(`layout: ${bad.slice(0, 3).join('; ')}${bad.length > 3 ? ` (+${bad.length - 3} more)` : ''}`);
+  if (p.rows) {
+    const n = await page.locator(p.rows).count();
+    if (n === 0) throw new Error(`no "${p.rows}" on the page to check`);
+  }
   // The stylesheet arrived and applies (CSP allows 'self' only): the tab
   // bar is laid out by it, not a bulleted list.
   const listStyle = await page.locator('nav ul.tabs').evaluate((e) => getComputedStyle(e).listStyleType);
   if (listStyle !== 'none') throw new Error(`tab bar not styled (list-style ${listStyle})`);
+}
+
+// Runs in the page: what is laid out wrong, as sentences.
+// - A field's input (or first radio), its notes and its help start at one
+//   left edge, and a note that wraps stays in that column (not under the
+//   label).
+// - A text field shows its whole value (a send string is not cut off).
+// - HISTORY's timestamps and row links are on one line.
+function layoutProblems() {
+  const out = [];
+  const left = (e) => e.getBoundingClientRect().left;
+  for (const f of document.querySelectorAll('.field')) {
+    const help = f.querySelector('div.help');
+    const input = f.querySelector('input:not([type="hidden"]), select');
+    if (!help || !input) continue;
+    const name = input.name || input.id;
+    const col = left(help);
+    if (Math.abs(left(input) - col) > 1) {
+      out.push(`${name}: input at x=${Math.round(left(input))}, help at x=${Math.round(col)}`);
+    }
+    for (const n of f.querySelectorAll('.diag-note, .runs-as-root, .default')) {
+      for (const r of n.getClientRects()) {
+        if (r.left < col - 1) out.push(`${name}: "${n.textContent.slice(0, 30)}" runs under the label (x=${Math.round(r.left)})`);
+      }
+    }
+  }
+  for (const i of document.querySelectorAll('input[type="text"]')) {
+    if (i.value && i.scrollWidth > i.clientWidth + 1) {
+      out.push(`${i.name}: value cut off (${i.scrollWidth} px in ${i.clientWidth} px)`);
+    }
+  }
+  for (const c of document.querySelectorAll('td.when, td.links a')) {
+    const range = document.createRange();
+    range.selectNodeContents(c);
+    const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+    if (lines.size > 1) out.push(`"${c.textContent}" wraps over ${lines.size} lines`);
+  }
+  return out;
 }
 
 async function main() {
