@@ -264,6 +264,10 @@ pub enum Action {
     },
     /// A control request refused (answer the client with it).
     Refuse(ControlError),
+    /// A control request carried out that reaches no monitor (a drain, or
+    /// a drain ended while no monitor runs): answer the client `ok`. One
+    /// passed on is answered by its [`Action::Signal`]'s outcome.
+    Accepted,
     /// A monitor is due for a restart at this time: tick then.
     ScheduleRestart {
         /// Which monitor.
@@ -763,6 +767,7 @@ impl Lvsd {
             }
             let changed = self.drained.insert(server.clone());
             out.push(Action::Log(Log::Control { command, server }));
+            out.push(Action::Accepted);
             if changed {
                 out.push(Action::Reconcile);
             }
@@ -784,6 +789,7 @@ impl Lvsd {
             // The drain ends even though no monitor can be told.
             None if was_drained => {
                 out.push(Action::Log(Log::Control { command, server }));
+                out.push(Action::Accepted);
                 false
             }
             None => {

@@ -142,6 +142,7 @@ impl Daemon {
                     command,
                 } => reply = Some(self.monitors.control(&id, generation, index, command)),
                 Action::Refuse(e) => reply = Some(Err(e.to_string())),
+                Action::Accepted => reply = Some(Ok(())),
                 Action::ScheduleRestart { at, .. } => {
                     self.wake = Some(self.wake.map_or(at, |w| w.min(at)));
                 }
