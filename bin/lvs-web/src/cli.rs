@@ -9,9 +9,13 @@ use std::time::Duration;
 
 use clap::Parser;
 
-/// Where the piranha tree keeps its configuration; the generated
-/// certificate goes there too (SG §2.2: piranha.passwd lives there).
+/// Where the piranha tree keeps its configuration (SG §2.2:
+/// piranha.passwd lives there); lvs-web reads its tokens file there.
 pub const CONF_DIR: &str = "/etc/sysconfig/ha/conf";
+
+/// lvs-web's own state: the generated certificate and key. Not CONF_DIR,
+/// which is root's and read-only to the web user.
+pub const STATE_DIR: &str = "/var/lib/lvs-web";
 
 /// The original tool's port (SG §2.3.1).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3636";
@@ -41,11 +45,11 @@ pub struct Args {
 
     /// PEM certificate chain for TLS; generated (self-signed) on first
     /// start when absent.
-    #[arg(long, default_value_t = format!("{CONF_DIR}/lvs-web.crt"))]
+    #[arg(long, default_value_t = format!("{STATE_DIR}/lvs-web.crt"))]
     pub tls_cert: String,
 
     /// PEM private key for TLS; generated with the certificate, mode 0600.
-    #[arg(long, default_value_t = format!("{CONF_DIR}/lvs-web.key"))]
+    #[arg(long, default_value_t = format!("{STATE_DIR}/lvs-web.key"))]
     pub tls_key: String,
 
     /// The lvs-admin helper's socket.
