@@ -9,8 +9,11 @@
 # viewer), TMUX_SOCKET (the socket of this run's own tmux server).
 #
 # lynx runs with numbered links and fields (-number_fields) in a window tall
-# enough to show every page whole, so the number in front of a label is
-# the count of Down presses from the page's first link. Every wait polls the
+# enough to show every page whole; the cursor goes to link N with Up/Down
+# from where the screen shows it (goto). A wait after a click looks for
+# text only the new page has: keys sent while lynx still loads the answer
+# are eaten by lynx (it reads the keyboard during a transfer to notice an
+# interrupt) or land on the old page. Every wait polls the
 # screen every 0.1 s for at most WAIT seconds. A page or action that lynx
 # cannot complete fails its step; the steps after it still run where they
 # can. Prints one "ok" or "FAIL" line per step and
@@ -54,6 +57,25 @@ wait_gone() {
     return 1
 }
 
+# wait_re REGEX / wait_no_re REGEX: until a line of the screen matches
+# the extended regular expression / until none does (WAIT seconds).
+wait_re() {
+    local i
+    for ((i = 0; i < WAIT * 10; i++)); do
+        screen | grep -qE -- "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+wait_no_re() {
+    local i
+    for ((i = 0; i < WAIT * 10; i++)); do
+        screen | grep -qE -- "$1" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # The number lynx gives the link or button whose text starts with LABEL
 # ("[12]web1", "([1]BUTTON) Log out"): the first on the page, or the Nth.
 link_num() {
@@ -91,43 +113,82 @@ field_num() {
     }'
 }
 
-# Which link lynx's cursor is on: 1 when a page has just loaded.
-CUR=1
+# The number of the link or field lynx's cursor is on, read from the
+# screen: lynx draws the current one in reverse video just after its
+# "[N]" (the title line's reverse-video arrows have no number). Empty
+# while no link is highlighted. Read, not counted from the keys sent:
+# lynx does not always start a page on its first link (after ADD on a
+# list, the list again has its cursor on ADD) and eats keys sent while
+# it loads.
+cur_link() {
+    tm capture-pane -e -p | awk '{
+        line = $0; text = ""
+        while (match(line, /\033\[[0-9;]*m/)) {
+            seq = substr(line, RSTART + 2, RLENGTH - 3)
+            text = text substr(line, 1, RSTART - 1)
+            line = substr(line, RSTART + RLENGTH)
+            n = split(seq, p, ";")
+            for (k = 1; k <= n; k++) {
+                if (p[k] == "7" && match(text, /\[[0-9]+\][^\[]*$/)) {
+                    s = substr(text, RSTART + 1); sub(/\].*/, "", s); print s
+                    exit
+                }
+            }
+        }
+    }'
+}
+# goto N: move lynx's cursor to link N with Up/Down from where the screen
+# shows it. After each batch of keys, wait until the cursor stops moving;
+# if it rests anywhere but N (a key lost), move again from there.
 goto() {
-    local n=$1
-    if [ "$n" -gt "$CUR" ]; then
-        tm send-keys -N $((n - CUR)) Down
-    elif [ "$n" -lt "$CUR" ]; then
-        tm send-keys -N $((CUR - n)) Up
-    fi
-    CUR=$n
-    sleep 0.1
+    local n=$1 cur="" last try i still
+    for ((try = 0; try < 5; try++)); do
+        for ((i = 0; i < WAIT * 10; i++)); do
+            cur=$(cur_link)
+            [ -n "$cur" ] && break
+            sleep 0.1
+        done
+        [ -n "$cur" ] || { echo "      no current link on the screen"; return 1; }
+        [ "$cur" = "$n" ] && return 0
+        if [ "$n" -gt "$cur" ]; then
+            tm send-keys -N $((n - cur)) Down
+        else
+            tm send-keys -N $((cur - n)) Up
+        fi
+        still=0 last=$cur
+        for ((i = 0; i < WAIT * 10 && still < 10; i++)); do
+            sleep 0.1
+            cur=$(cur_link)
+            [ "$cur" = "$n" ] && return 0
+            if [ "$cur" = "$last" ]; then still=$((still + 1)); else still=0 last=$cur; fi
+        done
+    done
+    echo "      the cursor rests on link $cur, not on $n"
+    return 1
 }
 # activate LABEL [NTH]: follow the link or press the button LABEL (the
-# NTH of that name); the next page starts at its first link.
+# NTH of that name).
 activate() {
     local n
     n=$(link_num "$1" "${2:-1}")
     [ -n "$n" ] || { echo "      no link or button \"$1\" on the page"; return 1; }
-    goto "$n"
+    goto "$n" || return 1
     tm send-keys Enter
-    CUR=1
 }
 # activate_row ROW [LABEL]: the same for row_num's link.
 activate_row() {
     local n
     n=$(row_num "$1" "${2:-}")
     [ -n "$n" ] || { echo "      no link ${2:-} in a row matching /$1/"; return 1; }
-    goto "$n"
+    goto "$n" || return 1
     tm send-keys Enter
-    CUR=1
 }
 # fill LABEL VALUE: replace the text of the field after LABEL.
 fill() {
     local n
     n=$(field_num "$1")
     [ -n "$n" ] || { echo "      no field \"$1\" on the page"; return 1; }
-    goto "$n"
+    goto "$n" || return 1
     tm send-keys C-u
     tm send-keys -l -- "$2"
 }
@@ -171,6 +232,10 @@ ROW_WWW='203\.0\.113\.10 +255\.255\.255\.0 +80 '
 ROW_WWW_TLS='www-tls +203\.0\.113\.10'
 ROW_FTP='ftp +203\.0\.113\.12'
 ROW_WEB2='web2 +192\.0\.2\.12'
+ROW_WEB3='web3 +192\.0\.2\.13'
+# imap's row in the list; its name typed into the Name field before ADD is
+# padded with "_" and so does not match.
+ROW_IMAP='\]imap( |$)'
 ROW_REV1='^ +1 +[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] '
 ROW_REV2='^ +2 +[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] '
 
@@ -189,7 +254,6 @@ EOF
 mkdir -p "$T/lynx-home"
 tm -f /dev/null new-session -d -x 160 -y 250 \
     "HOME=$T/lynx-home TERM=xterm lynx -cfg=$T/lynx.cfg -accept_all_cookies -number_fields -nocolor $URL/"
-CUR=1
 
 echo "== text browser: lynx $(lynx -version | sed -n '1s/^Lynx Version \([^ ]*\).*/\1/p') on $URL as $WEB_USER"
 
@@ -284,15 +348,15 @@ fi
 
 # -- list actions, a hand edit meanwhile: conflict, rebase, apply -----------
 step_page "VIRTUAL SERVERS" "VIRTUAL SERVERS" "VIRTUAL SERVERS - lvs-web" "www-tls"
-if activate_row "$ROW_WWW_TLS" DEACTIVATE && wait_for "Change staged" &&
-    screen | grep -qE 'down +\[[0-9]+\]www-tls'; then
+if activate_row "$ROW_WWW_TLS" DEACTIVATE && wait_re 'down +\[[0-9]+\]www-tls' && has "Change staged"; then
     ok "DEACTIVATE www-tls: staged, shown down"
 else
     fail "DEACTIVATE www-tls: staged, shown down"; show
 fi
 step_row "VIRTUAL SERVER: www" "$ROW_WWW" "" "VIRTUAL SERVER: www - lvs-web"
 step_page "REAL SERVER: www" "REAL SERVER: www" "REAL SERVER: www - lvs-web"
-if fill "Name" web3 && fill "Address" 192.0.2.13 && open "ADD" "Change staged" "192.0.2.13"; then
+if fill "Name" web3 && fill "Address" 192.0.2.13 && activate "ADD" &&
+    wait_re "$ROW_WEB3" && has "Change staged"; then
     ok "ADD real server web3 192.0.2.13 to www: staged"
 else
     fail "ADD real server web3 192.0.2.13 to www: staged"; show
@@ -329,19 +393,19 @@ fi
 
 # -- discard -----------------------------------------------------------------
 step_page "VIRTUAL SERVERS" "VIRTUAL SERVERS" "VIRTUAL SERVERS - lvs-web" "ftp"
-if activate_row "$ROW_FTP" DELETE && wait_for "Change staged" && ! screen | grep -qE "$ROW_FTP"; then
+if activate_row "$ROW_FTP" DELETE && wait_for "Change staged" && wait_no_re "$ROW_FTP"; then
     ok "DELETE ftp: staged, gone from the list"
 else
     fail "DELETE ftp: staged, gone from the list"; show
 fi
-if fill "Name" imap && open "ADD" "Change staged" && screen | grep -qE '\]imap'; then
+if fill "Name" imap && activate "ADD" && wait_re "$ROW_IMAP" && has "Change staged"; then
     ok "ADD virtual imap: staged, in the list"
 else
     fail "ADD virtual imap: staged, in the list"; show
 fi
 step_page "REDUNDANCY" "REDUNDANCY" "REDUNDANCY - lvs-web" "DISABLE"
 if [ -n "$(link_num ENABLE)" ]; then fail "REDUNDANCY with a backup offers no ENABLE"; show; else ok "REDUNDANCY with a backup offers no ENABLE"; fi
-step_page "DISABLE the backup: staged" "DISABLE" "Change staged"
+step_page "DISABLE the backup: staged" "DISABLE" "Change staged" "]ENABLE"
 if [ -n "$(link_num ENABLE)" ] && [ -z "$(link_num DISABLE)" ] && [ -z "$(link_num RESET)" ]; then
     ok "REDUNDANCY without a backup offers ENABLE alone"
 else
