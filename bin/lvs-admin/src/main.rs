@@ -392,7 +392,7 @@ fn run(args: Args) -> Result<ExitCode> {
                     println!(
                         "{:>4}  {}  {}  {:>8} B  {}  {}{}",
                         r.rev,
-                        r.time,
+                        admin::time::utc(r.time),
                         &r.digest.to_hex()[..12],
                         r.size,
                         r.user,

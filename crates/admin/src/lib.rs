@@ -55,4 +55,5 @@ pub mod server;
 pub mod store;
 pub mod sync;
 pub mod system;
+pub mod time;
 pub mod verdict;
