@@ -698,7 +698,7 @@ comp() { # CMD FUNC CWORD WORDS...: the completions, one line
 }
 check "bash: lvsd --control down <TAB> offers VIRTUAL/SERVER of the -c file" \
     test "$(comp _lvsd 5 lvsd -c etc/lvs.cf --control down '')" = "http/web1 http/web2 mysql/db1 ftp/ftp1 "
-check "bash: --control <TAB> offers down up normal" test "$(comp _lvsd 2 lvsd --control '')" = "down up normal "
+check "bash: --control <TAB> offers down up normal drain" test "$(comp _lvsd 2 lvsd --control '')" = "down up normal drain "
 check "bash: lvsd --con<TAB>" test "$(comp _lvsd 1 lvsd --con)" = "--configfile --control "
 check "bash: pulse -c <TAB> completes lvs.cf paths" test "$(comp _pulse 2 pulse -c etc/lvs.)" = "etc/lvs.cf "
 check "bash: pulse --configfile=<TAB> (split at =) completes paths" test "$(comp _pulse 3 pulse --configfile = etc/lvs.)" = "etc/lvs.cf "
@@ -707,7 +707,7 @@ check "bash: send_arp -i <TAB> offers interfaces" bash -c "comp() { :; }; [[ \" 
 check "bash: every command has its completion registered" \
     bash -c 'source completions/lvs-director.bash; for c in pulse lvsd nanny send_arp lvs-admin lvs-web piranha-passwd; do complete -p $c >/dev/null || exit 1; done'
 check "bash: lvs-admin --socket PATH ap<TAB> (the global option skipped)" test "$(comp _lvs_admin 3 lvs-admin --socket /x ap)" = "apply "
-check "bash: lvs-admin control <TAB> offers down up normal" test "$(comp _lvs_admin 2 lvs-admin control '')" = "down up normal "
+check "bash: lvs-admin control <TAB> offers down up normal drain" test "$(comp _lvs_admin 2 lvs-admin control '')" = "down up normal drain "
 check "bash: lvs-admin serve --pam-group <TAB> offers the roles" \
     test "$(comp _lvs_admin 3 lvs-admin serve --pam-group '')" = "viewer= operator= editor= admin= "
 check "bash: piranha-passwd --token NAME <TAB> offers the roles" \
