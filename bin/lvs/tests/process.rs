@@ -148,7 +148,8 @@ fn sighup_while_lvs_cf_is_read_is_kept_and_then_handled() {
     // lvsd reads the file, installs its handlers, then the kept SIGHUP
     // reloads it.
     let out = || fs::read_to_string(dir.path("out")).unwrap_or_default();
-    wait_for("the reload line", Duration::from_secs(10), || {
+    // 40 MB read, parsed and digested twice in an emulated guest: generous.
+    wait_for("the reload line", Duration::from_secs(30), || {
         out().contains("lvs: rereading configuration file")
             || lvsd.0.try_wait().ok().flatten().is_some()
     });
