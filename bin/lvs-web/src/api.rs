@@ -317,12 +317,7 @@ async fn control(S(st): S<Arc<State>>, h: HeaderMap, p: Peer_, body: Bytes) -> A
     let req: ApiControl = decode::json(&body)?;
     let r = st
         .admin
-        .control(
-            crate::pages::admin_action(req.action),
-            &req.virtual_name,
-            &req.server,
-            &c.user,
-        )
+        .control(req.action, &req.virtual_name, &req.server, &c.user)
         .await;
     crate::pages::audit_control(
         &st,

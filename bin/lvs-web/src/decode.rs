@@ -170,41 +170,9 @@ fn percent_decode(raw: &[u8], base: usize) -> Result<Vec<u8>, FormError> {
     Ok(out)
 }
 
-/// A runtime action on one real server (not saved to lvs.cf).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ControlAction {
-    /// Take it out of the table whatever its checks say.
-    Down,
-    /// Put it in whatever its checks say.
-    Up,
-    /// Back to its checks' verdict (ends a drain).
-    Normal,
-    /// Keep it at weight 0 whatever its checks say: established
-    /// connections finish, no new ones come.
-    Drain,
-}
-
-impl ControlAction {
-    pub fn parse(s: &str) -> Option<ControlAction> {
-        match s {
-            "down" => Some(ControlAction::Down),
-            "up" => Some(ControlAction::Up),
-            "normal" => Some(ControlAction::Normal),
-            "drain" => Some(ControlAction::Drain),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ControlAction::Down => "down",
-            ControlAction::Up => "up",
-            ControlAction::Normal => "normal",
-            ControlAction::Drain => "drain",
-        }
-    }
-}
+/// A runtime action on one real server (not saved to lvs.cf): the helper's
+/// own type, so the form, the API and the socket read the same words.
+pub use admin::proto::ControlAction;
 
 /// The login form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,10 +208,12 @@ pub struct Control {
 impl Control {
     pub fn from_form(f: &Form) -> Result<Control, FormError> {
         let action = f.one("action")?;
-        let action = ControlAction::parse(action).ok_or_else(|| FormError::Invalid {
-            field: "action".into(),
-            reason: "one of down, up, normal, drain".into(),
-        })?;
+        let action = action
+            .parse::<ControlAction>()
+            .map_err(|_| FormError::Invalid {
+                field: "action".into(),
+                reason: "one of down, up, normal, drain".into(),
+            })?;
         Ok(Control {
             virtual_name: name_field(f, "virtual")?,
             server: name_field(f, "server")?,
@@ -535,7 +505,7 @@ mod tests {
         for action in ["down", "up", "normal", "drain"] {
             let f =
                 Form::parse(format!("virtual=web&server=web1&action={action}").as_bytes()).unwrap();
-            assert_eq!(Control::from_form(&f).unwrap().action.as_str(), action);
+            assert_eq!(Control::from_form(&f).unwrap().action.word(), action);
         }
         let f = Form::parse(b"virtual=web&server=web1&action=reboot").unwrap();
         assert!(matches!(

@@ -331,12 +331,7 @@ pub async fn control(
     let c = decode::Control::from_form(&form)?;
     let r = st
         .admin
-        .control(
-            admin_action(c.action),
-            &c.virtual_name,
-            &c.server,
-            &who.user,
-        )
+        .control(c.action, &c.virtual_name, &c.server, &who.user)
         .await;
     audit_control(
         &st,
@@ -349,15 +344,6 @@ pub async fn control(
     );
     r?;
     Ok(Redirect::to("/status?msg=control").into_response())
-}
-
-pub fn admin_action(a: decode::ControlAction) -> proto::ControlAction {
-    match a {
-        decode::ControlAction::Down => proto::ControlAction::Down,
-        decode::ControlAction::Up => proto::ControlAction::Up,
-        decode::ControlAction::Normal => proto::ControlAction::Normal,
-        decode::ControlAction::Drain => proto::ControlAction::Drain,
-    }
 }
 
 pub async fn sync(
@@ -895,7 +881,7 @@ pub fn audit_control<T>(
             user,
             src,
             &Event::Control {
-                action: action.as_str(),
+                action: action.word(),
                 target: &target,
             },
         ),
@@ -904,7 +890,7 @@ pub fn audit_control<T>(
             src,
             &Event::Refused {
                 action: "control",
-                reason: &format!("{} {target}: {e}", action.as_str()),
+                reason: &format!("{} {target}: {e}", action.word()),
             },
         ),
     }
