@@ -29,8 +29,9 @@ fn config(virtuals: usize, servers: usize, changed_weight: Option<u32>) -> Strin
             "virtual v{v} {{\n    active = 1\n    address = {vip} eth0:1\n    port = {port}\n    scheduler = wlc\n"
         );
         for r in 0..servers {
-            let n = v * servers + r;
-            let addr = format!("198.51.{}.{}", 100 + n / 250 % 100, 1 + n % 250);
+            // A real server is unique within its virtual only, so every
+            // virtual reuses 198.51.100.0/24, spread over ports past 250.
+            let addr = format!("198.51.100.{}", 1 + r % 250);
             let weight = match changed_weight {
                 Some(w) if v == virtuals / 2 && r == 0 => w,
                 _ => 1,
@@ -38,7 +39,7 @@ fn config(virtuals: usize, servers: usize, changed_weight: Option<u32>) -> Strin
             let _ = write!(
                 s,
                 "    server r{r} {{\n        address = {addr}\n        active = 1\n        weight = {weight}\n        port = {}\n    }}\n",
-                8000 + n / 25_000
+                8000 + r / 250
             );
         }
         s.push_str("}\n");
