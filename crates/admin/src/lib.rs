@@ -4,7 +4,7 @@
 //! the router goes through this helper's Unix socket, as one of a fixed set
 //! of verbs over the one lvs.cf path the helper was started with: no shell,
 //! no path from a request, sizes and times limited, every caller checked
-//! with `SO_PEERCRED`.
+//! with `SO_PEERCRED` and `SO_PEERGROUPS`.
 //!
 //! What it owns:
 //! * [`proto`]: the socket protocol (one JSON request, one JSON reply per

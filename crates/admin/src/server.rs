@@ -2,11 +2,14 @@
 //!
 //! The socket is mode 0660, owner root, group the web process's group, so
 //! only root and that group can connect at all. Each connection's peer is
-//! checked again with `SO_PEERCRED` (defence in depth, should the socket's
-//! mode or directory be loosened): allowed are uid 0, and a process whose
-//! gid or one of whose supplementary groups (`Groups:` in
-//! `/proc/PID/status` of the peer's pid) is the group. Others are logged
-//! and closed without an answer.
+//! checked again by what the kernel recorded at its `connect()` (defence
+//! in depth, should the socket's mode or directory be loosened): allowed
+//! are uid 0 (`SO_PEERCRED`), and a process whose gid (`SO_PEERCRED`) or
+//! one of whose supplementary groups (`SO_PEERGROUPS`) is the group. Both
+//! come from the socket itself, not from the peer's pid, so a client that
+//! exits and leaves its pid to another process cannot lend it its groups,
+//! and a group dropped after connecting still counts as it was. Others are
+//! logged and closed without an answer.
 //!
 //! One request per connection, handled on a thread of its own (at most
 //! [`MAX_CLIENTS`] at once); applies and restores take one lock, so they
@@ -51,20 +54,60 @@ pub fn allowed(peer: &Peer, group: Option<u32>, groups: &[u32]) -> bool {
     peer.uid == 0 || group.is_some_and(|g| peer.gid == g || groups.contains(&g))
 }
 
-/// The supplementary groups of process `pid` (`Groups:` of its
-/// `/proc/PID/status`); empty if unreadable.
-pub fn supplementary_groups(pid: i32) -> Vec<u32> {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return Vec::new();
-    };
-    text.lines()
-        .find_map(|l| l.strip_prefix("Groups:"))
-        .map(|g| {
-            g.split_whitespace()
-                .filter_map(|n| n.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
+/// Most supplementary groups read for one peer: Linux's `NGROUPS_MAX`.
+const MAX_GROUPS: usize = 65536;
+
+/// The supplementary groups the peer of `stream` had when it connected, as
+/// the kernel recorded them (`SO_PEERGROUPS`, Linux 4.13 and later).
+pub fn peer_groups(stream: &UnixStream) -> std::io::Result<Vec<u32>> {
+    // Room for most users' groups at the first call.
+    peer_groups_from(stream, 32)
+}
+
+/// [`peer_groups`], asking first with room for `first` groups.
+fn peer_groups_from(stream: &UnixStream, first: usize) -> std::io::Result<Vec<u32>> {
+    use nix::libc;
+    use std::os::fd::AsRawFd as _;
+    const GID: usize = std::mem::size_of::<libc::gid_t>();
+    let mut groups: Vec<libc::gid_t> = vec![0; first];
+    // A second try with the size the kernel asked for; a third only if the
+    // answer changed in between, which it cannot for a connected socket.
+    for _ in 0..3 {
+        let mut len = libc::socklen_t::try_from(groups.len() * GID)
+            .map_err(|_| std::io::Error::other("group buffer too large"))?;
+        // SAFETY: `groups` is a live, writable buffer of `len` bytes that
+        // outlives the call, `len` is a valid `socklen_t` the kernel may
+        // rewrite, and the descriptor is `stream`'s, open for the call.
+        let rc = unsafe {
+            libc::getsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERGROUPS,
+                groups.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        // The kernel answers with `len` set to the bytes it needs (on
+        // ERANGE) or wrote (on success).
+        let needed = len as usize / GID;
+        if rc == 0 {
+            groups.truncate(needed.min(groups.len()));
+            return Ok(groups);
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::ERANGE) {
+            return Err(err);
+        }
+        if needed <= groups.len() || needed > MAX_GROUPS {
+            return Err(std::io::Error::other(format!(
+                "SO_PEERGROUPS asked for room for {needed} groups"
+            )));
+        }
+        groups.resize(needed, 0);
+    }
+    Err(std::io::Error::other(
+        "SO_PEERGROUPS: the group count kept changing",
+    ))
 }
 
 fn peer_of(stream: &UnixStream) -> Option<Peer> {
@@ -74,6 +117,28 @@ fn peer_of(stream: &UnixStream) -> Option<Peer> {
         uid: cred.uid(),
         gid: cred.gid(),
     })
+}
+
+/// `stream`'s peer, when it may use the helper (root, or in `group`);
+/// otherwise the log line saying why not.
+fn admit(stream: &UnixStream, group: Option<u32>) -> Result<Peer, String> {
+    let peer =
+        peer_of(stream).ok_or("refused a client whose credentials cannot be read".to_owned())?;
+    let groups = peer_groups(stream).unwrap_or_else(|e| {
+        // Counted as none: root and the gid still let a client in.
+        log(&format!(
+            "pid {} uid {}: supplementary groups unreadable, counted as none: {e}",
+            peer.pid, peer.uid
+        ));
+        Vec::new()
+    });
+    if !allowed(&peer, group, &groups) {
+        return Err(format!(
+            "refused pid {} uid {} gid {}: not root and not in the group",
+            peer.pid, peer.uid, peer.gid
+        ));
+    }
+    Ok(peer)
 }
 
 /// The helper's state.
@@ -150,17 +215,13 @@ impl Server {
                     continue;
                 }
             };
-            let Some(peer) = peer_of(&stream) else {
-                log("refused a client whose credentials cannot be read");
-                continue;
+            let peer = match admit(&stream, self.group) {
+                Ok(peer) => peer,
+                Err(why) => {
+                    log(&why);
+                    continue;
+                }
             };
-            if !allowed(&peer, self.group, &supplementary_groups(peer.pid)) {
-                log(&format!(
-                    "refused pid {} uid {} gid {}: not root and not in the group",
-                    peer.pid, peer.uid, peer.gid
-                ));
-                continue;
-            }
             if self.clients.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
                 self.clients.fetch_sub(1, Ordering::SeqCst);
                 log(&format!("busy: closed pid {} uid {}", peer.pid, peer.uid));
@@ -516,10 +577,144 @@ mod tests {
         assert!(allowed(&peer(1000, 1000), Some(990), &[27, 990]));
         assert!(!allowed(&peer(1000, 1000), Some(990), &[27]));
         assert!(!allowed(&peer(1000, 1000), None, &[1000]));
-        // Our own process's groups as the kernel has them.
-        let own = supplementary_groups(std::process::id() as i32);
-        let gids = nix::unistd::getgroups().expect("getgroups");
-        assert_eq!(own.len(), gids.len());
+    }
+
+    fn sorted(mut v: Vec<u32>) -> Vec<u32> {
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn the_kernel_reports_the_peers_groups() {
+        let own = sorted(
+            nix::unistd::getgroups()
+                .expect("getgroups")
+                .into_iter()
+                .map(|g| g.as_raw())
+                .collect(),
+        );
+        let (a, b) = UnixStream::pair().expect("socketpair");
+        assert_eq!(sorted(peer_groups(&a).expect("SO_PEERGROUPS")), own);
+        assert_eq!(sorted(peer_groups(&b).expect("SO_PEERGROUPS")), own);
+        // Through a listener, as the helper gets its clients.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s");
+        let listener = UnixListener::bind(&path).expect("bind");
+        let _client = UnixStream::connect(&path).expect("connect");
+        let (accepted, _) = listener.accept().expect("accept");
+        assert_eq!(sorted(peer_groups(&accepted).expect("SO_PEERGROUPS")), own);
+        // No room at first: with any group, the kernel says how much
+        // (ERANGE) and the second call gets them (a_dead_clients_groups_...
+        // below has more groups than the first call's room).
+        let groups = peer_groups_from(&accepted, 0).expect("SO_PEERGROUPS, second call");
+        assert_eq!(sorted(groups), own);
+    }
+
+    #[test]
+    fn groups_of_a_socket_with_no_peer_are_an_error() {
+        // Never connected: the kernel has no peer to answer for
+        // (ENODATA), and the helper would count no groups.
+        use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+        let fd = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .expect("socket");
+        let err = peer_groups(&UnixStream::from(fd)).expect_err("no peer");
+        assert_eq!(err.raw_os_error(), Some(nix::libc::ENODATA), "{err}");
+    }
+
+    /// The accepted end of a connection from a forked child that took
+    /// `groups`, gid and uid 65534 (nobody), connected to `path` and
+    /// exited: its pid is gone before the helper looks at it.
+    #[cfg(feature = "netns-tests")]
+    fn connection_of_a_child_with(
+        listener: &UnixListener,
+        path: &Path,
+        groups: &[u32],
+    ) -> UnixStream {
+        use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+        use nix::sys::wait::{WaitStatus, waitpid};
+        use nix::unistd::{ForkResult, Gid, Uid, fork, setgid, setgroups, setuid};
+        use std::os::fd::AsRawFd as _;
+        // Everything the child needs is made before the fork: the test
+        // harness has other threads, so the child does not allocate.
+        let addr = UnixAddr::new(path).expect("address");
+        let gids: Vec<Gid> = groups.iter().map(|&g| Gid::from_raw(g)).collect();
+        let nobody = 65534;
+        // SAFETY: the child only makes system calls (setgroups, setgid,
+        // setuid, socket, connect) on values made before the fork, then
+        // `_exit`s; it touches no lock another thread could hold.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => {
+                let ok = setgroups(&gids).is_ok()
+                    && setgid(Gid::from_raw(nobody)).is_ok()
+                    && setuid(Uid::from_raw(nobody)).is_ok()
+                    && socket(
+                        AddressFamily::Unix,
+                        SockType::Stream,
+                        SockFlag::SOCK_CLOEXEC,
+                        None,
+                    )
+                    .is_ok_and(|fd| connect(fd.as_raw_fd(), &addr).is_ok());
+                // SAFETY: `_exit` ends the child at once, running nothing
+                // of the parent's (no atexit handlers, no buffers flushed).
+                unsafe { nix::libc::_exit(if ok { 0 } else { 1 }) }
+            }
+            ForkResult::Parent { child } => {
+                let status = waitpid(child, None).expect("waitpid");
+                assert_eq!(
+                    status,
+                    WaitStatus::Exited(child, 0),
+                    "the child could not take its groups or connect"
+                );
+            }
+        }
+        // Connected before it exited: the connection waits in the backlog.
+        listener.set_nonblocking(true).expect("nonblocking");
+        let (stream, _) = listener.accept().expect("the child's connection");
+        stream
+    }
+
+    /// Root on the host (tests/netns/run.sh): a client is let in by the
+    /// groups it connected with, even though it has exited and its pid
+    /// says nothing any more (nor could be trusted: another process may
+    /// have it).
+    #[cfg(feature = "netns-tests")]
+    #[test]
+    fn a_dead_clients_groups_are_the_ones_it_connected_with() {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert!(nix::unistd::getuid().is_root(), "needs root (setgroups)");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s");
+        let listener = UnixListener::bind(&path).expect("bind");
+        // Reachable by nobody: the check under test is the credentials'.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod dir");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
+            .expect("chmod socket");
+        let web = 4242;
+        // The group as its only supplementary group: let in.
+        let stream = connection_of_a_child_with(&listener, &path, &[web]);
+        assert_eq!(peer_groups(&stream).expect("SO_PEERGROUPS"), [web]);
+        let peer = admit(&stream, Some(web)).expect("let in");
+        assert_eq!((peer.uid, peer.gid), (65534, 65534));
+        // Another group only, or none: refused.
+        for groups in [&[4243][..], &[]] {
+            let stream = connection_of_a_child_with(&listener, &path, groups);
+            let why = admit(&stream, Some(web)).expect_err("refused");
+            assert!(
+                why.ends_with("uid 65534 gid 65534: not root and not in the group"),
+                "{why}"
+            );
+        }
+        // More groups than the first call has room for: all of them.
+        let many: Vec<u32> = [web].into_iter().chain(5000..5040).collect();
+        let stream = connection_of_a_child_with(&listener, &path, &many);
+        assert_eq!(sorted(peer_groups(&stream).expect("SO_PEERGROUPS")), many);
+        admit(&stream, Some(web)).expect("let in");
     }
 
     #[test]
