@@ -11,7 +11,8 @@
 //! - [`detach`]: fork into the background, new session, stdio on /dev/null;
 //! - [`syslog`] and [`log`]: RFC 3164 datagrams to `/dev/log` with the
 //!   daemon's ident, stdout lines for `-n`, one prefix, repeated errors
-//!   rate-limited;
+//!   rate-limited; [`trace`]: `tracing` events into that sink, with the
+//!   handle that writes what it held back when the daemon exits;
 //! - [`child`]: what every spawned child gets before `exec` (death signal,
 //!   clean signal state, one passed descriptor at a fixed number);
 //! - [`rlimit`]: the open-file limit.
@@ -33,6 +34,7 @@ pub mod pidfile;
 pub mod rlimit;
 pub mod signals;
 pub mod syslog;
+pub mod trace;
 
 mod proc_status;
 #[cfg(test)]

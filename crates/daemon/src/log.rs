@@ -16,7 +16,8 @@
 //!   says how many were. So a monitor that cannot start logs a few lines a
 //!   minute, not one a second forever. Info lines (state changes that
 //!   scripts grep) are never held back. The summary is written with the
-//!   next line logged after the window, or by [`Logger::flush`].
+//!   next line logged after the window, or by [`Logger::flush`]; what a
+//!   window still holds when the daemon exits, by [`Logger::flush_all`].
 
 use std::collections::HashMap;
 use std::io::Write;
