@@ -128,9 +128,8 @@ fn run_daemon(args: &Args) -> Result<ExitCode> {
         Err(e) => return Err(anyhow!(e)).context("cannot program IPVS"),
     };
 
-    let _pidfile = if args.nodaemon {
-        logging::init(logging::Sink::Stdout, args.verbose);
-        None
+    let (_pidfile, log) = if args.nodaemon {
+        (None, logging::init(logging::Sink::Stdout, args.verbose))
     } else {
         // The lock before detaching, so that a second lvsd says why on the
         // terminal and touches nothing (not the table, the pid file or the
@@ -142,8 +141,8 @@ fn run_daemon(args: &Args) -> Result<ExitCode> {
             chdir_root: true,
         })?;
         pidfile.rewrite()?;
-        logging::init(logging::Sink::Syslog, args.verbose);
-        Some(pidfile)
+        let log = logging::init(logging::Sink::Syslog, args.verbose);
+        (Some(pidfile), log)
     };
     fdlimit::raise_for(&config);
     let opts = daemon::Options {
@@ -156,5 +155,10 @@ fn run_daemon(args: &Args) -> Result<ExitCode> {
     // No client_monitor set: the nanny beside this lvsd (a build tree's),
     // else /usr/sbin/nanny.
     let config = daemon::reload::with_local_nanny(config);
-    daemon::run(opts, config, Some(digest), table, ready)
+    let result = daemon::run(opts, config, Some(digest), table, ready);
+    // The loop has ended (SIGTERM, SIGINT, a fatal monitor death or an
+    // error): the warnings held back in the last window are said now or
+    // never.
+    log.flush();
+    result
 }

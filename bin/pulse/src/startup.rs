@@ -106,12 +106,13 @@ pub fn run(args: &Args) -> Result<ExitCode, Fatal> {
     if !master && !config.backup_active {
         // The original logged this after detaching, so its exit status was
         // lost; here the init script sees 255.
-        crate::logging::init(args.nodaemon, args.verbose);
+        let log = crate::logging::init(args.nodaemon, args.verbose);
         if undefined_backup {
             info!("Undefined backup node marked as active? -- clearing that!");
         }
         info!("{}", failover::state::text::START_BACKUP);
         info!("{}", failover::state::text::BACKUP_MARKED_INACTIVE);
+        log.flush();
         return Err(Fatal {
             message: String::new(),
             code: EXIT_BACKUP_INACTIVE,
@@ -136,7 +137,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Fatal> {
             .rewrite()
             .map_err(|e| Fatal::new(format!("pulse: {e}")))?;
     }
-    crate::logging::init(args.nodaemon, args.verbose);
+    let log = crate::logging::init(args.nodaemon, args.verbose);
     if undefined_backup {
         info!("Undefined backup node marked as active? -- clearing that!");
     }
@@ -153,11 +154,15 @@ pub fn run(args: &Args) -> Result<ExitCode, Fatal> {
     };
     let code = crate::engine::run(setup, Box::new(route));
     drop(pidfile);
-    let _ = std::io::stdout().flush();
-    code.map_err(|e| {
+    let code = code.map_err(|e| {
         warn!("{e}");
         Fatal::new(format!("pulse: {e}"))
-    })
+    });
+    // The loop has ended (SIGTERM, SIGINT or a fatal error): the warnings
+    // held back in the last window are said now or never.
+    log.flush();
+    let _ = std::io::stdout().flush();
+    code
 }
 
 /// Bind our public (and private) address at `heartbeat_port`, without
