@@ -12,188 +12,84 @@
 //! whose lookup takes longer than lvsd's 15 s read deadline.
 
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use admin::client::{Client, ClientError};
 use admin::proto::{ControlAction, Daemon, DaemonState, Error, IpvsPreview, ReloadOutcome};
+use testrig::admin::{Helper, Lvsd};
+use testrig::process::{bin_beside, wait_with};
 use testrig::{Network, kernel_table, wait_for};
 
 fn exe(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_lvs-admin")).with_file_name(name);
-    assert!(
-        p.exists(),
-        "{} missing: build the workspace binaries first (cargo build --bins)",
-        p.display()
-    );
-    p
+    bin_beside(env!("CARGO_BIN_EXE_lvs-admin"), name)
 }
 
 /// lvs.cf with server c's weight and address; `serial_no` is the weight,
 /// so an edit is newer and the helper writes it as sent.
 fn config_text(weight_c: u32, address_c: &str) -> String {
-    let nanny = exe("nanny");
-    format!(
-        "serial_no = {weight_c}
-network = nat
-virtual web {{
-    active = 1
-    address = 203.0.113.10 eth0:1
-    port = 80
-    timeout = 1
-    reentry = 2
-    client_monitor = {nanny}
-    server a {{
-        address = 192.0.2.11
-        active = 1
-        weight = 1
-    }}
-    server b {{
-        address = 192.0.2.12
-        active = 1
-        weight = 2
-    }}
-}}
-virtual alt {{
-    active = 1
-    address = 203.0.113.11 eth0:2
-    port = 80
-    scheduler = wrr
-    timeout = 1
-    reentry = 2
-    client_monitor = {nanny}
-    server c {{
-        address = {address_c}
-        active = 1
-        weight = {weight_c}
-    }}
-}}
-",
-        nanny = nanny.display()
-    )
+    testrig::two_virtuals_cf(&exe("nanny"), weight_c, address_c, weight_c, "")
 }
 
 /// lvsd and the helper, each in its own mount namespace with its own
-/// /etc/hosts; killed (by pid) on drop, the network and table with `net`.
+/// /etc/hosts; killed (by pid) on drop, the helper first, then lvsd (which
+/// removes its services), then the network and table with `_net`.
 struct Rig {
-    net: Network,
-    dir: PathBuf,
-    lvsd: Option<Child>,
-    helper: Option<Child>,
+    helper: Helper,
+    lvsd: Lvsd,
+    _net: Network,
 }
 
-/// `argv` run in a new mount namespace whose /etc/hosts is `hosts`; the
-/// child is `argv[0]` itself (sh execs it), so its pid is the daemon's.
-fn in_mount_ns(hosts: &Path, argv: &[&std::ffi::OsStr], log: &Path, env: &[(&str, &str)]) -> Child {
-    let out = fs::File::create(log).expect("log");
-    Command::new("unshare")
-        .envs(env.iter().copied())
-        .arg("-m")
-        .args(["sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\""])
-        .arg(hosts)
-        .args(argv)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().expect("log"))
-        .stderr(out)
-        .spawn()
-        .expect("unshare")
+/// The wrapper that runs a program in a new mount namespace whose
+/// /etc/hosts is `hosts`; it execs the program (unshare and sh both), so
+/// the child's pid is the daemon's.
+fn in_mount_ns(hosts: &Path) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = ["unshare", "-m", "sh", "-c"]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    argv.push("mount --bind \"$0\" /etc/hosts && exec \"$@\"".into());
+    argv.push(hosts.into());
+    argv
 }
 
 impl Rig {
-    fn new(name: &str) -> Rig {
-        let net = Network::new("admin-rs");
-        let dir = std::env::temp_dir().join(format!("lvs-admin-kernel-{name}"));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(dir.join("ha")).expect("dir");
+    /// lvsd and the helper on lvs.cf = `config_text(1, "192.0.2.13")` over
+    /// `net`, with `env` for the helper.
+    fn start(net: Network, env: &[(&str, &str)]) -> Rig {
+        let setup = Helper::builder(exe("lvs-admin"))
+            .config(&config_text(1, "192.0.2.13"))
+            .group("root");
+        let d = setup.dir().to_owned();
         let plain = "127.0.0.1 localhost\n";
-        fs::write(dir.join("hosts-lvsd"), plain).expect("hosts");
+        fs::write(d.join("hosts-lvsd"), plain).expect("hosts");
         fs::write(
-            dir.join("hosts-helper"),
+            d.join("hosts-helper"),
             format!("{plain}192.0.2.13 rs-c.example\n"),
         )
         .expect("hosts");
-        fs::write(dir.join("ha/lvs.cf"), config_text(1, "192.0.2.13")).expect("lvs.cf");
+        let lvsd = Lvsd::start(&exe("lvsd"), &d, &in_mount_ns(&d.join("hosts-lvsd")));
+        let helper = env
+            .iter()
+            .fold(setup, |b, (k, v)| b.env(k, v))
+            .through(&in_mount_ns(&d.join("hosts-helper")))
+            .start();
         Rig {
-            net,
-            dir,
-            lvsd: None,
-            helper: None,
+            helper,
+            lvsd,
+            _net: net,
         }
     }
 
     fn config(&self) -> PathBuf {
-        self.dir.join("ha/lvs.cf")
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.join("admin.sock")
-    }
-
-    fn start(&mut self) {
-        self.start_with(&[]);
-    }
-
-    /// With `env` for the helper.
-    fn start_with(&mut self, env: &[(&str, &str)]) {
-        let d = &self.dir;
-        let lvsd_exe = exe("lvsd");
-        let config = self.config();
-        let lvsd_sock = d.join("lvsd.sock");
-        let lvsd = in_mount_ns(
-            &d.join("hosts-lvsd"),
-            &[
-                lvsd_exe.as_os_str(),
-                "-n".as_ref(),
-                "-c".as_ref(),
-                config.as_os_str(),
-                "--socket".as_ref(),
-                lvsd_sock.as_os_str(),
-            ],
-            &d.join("lvsd.log"),
-            &[],
-        );
-        // lvsd -n writes no pid file; the helper finds it by this one.
-        fs::write(d.join("lvs.pid"), format!("{}\n", lvsd.id())).expect("pid file");
-        self.lvsd = Some(lvsd);
-        wait_for("lvsd's status socket", Duration::from_secs(10), || {
-            lvsd_sock.exists()
-        });
-        let admin = exe("lvs-admin");
-        let socket = self.socket();
-        let args: Vec<PathBuf> = vec![
-            admin,
-            "--socket".into(),
-            socket.clone(),
-            "serve".into(),
-            "-c".into(),
-            config,
-            "--group".into(),
-            "root".into(),
-            "--state-dir".into(),
-            d.join("state"),
-            "--lvsd-socket".into(),
-            lvsd_sock,
-            "--lvsd-pidfile".into(),
-            d.join("lvs.pid"),
-            "--pulse-pidfile".into(),
-            d.join("pulse.pid"),
-        ];
-        let argv: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-        self.helper = Some(in_mount_ns(
-            &d.join("hosts-helper"),
-            &argv,
-            &d.join("helper.log"),
-            env,
-        ));
-        wait_for("the helper's socket", Duration::from_secs(10), || {
-            socket.exists()
-        });
+        self.helper.config()
     }
 
     fn client(&self) -> Client {
-        Client::new(self.socket())
+        Client::new(self.helper.socket())
     }
 
     fn dry_run(&self) -> BTreeSet<String> {
@@ -225,11 +121,10 @@ impl Rig {
     }
 
     fn logs(&self) -> String {
-        let read = |n: &str| fs::read_to_string(self.dir.join(n)).unwrap_or_default();
         format!(
             "--- lvsd ---\n{}\n--- helper ---\n{}",
-            read("lvsd.log"),
-            read("helper.log")
+            self.lvsd.log(),
+            self.helper.log()
         )
     }
 }
@@ -239,21 +134,15 @@ impl Drop for Rig {
         if std::thread::panicking() {
             eprintln!("{}", self.logs());
         }
-        for child in [self.helper.take(), self.lvsd.take()].into_iter().flatten() {
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
 #[test]
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn an_applied_weight_makes_exactly_the_previewed_writes() {
-    let mut rig = Rig::new("weight");
-    let _servers = rig.net.listen_all();
-    rig.start();
+    let net = Network::new("admin-rs");
+    let _servers = net.listen_all();
+    let rig = Rig::start(net, &[]);
     rig.converge();
     let before = rig.lvsd_status();
     let c = rig.client();
@@ -326,9 +215,9 @@ fn an_applied_weight_makes_exactly_the_previewed_writes() {
 #[test]
 #[cfg_attr(not(feature = "kernel-tests"), ignore)]
 fn a_file_lvsd_refuses_is_reverted_with_the_table_unchanged() {
-    let mut rig = Rig::new("refused");
-    let _servers = rig.net.listen_all();
-    rig.start();
+    let net = Network::new("admin-rs");
+    let _servers = net.listen_all();
+    let rig = Rig::start(net, &[]);
     rig.converge();
     let table = kernel_table();
     let before = rig.lvsd_status();
@@ -378,9 +267,9 @@ fn a_file_lvsd_refuses_is_reverted_with_the_table_unchanged() {
 fn a_kill_after_lvsds_reload_result_leaves_the_new_file() {
     // Step 8 (the reload seen) needs a running lvsd; steps 1-7 are the
     // host test's (tests/serve.rs).
-    let mut rig = Rig::new("kill8");
-    let _servers = rig.net.listen_all();
-    rig.start_with(&[("LVS_ADMIN_STOP_AFTER", "8")]);
+    let net = Network::new("admin-rs");
+    let _servers = net.listen_all();
+    let mut rig = Rig::start(net, &[("LVS_ADMIN_STOP_AFTER", "8")]);
     rig.converge();
     let c = rig.client();
     let (_, digest) = c.read().expect("read");
@@ -388,20 +277,13 @@ fn a_kill_after_lvsds_reload_result_leaves_the_new_file() {
     let client = c.clone();
     let text = new.clone();
     let apply = std::thread::spawn(move || client.apply(digest, text.as_bytes(), "k", "t"));
-    let pid = rig.helper.as_ref().expect("helper").id();
-    wait_for(
+    wait_with(
         "the helper to stop after step 8",
         Duration::from_secs(60),
-        || {
-            fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('T')))
-                .unwrap_or(false)
-        },
+        || rig.helper.is_stopped(),
+        || rig.logs(),
     );
-    let mut helper = rig.helper.take().expect("helper");
-    let _ = helper.kill();
-    let _ = helper.wait();
+    rig.helper.kill();
     assert!(apply.join().expect("thread").is_err());
     assert_eq!(fs::read_to_string(rig.config()).expect("read"), new);
     // lvsd runs the new file.

@@ -3,66 +3,25 @@
 //! wrong one does not, repeated failures lock, and no password reaches
 //! the helper's log.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use access::auth::{AuthError, Authenticator as _};
 use admin::client::{AsyncClient, Client};
 use admin::login::HelperAuthenticator;
 use admin::proto::LoginOutcome;
+use testrig::admin::Helper;
 
 const PASSWORD: &str = "c0rrect horse";
 
 #[test]
 fn logins_are_checked_limited_and_audited_without_the_password() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let d = dir.path();
-    fs::create_dir_all(d.join("ha")).expect("ha");
-    fs::write(d.join("ha/lvs.cf"), "serial_no = 1\nservice = lvs\n").expect("lvs.cf");
     let hash = access::passwd::hash_password_with_rounds(PASSWORD, 1000).expect("hash");
-    fs::write(
-        d.join("piranha.passwd"),
-        format!("piranha:{hash}\nalice:{hash}\n"),
-    )
-    .expect("pw");
-    fs::set_permissions(d.join("piranha.passwd"), fs::Permissions::from_mode(0o600))
-        .expect("chmod");
-    fs::write(d.join("lvs-web.users"), "piranha admin\nalice operator\n").expect("users");
-    let socket = d.join("admin.sock");
-    let group = nix::unistd::Group::from_gid(nix::unistd::getgid())
-        .expect("group")
-        .expect("our group has a name")
-        .name;
-    let log = d.join("helper.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lvs-admin"))
-        .arg("--socket")
-        .arg(&socket)
-        .arg("serve")
-        .arg("-c")
-        .arg(d.join("ha/lvs.cf"))
-        .args(["--group", &group])
-        .arg("--state-dir")
-        .arg(d.join("state"))
-        .arg("--lvsd-pidfile")
-        .arg(d.join("lvs.pid"))
-        .arg("--pulse-pidfile")
-        .arg(d.join("pulse.pid"))
-        .arg("--passwd-file")
-        .arg(d.join("piranha.passwd"))
-        .arg("--users-file")
-        .arg(d.join("lvs-web.users"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("start lvs-admin serve");
-    let started = Instant::now();
-    while !socket.exists() {
-        assert!(started.elapsed() < Duration::from_secs(10), "did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut helper = Helper::builder(env!("CARGO_BIN_EXE_lvs-admin"))
+        .config("serial_no = 1\nservice = lvs\n")
+        .logins(
+            &format!("piranha:{hash}\nalice:{hash}\n"),
+            "piranha admin\nalice operator\n",
+        )
+        .start();
+    let socket = helper.socket();
     let c = Client::new(&socket);
 
     assert_eq!(
@@ -127,9 +86,8 @@ fn logins_are_checked_limited_and_audited_without_the_password() {
         LoginOutcome::LoggedIn { .. }
     ));
 
-    let _ = child.kill();
-    let _ = child.wait();
-    let text = fs::read_to_string(&log).expect("log");
+    helper.kill();
+    let text = helper.log();
     let audits = text.lines().filter(|l| l.contains("audit: login")).count();
     assert_eq!(audits, 10, "every attempt audited once:\n{text}");
     assert!(

@@ -6,11 +6,13 @@
 use std::fs;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use admin::client::{Client, ClientError};
 use admin::proto::{Digest, Error, ReloadOutcome};
+use testrig::admin::Helper;
+use testrig::process::{bin_beside, wait_with};
 
 const OLD: &str = "\
 serial_no = 1
@@ -34,105 +36,15 @@ fn new_text() -> String {
         .replace("serial_no = 1", "serial_no = 2")
 }
 
-/// One helper on its own directory.
-struct Helper {
-    dir: tempfile::TempDir,
-    child: Child,
-    socket: PathBuf,
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lvs-admin")
 }
 
-impl Helper {
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("ha/lvs.cf")
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("helper.log")).unwrap_or_default()
-    }
-
-    fn client(&self) -> Client {
-        Client::new(&self.socket)
-    }
-
-    /// A helper on `dir` (created with lvs.cf = `text` unless it exists).
-    fn start_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Helper {
-        let ha = dir.path().join("ha");
-        fs::create_dir_all(&ha).expect("ha dir");
-        let config = ha.join("lvs.cf");
-        if !config.exists() {
-            fs::write(&config, OLD).expect("write lvs.cf");
-            fs::set_permissions(&config, fs::Permissions::from_mode(0o640)).expect("chmod");
-        }
-        let socket = dir.path().join("admin.sock");
-        let group = nix::unistd::Group::from_gid(nix::unistd::getgid())
-            .expect("group")
-            .expect("our group has a name")
-            .name;
-        let log = fs::File::create(dir.path().join("helper.log")).expect("log");
-        let d = dir.path();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lvs-admin"));
-        cmd.arg("--socket")
-            .arg(&socket)
-            .arg("serve")
-            .arg("-c")
-            .arg(&config)
-            .args(["--group", &group])
-            .arg("--state-dir")
-            .arg(d.join("state"))
-            .arg("--lvsd-socket")
-            .arg(d.join("lvsd.sock"))
-            .arg("--lvsd-pidfile")
-            .arg(d.join("lvs.pid"))
-            .arg("--pulse-socket")
-            .arg(d.join("pulse.sock"))
-            .arg("--pulse-pidfile")
-            .arg(d.join("pulse.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("start lvs-admin serve");
-        let helper = Helper { dir, child, socket };
-        let started = Instant::now();
-        while !helper.socket.exists() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the helper did not listen: {}",
-                helper.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        helper
-    }
-
-    fn start(env: &[(&str, &str)]) -> Helper {
-        Helper::start_in(tempfile::tempdir().expect("tmp"), env)
-    }
-
-    /// Kill -9 and keep the directory.
-    fn kill(mut self) -> tempfile::TempDir {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = fs::remove_file(&self.socket);
-        // Drop keeps the rest; a throw-away directory takes this one's place.
-        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tmp"))
-    }
-}
-
-impl Drop for Helper {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The process state letter of `pid` (`T` when stopped).
-fn state(pid: u32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // After the command name's closing parenthesis.
-    stat.rsplit_once(") ")?.1.chars().next()
+/// A helper on its own directory, lvs.cf = OLD (mode 0640), with `env`.
+fn start(env: &[(&str, &str)]) -> Helper {
+    let setup = Helper::builder(bin()).config(OLD);
+    fs::set_permissions(setup.config_path(), fs::Permissions::from_mode(0o640)).expect("chmod");
+    env.iter().fold(setup, |b, (k, v)| b.env(k, v)).start()
 }
 
 #[test]
@@ -140,25 +52,21 @@ fn a_kill_at_each_step_of_apply_leaves_the_old_or_the_new_file() {
     let new = new_text();
     // Steps 1-7 (8, the reload wait, needs a running lvsd: the guest test).
     for step in 1..=7u8 {
-        let helper = Helper::start(&[("LVS_ADMIN_STOP_AFTER", &step.to_string())]);
+        let helper = start(&[("LVS_ADMIN_STOP_AFTER", &step.to_string())]);
         let before = fs::metadata(helper.config()).expect("stat");
-        let client = helper.client().with_deadline(Duration::from_secs(30));
+        let client = Client::new(helper.socket()).with_deadline(Duration::from_secs(30));
         let text = new.clone();
         let apply = std::thread::spawn(move || {
             client.apply(Digest::of(OLD.as_bytes()), text.as_bytes(), "step", "t")
         });
-        let pid = helper.child.id();
-        let started = Instant::now();
-        while state(pid) != Some('T') {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "step {step}: the helper did not stop: {}",
-                helper.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_with(
+            &format!("step {step}: the helper to stop"),
+            Duration::from_secs(20),
+            || helper.is_stopped(),
+            || helper.log(),
+        );
         let config = helper.config();
-        let dir = helper.kill();
+        let restart = helper.kill_and_keep();
         // The client sees the connection end, not a success.
         let outcome = apply.join().expect("client thread");
         assert!(
@@ -179,7 +87,7 @@ fn a_kill_at_each_step_of_apply_leaves_the_old_or_the_new_file() {
             "step {step}: mode and owner kept"
         );
         // A new helper cleans up and carries on from the file on disk.
-        let helper = Helper::start_in(dir, &[]);
+        let helper = restart.start();
         let leftovers: Vec<_> = fs::read_dir(config.parent().expect("dir"))
             .expect("ls")
             .flatten()
@@ -187,7 +95,7 @@ fn a_kill_at_each_step_of_apply_leaves_the_old_or_the_new_file() {
             .filter(|n| n != "lvs.cf")
             .collect();
         assert!(leftovers.is_empty(), "step {step}: {leftovers:?}");
-        let c = helper.client();
+        let c = Client::new(helper.socket());
         let (text, digest) = c.read().expect("read");
         assert_eq!(text, now);
         let again = OLD
@@ -212,11 +120,11 @@ fn a_kill_at_each_step_of_apply_leaves_the_old_or_the_new_file() {
 
 #[test]
 fn two_concurrent_applies_from_one_digest_exactly_one_wins() {
-    let helper = Helper::start(&[]);
+    let helper = start(&[]);
     let base = Digest::of(OLD.as_bytes());
     let threads: Vec<_> = (0..6)
         .map(|i| {
-            let client = helper.client();
+            let client = Client::new(helper.socket());
             std::thread::spawn(move || {
                 let text = OLD
                     .replace("weight = 1", &format!("weight = {}", i + 2))
@@ -245,25 +153,22 @@ fn two_concurrent_applies_from_one_digest_exactly_one_wins() {
     }
     assert_eq!(fs::read_to_string(helper.config()).expect("read"), *won);
     // The history holds the file found and the one winner.
-    assert_eq!(helper.client().history().expect("history").len(), 2);
-}
-
-/// `lvsd` beside this test's `lvs-admin` (the workspace's test build makes
-/// both).
-fn lvsd() -> PathBuf {
-    let lvsd = Path::new(env!("CARGO_BIN_EXE_lvs-admin")).with_file_name("lvsd");
-    assert!(
-        lvsd.exists(),
-        "{} is missing: cargo build -p lvs first",
-        lvsd.display()
+    assert_eq!(
+        Client::new(helper.socket())
+            .history()
+            .expect("history")
+            .len(),
+        2
     );
-    lvsd
 }
 
 #[test]
 fn check_says_what_lvsd_check_says_for_every_corpus_file() {
-    let helper = Helper::start(&[]);
-    let client = helper.client();
+    let helper = start(&[]);
+    let client = Client::new(helper.socket());
+    // `lvsd` beside this test's `lvs-admin` (the workspace's test build
+    // makes both).
+    let lvsd = bin_beside(bin(), "lvsd");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus");
     let mut files: Vec<PathBuf> = ["invalid", "valid"]
         .iter()
@@ -278,13 +183,13 @@ fn check_says_what_lvsd_check_says_for_every_corpus_file() {
         let bytes = fs::read(file).expect("read");
         let report = client.check(&bytes).expect("check");
         // lvsd --check on a copy named lvs.cf, so the names match.
-        let copy = helper.dir.path().join("lvs.cf");
+        let copy = helper.dir().join("lvs.cf");
         fs::write(&copy, &bytes).expect("copy");
-        let out = Command::new(lvsd())
+        let out = Command::new(&lvsd)
             .arg("--check")
             .arg("-c")
             .arg("lvs.cf")
-            .current_dir(helper.dir.path())
+            .current_dir(helper.dir())
             .output()
             .expect("lvsd --check");
         let lvsd_text = format!(
@@ -313,8 +218,8 @@ fn check_says_what_lvsd_check_says_for_every_corpus_file() {
 
 #[test]
 fn no_sync_peer_and_bad_requests_are_typed_refusals() {
-    let helper = Helper::start(&[]);
-    let c = helper.client();
+    let helper = start(&[]);
+    let c = Client::new(helper.socket());
     assert!(matches!(
         c.sync_push(false, "t"),
         Err(ClientError::Refused(Error::NoSyncPeer))
@@ -325,14 +230,14 @@ fn no_sync_peer_and_bad_requests_are_typed_refusals() {
     ));
     // Not JSON at all: a bad-request reply, and the helper goes on.
     use std::io::{Read as _, Write as _};
-    let mut s = std::os::unix::net::UnixStream::connect(&helper.socket).expect("connect");
+    let mut s = std::os::unix::net::UnixStream::connect(helper.socket()).expect("connect");
     s.write_all(b"status\n").expect("write");
     s.shutdown(std::net::Shutdown::Write).expect("shutdown");
     let mut reply = String::new();
     s.read_to_string(&mut reply).expect("reply");
     assert!(reply.contains("bad-request"), "{reply}");
     // Endless input: cut off at the limit, answered, not read forever.
-    let mut s = std::os::unix::net::UnixStream::connect(&helper.socket).expect("connect");
+    let mut s = std::os::unix::net::UnixStream::connect(helper.socket()).expect("connect");
     s.set_write_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
     let chunk = vec![b' '; 1 << 20];
@@ -388,19 +293,19 @@ fn no_sync_peer_and_bad_requests_are_typed_refusals() {
 fn a_caller_outside_the_group_is_refused_by_its_credentials() {
     assert!(nix::unistd::getuid().is_root(), "needs root (setpriv)");
     // Group = ours (root's): nobody (65534) is not in it.
-    let helper = Helper::start(&[]);
+    let helper = start(&[]);
     // Loosen what the helper set up, as a careless admin might: the
     // credentials check must still hold.
-    fs::set_permissions(helper.dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod dir");
-    fs::set_permissions(&helper.socket, fs::Permissions::from_mode(0o666)).expect("chmod sock");
+    fs::set_permissions(helper.dir(), fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    fs::set_permissions(helper.socket(), fs::Permissions::from_mode(0o666)).expect("chmod sock");
     let gid = nix::unistd::getgid().as_raw().to_string();
     let as_nobody = |groups: &[&str]| {
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534"])
             .args(groups)
-            .arg(env!("CARGO_BIN_EXE_lvs-admin"))
+            .arg(bin())
             .arg("--socket")
-            .arg(&helper.socket)
+            .arg(helper.socket())
             .arg("status")
             .output()
             .expect("setpriv")
@@ -414,15 +319,12 @@ fn a_caller_outside_the_group_is_refused_by_its_credentials() {
         err.starts_with("lvs-admin: connection to the helper: "),
         "{err}"
     );
-    let started = Instant::now();
-    while !helper.log().contains("refused pid") {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{}",
-            helper.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_with(
+        "the helper to log the refusal",
+        Duration::from_secs(5),
+        || helper.log().contains("refused pid"),
+        || helper.log(),
+    );
     assert!(
         helper
             .log()

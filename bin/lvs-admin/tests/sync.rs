@@ -5,13 +5,18 @@
 //! is refused.
 
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+#[cfg(feature = "netns-tests")]
+use std::process::Stdio;
+use std::time::Duration;
+#[cfg(feature = "netns-tests")]
+use std::time::Instant;
 
 use admin::client::{Client, ClientError};
 use admin::proto::{Digest, PeerFile, SyncOutcome};
+use testrig::admin::{Helper, HelperBuilder, SyncPeer};
+use testrig::process::{free_port, wait_with};
 
 const OLD: &str = "\
 serial_no = 1
@@ -55,38 +60,33 @@ fn fingerprint(state: &Path) -> String {
     line.to_owned()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+/// One router's helper, with its sync port and fingerprint.
+struct Router {
+    helper: Helper,
+    port: u16,
+    fingerprint: String,
 }
 
-struct Router {
-    dir: tempfile::TempDir,
-    child: Child,
-    socket: PathBuf,
+/// A router's directory with its lvs.cf and identity, not started.
+struct Prepared {
+    setup: HelperBuilder,
     port: u16,
     fingerprint: String,
 }
 
 impl Router {
-    /// A router's directory with its lvs.cf and identity, not started.
-    fn prepare() -> (tempfile::TempDir, u16, String) {
-        let dir = tempfile::tempdir().expect("tmp");
-        fs::create_dir_all(dir.path().join("ha")).expect("ha");
-        fs::write(dir.path().join("ha/lvs.cf"), OLD).expect("lvs.cf");
-        let fp = fingerprint(&dir.path().join("state"));
-        (dir, free_port(), fp)
+    fn prepare() -> Prepared {
+        let setup = Helper::builder(bin()).config(OLD);
+        let fingerprint = fingerprint(&setup.state_dir());
+        Prepared {
+            setup,
+            port: free_port(),
+            fingerprint,
+        }
     }
 
-    fn start(
-        prepared: (tempfile::TempDir, u16, String),
-        name: &str,
-        peer_port: u16,
-        peer_fingerprint: &str,
-    ) -> Router {
-        let listen = format!("127.0.0.1:{}", prepared.1);
+    fn start(prepared: Prepared, name: &str, peer_port: u16, peer_fingerprint: &str) -> Router {
+        let listen = format!("127.0.0.1:{}", prepared.port);
         let peer = format!("127.0.0.1:{peer_port}");
         Router::start_in(prepared, None, name, &listen, &peer, peer_fingerprint)
     }
@@ -94,83 +94,39 @@ impl Router {
     /// `lvs-admin serve` in network namespace `netns` (`ip netns exec`)
     /// or here, taking pushes on `listen`, pushing to `peer`.
     fn start_in(
-        (dir, port, fingerprint): (tempfile::TempDir, u16, String),
+        prepared: Prepared,
         netns: Option<&str>,
         name: &str,
         listen: &str,
         peer: &str,
         peer_fingerprint: &str,
     ) -> Router {
-        let d = dir.path();
-        let socket = d.join("admin.sock");
-        let group = nix::unistd::Group::from_gid(nix::unistd::getgid())
-            .expect("group")
-            .expect("our group has a name")
-            .name;
-        let log = fs::File::create(d.join("helper.log")).expect("log");
-        let mut cmd = match netns {
-            Some(ns) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns, bin()]);
-                c
-            }
-            None => Command::new(bin()),
-        };
-        let child = cmd
-            .arg("--socket")
-            .arg(&socket)
-            .arg("serve")
-            .arg("-c")
-            .arg(d.join("ha/lvs.cf"))
-            .args(["--group", &group])
-            .arg("--state-dir")
-            .arg(d.join("state"))
-            .arg("--lvsd-socket")
-            .arg(d.join("lvsd.sock"))
-            .arg("--lvsd-pidfile")
-            .arg(d.join("lvs.pid"))
-            .arg("--pulse-socket")
-            .arg(d.join("pulse.sock"))
-            .arg("--pulse-pidfile")
-            .arg(d.join("pulse.pid"))
-            .args(["--peer", peer])
-            .args(["--peer-fingerprint", peer_fingerprint])
-            .args(["--sync-listen", listen])
-            .args(["--sync-name", name])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start lvs-admin serve");
-        let r = Router {
-            dir,
-            child,
-            socket,
-            port,
-            fingerprint,
-        };
-        let started = Instant::now();
-        while !r.socket.exists() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "{name} did not start: {}",
-                r.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        let mut setup = prepared.setup.sync(SyncPeer {
+            listen: listen.to_owned(),
+            peer: peer.to_owned(),
+            peer_fingerprint: peer_fingerprint.to_owned(),
+            name: name.to_owned(),
+        });
+        if let Some(ns) = netns {
+            setup = setup.through(&["ip", "netns", "exec", ns]);
         }
-        r
+        Router {
+            helper: setup.start(),
+            port: prepared.port,
+            fingerprint: prepared.fingerprint,
+        }
     }
 
     fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("helper.log")).unwrap_or_default()
+        self.helper.log()
     }
 
     fn config(&self) -> PathBuf {
-        self.dir.path().join("ha/lvs.cf")
+        self.helper.config()
     }
 
     fn client(&self) -> Client {
-        Client::new(&self.socket).with_deadline(Duration::from_secs(30))
+        Client::new(self.helper.socket()).with_deadline(Duration::from_secs(30))
     }
 
     fn digest(&self) -> Digest {
@@ -178,32 +134,22 @@ impl Router {
     }
 }
 
-impl Drop for Router {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Waits (5 s at most) until `b` holds the file `a` holds.
 fn converges(a: &Router, b: &Router) {
     let want = a.digest();
-    let started = Instant::now();
-    while b.digest() != want {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the other router did not take {want} within 5 s: {}",
-            b.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_with(
+        &format!("the other router to take {want}"),
+        Duration::from_secs(5),
+        || b.digest() == want,
+        || b.log(),
+    );
 }
 
 #[test]
 fn two_paired_helpers_sync_and_a_stranger_is_refused() {
     let (pa, pb) = (Router::prepare(), Router::prepare());
-    let (fa, fb) = (pa.2.clone(), pb.2.clone());
-    let port_b = pb.1;
+    let (fa, fb) = (pa.fingerprint.clone(), pb.fingerprint.clone());
+    let port_b = pb.port;
     let a = Router::start(pa, "r1", port_b, &fb);
     let b = Router::start(pb, "r2", a.port, &fa);
 
@@ -355,7 +301,7 @@ fn two_helpers_in_two_namespaces_sync_and_refuse_a_stranger() {
     ip(&["-n", &n1.0, "link", "set", "s1", "up"]);
     ip(&["-n", &n2.0, "link", "set", "s2", "up"]);
     let (pa, pb) = (Router::prepare(), Router::prepare());
-    let (fa, fb) = (pa.2.clone(), pb.2.clone());
+    let (fa, fb) = (pa.fingerprint.clone(), pb.fingerprint.clone());
     // The default port (3637) on both sides: --peer without one.
     let a = Router::start_in(
         pa,

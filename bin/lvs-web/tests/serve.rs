@@ -3,65 +3,33 @@
 //! printed) and then `Secure` `__Host-` cookies, refuses plain HTTP off
 //! loopback, and bounds request bodies.
 //!
-//! Uses `setpriv` (util-linux) to run as nobody under root, `unshare -r`
-//! to be uid 0 in a user namespace otherwise, and `curl` and `openssl`
-//! as the TLS client and the fingerprint's second opinion.
+//! Runs lvs-web as nobody under root (uid and gid 65534, no supplementary
+//! groups), uses `unshare -r` to be uid 0 in a user namespace otherwise,
+//! and `curl` and `openssl` as the TLS client and the fingerprint's second
+//! opinion.
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use testrig::process::{Running, free_port};
+use testrig::web::is_root;
 
 const WEB: &str = env!("CARGO_BIN_EXE_lvs-web");
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
 /// lvs-web as an unprivileged user (nobody under root).
 fn unprivileged() -> Command {
-    if is_root() {
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--",
-            WEB,
-        ]);
-        c
-    } else {
-        Command::new(WEB)
-    }
+    testrig::web::unprivileged(WEB)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port()
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_listening(port: u16) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "lvs-web did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// lvs-web started by `cmd`, listening on `port` within 20 s.
+fn start(cmd: &mut Command, port: u16) -> Running {
+    let running = Running::spawn("lvs-web", cmd);
+    testrig::web::wait_listening("lvs-web", port, Duration::from_secs(20), String::new);
+    running
 }
 
 #[test]
@@ -115,8 +83,8 @@ fn tls_with_a_generated_certificate() {
     let port = free_port();
     let (cert, key) = (conf.join("lvs-web.crt"), conf.join("lvs-web.key"));
     let err_path = dir.path().join("web.err");
-    let child = unprivileged()
-        .args(["--tls", "--listen", &format!("127.0.0.1:{port}")])
+    let mut cmd = unprivileged();
+    cmd.args(["--tls", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--tls-cert")
         .arg(&cert)
         .arg("--tls-key")
@@ -125,11 +93,8 @@ fn tls_with_a_generated_certificate() {
         .arg(dir.path().join("none.sock"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(fs::File::create(&err_path).expect("log"))
-        .spawn()
-        .expect("lvs-web");
-    let _running = Running(child);
-    wait_listening(port);
+        .stderr(fs::File::create(&err_path).expect("log"));
+    let running = start(&mut cmd, port);
     for p in [&cert, &key] {
         let mode = fs::metadata(p).expect("generated").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", p.display());
@@ -213,21 +178,18 @@ fn tls_with_a_generated_certificate() {
         "{said}"
     );
     // A second start reuses the pair.
-    drop(_running);
+    drop(running);
     let before = fs::read(&cert).expect("cert");
     let port2 = free_port();
-    let child = unprivileged()
-        .args(["--tls", "--listen", &format!("127.0.0.1:{port2}")])
+    let mut cmd = unprivileged();
+    cmd.args(["--tls", "--listen", &format!("127.0.0.1:{port2}")])
         .arg("--tls-cert")
         .arg(&cert)
         .arg("--tls-key")
         .arg(&key)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("lvs-web");
-    let _again = Running(child);
-    wait_listening(port2);
+        .stderr(Stdio::null());
+    let _again = start(&mut cmd, port2);
     assert_eq!(fs::read(&cert).expect("cert"), before);
 }
 
@@ -242,16 +204,13 @@ fn bodies_and_refresh_are_bounded() {
     let dir = tempfile::tempdir().expect("tempdir");
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
     let port = free_port();
-    let child = unprivileged()
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+    let mut cmd = unprivileged();
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--admin-socket")
         .arg(dir.path().join("none.sock"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("lvs-web");
-    let _running = Running(child);
-    wait_listening(port);
+        .stderr(Stdio::null());
+    let _running = start(&mut cmd, port);
     let big = "a".repeat(300 * 1024);
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     let head = format!(

@@ -4,16 +4,18 @@
 //! applies from one base, the login rate limit, and the API's tokens.
 //!
 //! lvs-web refuses to run as root: when the test runs as root (CI), it
-//! starts lvs-web as `nobody` through `setpriv`, and the helper with the
-//! group `nogroup`, as the packaged units do with `lvs-web`.
+//! starts lvs-web as `nobody` (uid and gid 65534, no supplementary
+//! groups), and the helper with the group `nogroup`, as the packaged units
+//! do with `lvs-web`.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
+
+use testrig::admin::Helper;
+use testrig::process::build_bin;
+use testrig::web::{Resp, Session, Web, form_field, is_root, urlencode};
 
 const CF: &str = "\
 serial_no = 1
@@ -39,255 +41,99 @@ const EDITOR_TOKEN: &str =
     "lvsweb_1111111111111111111111111111111111111111111111111111111111111111";
 const ADMIN_TOKEN: &str = "lvsweb_2222222222222222222222222222222222222222222222222222222222222222";
 
-fn target_bin(name: &str) -> PathBuf {
-    // tests run from target/debug/deps; the binaries are in target/debug.
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    dir.join(name)
-}
-
-/// lvs-admin is another package's binary: build it when this test runs
-/// alone (`cargo test --workspace` builds it anyway).
-fn lvs_admin() -> PathBuf {
-    let p = target_bin("lvs-admin");
-    if !p.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let ok = Command::new(cargo)
-            .args(["build", "-p", "lvs-admin", "--bin", "lvs-admin"])
-            .status()
-            .expect("cargo build -p lvs-admin");
-        assert!(ok.success(), "cargo build -p lvs-admin failed");
-    }
-    p
-}
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
+/// lvs-admin serve with the login files, and lvs-web over it; lvs-web
+/// is killed first (fields drop in order), then the helper, then their
+/// directory.
 struct Rig {
-    dir: tempfile::TempDir,
-    admin: Child,
-    web: Child,
-    port: u16,
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        for c in [&mut self.web, &mut self.admin] {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    web: Web,
+    helper: Helper,
 }
 
 impl Rig {
     fn start() -> Rig {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let d = dir.path();
-        // lvs-web runs as nobody under root: it must reach its files.
-        fs::set_permissions(d, fs::Permissions::from_mode(0o755)).expect("chmod");
-        fs::create_dir_all(d.join("ha")).expect("ha");
-        fs::write(d.join("ha/lvs.cf"), CF).expect("lvs.cf");
-        fs::set_permissions(d.join("ha/lvs.cf"), fs::Permissions::from_mode(0o644)).expect("chmod");
         let mut passwd = String::new();
         for u in ["piranha", "ed", "op", "vi", "ed2"] {
             let h = access::passwd::hash_password_with_rounds(&format!("{u}-pw"), 4).expect("hash");
             passwd.push_str(&format!("{u}:{h}\n"));
         }
-        fs::write(d.join("piranha.passwd"), passwd).expect("passwd");
-        fs::write(
-            d.join("users"),
+        // lvs-admin is another package's binary: built when this test runs
+        // alone (`cargo test --workspace` builds it anyway).
+        let admin = build_bin(env!("CARGO_BIN_EXE_lvs-web"), "lvs-admin", "lvs-admin");
+        // The hashes and roles are the helper's (root's) alone, mode 0600;
+        // the web reads only the tokens.
+        let mut setup = Helper::builder(admin).config(CF).logins(
+            &passwd,
             "piranha admin\ned editor\ned2 editor\nop operator\nvi viewer\n",
-        )
-        .expect("users");
-        let sha = |t: &str| access::secret::hex(&access::secret::sha256(t.as_bytes()));
-        fs::write(
-            d.join("tokens"),
-            format!(
-                "ansible editor {}\nboss admin {}\n",
-                sha(EDITOR_TOKEN),
-                sha(ADMIN_TOKEN)
-            ),
-        )
-        .expect("tokens");
-        // The hashes and roles are the helper's (root's) alone; the web
-        // reads only the tokens.
-        for (f, mode) in [
-            ("piranha.passwd", 0o600),
-            ("users", 0o600),
-            ("tokens", 0o644),
-        ] {
-            fs::set_permissions(d.join(f), fs::Permissions::from_mode(mode)).expect("chmod");
-        }
-        let group = if is_root() {
-            "nogroup".to_owned()
-        } else {
-            nix::unistd::Group::from_gid(nix::unistd::getgid())
-                .expect("group")
-                .expect("named group")
-                .name
-        };
-        let socket = d.join("admin.sock");
-        let admin = Command::new(lvs_admin())
-            .arg("--socket")
-            .arg(&socket)
-            .arg("serve")
-            .arg("-c")
-            .arg(d.join("ha/lvs.cf"))
-            .args(["--group", &group])
-            .arg("--state-dir")
-            .arg(d.join("state"))
-            .arg("--lvsd-socket")
-            .arg(d.join("lvsd.sock"))
-            .arg("--lvsd-pidfile")
-            .arg(d.join("lvs.pid"))
-            .arg("--pulse-socket")
-            .arg(d.join("pulse.sock"))
-            .arg("--pulse-pidfile")
-            .arg(d.join("pulse.pid"))
-            .arg("--passwd-file")
-            .arg(d.join("piranha.passwd"))
-            .arg("--users-file")
-            .arg(d.join("users"))
-            .stdout(fs::File::create(d.join("admin.log")).expect("log"))
-            .stderr(fs::File::create(d.join("admin.err")).expect("log"))
-            .spawn()
-            .expect("lvs-admin serve");
-        wait_for(|| socket.exists(), "the helper's socket");
-        let port = free_port();
-        let web_bin = env!("CARGO_BIN_EXE_lvs-web");
-        let mut cmd = if is_root() {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-                .arg(web_bin);
-            c
-        } else {
-            Command::new(web_bin)
-        };
-        cmd.arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--admin-socket")
-            .arg(&socket)
-            .arg("--tokens")
-            .arg(d.join("tokens"))
-            .arg("--audit-stdout")
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(d.join("web.log")).expect("log"))
-            .stderr(fs::File::create(d.join("web.err")).expect("log"));
-        let web = cmd.spawn().expect("lvs-web");
-        let rig = Rig {
-            dir,
-            admin,
-            web,
-            port,
-        };
-        wait_for(
-            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            "lvs-web to listen",
         );
-        rig
+        if is_root() {
+            setup = setup.group("nogroup");
+        }
+        let d = setup.dir().to_owned();
+        // lvs-web runs as nobody under root: it must reach its files.
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).expect("chmod");
+        fs::set_permissions(setup.config_path(), fs::Permissions::from_mode(0o644)).expect("chmod");
+        let helper = setup.start();
+        let sha = |t: &str| access::secret::hex(&access::secret::sha256(t.as_bytes()));
+        let tokens = format!(
+            "ansible editor {}\nboss admin {}\n",
+            sha(EDITOR_TOKEN),
+            sha(ADMIN_TOKEN)
+        );
+        let web = Web::start(
+            Path::new(env!("CARGO_BIN_EXE_lvs-web")),
+            &d,
+            &helper.socket(),
+            &tokens,
+            Duration::from_secs(20),
+        );
+        Rig { web, helper }
     }
 
     fn cf(&self) -> String {
-        fs::read_to_string(self.dir.path().join("ha/lvs.cf")).expect("lvs.cf")
+        fs::read_to_string(self.helper.config()).expect("lvs.cf")
     }
 
     /// lvs-web's audit lines and the helper's (logins are checked and
     /// logged there).
     fn audit(&self) -> String {
-        let d = self.dir.path();
-        fs::read_to_string(d.join("web.log")).unwrap_or_default()
-            + &fs::read_to_string(d.join("admin.err")).unwrap_or_default()
+        self.web.audit() + &self.helper.log()
     }
 
     fn origin(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.web.http().origin()
     }
 
     fn req(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("timeout");
-        let mut r = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.port,
-            body.len()
-        );
-        for (k, v) in headers {
-            r.push_str(&format!("{k}: {v}\r\n"));
-        }
-        r.push_str("\r\n");
-        r.push_str(body);
-        s.write_all(r.as_bytes()).expect("send");
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).expect("read");
-        Resp::parse(&out)
+        self.web.http().req(method, path, headers, body)
     }
 
     fn get(&self, path: &str, cookie: Option<&str>) -> Resp {
-        match cookie {
-            Some(c) => self.req("GET", path, &[("Cookie", c)], ""),
-            None => self.req("GET", path, &[], ""),
-        }
+        self.web.http().get(path, cookie)
     }
 
     /// A form POST from this origin with the session's cookie.
     fn post(&self, path: &str, s: &Session, fields: &[(&str, &str)]) -> Resp {
         let mut all = vec![("csrf", s.csrf.as_str())];
         all.extend_from_slice(fields);
-        let origin = self.origin();
-        self.req(
-            "POST",
-            path,
-            &[
-                ("Cookie", &s.cookie),
-                ("Origin", &origin),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            &urlencode(&all),
-        )
+        self.web.http().form(path, Some(&s.cookie), &all)
     }
 
     fn try_login(&self, user: &str, password: &str) -> Resp {
-        let origin = self.origin();
-        self.req(
-            "POST",
-            "/login",
-            &[
-                ("Origin", &origin),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            &urlencode(&[("user", user), ("password", password)]),
-        )
+        self.web
+            .http()
+            .form("/login", None, &[("user", user), ("password", password)])
     }
 
     fn login(&self, user: &str) -> Session {
-        let r = self.try_login(user, &format!("{user}-pw"));
-        assert_eq!(r.status, 303, "login {user}: {}", r.body);
-        let set = r.header("set-cookie").expect("a cookie");
-        let cookie = set.split(';').next().expect("name=value").to_owned();
+        let s = self
+            .web
+            .http()
+            .login(user, &format!("{user}-pw"))
+            .unwrap_or_else(|r| panic!("login {user}: {} {}", r.status, r.body));
         for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
-            assert!(set.contains(attr), "{set} lacks {attr}");
+            assert!(s.set_cookie.contains(attr), "{} lacks {attr}", s.set_cookie);
         }
-        let page = self.get("/status", Some(&cookie));
-        assert_eq!(page.status, 200, "{}", page.body);
-        let csrf = page
-            .body
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .expect("a csrf field on the status page")
-            .to_owned();
-        Session { cookie, csrf }
+        s
     }
 
     fn api(&self, method: &str, path: &str, token: &str, body: &str) -> Resp {
@@ -301,98 +147,6 @@ impl Rig {
             ],
             body,
         )
-    }
-}
-
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Resp {
-    fn parse(raw: &[u8]) -> Resp {
-        let text = String::from_utf8_lossy(raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        let mut r = Resp {
-            status,
-            headers,
-            body: body.to_owned(),
-        };
-        if r.header("transfer-encoding") == Some("chunked") {
-            r.body = dechunk(&r.body);
-        }
-        r
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-}
-
-fn dechunk(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some((len, tail)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].strip_prefix("\r\n").unwrap_or(&tail[n..]);
-    }
-    out
-}
-
-fn urlencode(fields: &[(&str, &str)]) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn wait_for(mut ok: impl FnMut() -> bool, what: &str) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -639,13 +393,7 @@ fn staged_edit_diff_apply_writes_exactly_the_edit() {
     assert!(r.body.contains("-        weight = 1"), "{}", r.body);
     assert!(r.body.contains("+        weight = 3"), "{}", r.body);
     assert!(r.body.contains("+serial_no = 2"), "{}", r.body);
-    let base = r
-        .body
-        .split("name=\"base\" value=\"")
-        .nth(1)
-        .and_then(|x| x.split('"').next())
-        .expect("base field")
-        .to_owned();
+    let base = form_field(&r.body, "base").expect("base field");
     let r = rig.post(
         "/changes/apply",
         &s,
@@ -689,15 +437,8 @@ fn two_applies_from_one_base_the_second_is_a_conflict() {
         &[("button", "accept"), ("port", "8080")],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    let base = |s: &Session| {
-        rig.get("/changes", Some(&s.cookie))
-            .body
-            .split("name=\"base\" value=\"")
-            .nth(1)
-            .and_then(|x| x.split('"').next())
-            .expect("base")
-            .to_owned()
-    };
+    let base =
+        |s: &Session| form_field(&rig.get("/changes", Some(&s.cookie)).body, "base").expect("base");
     let (ba, bb) = (base(&a), base(&b));
     assert_eq!(ba, bb, "both started from the same file");
     let r = rig.get("/changes", Some(&b.cookie));
@@ -886,13 +627,7 @@ fn the_banner_counts_the_users_edits_and_history_shows_what_each_apply_changed()
         r.body
     );
     let r = rig.get("/changes", Some(&s.cookie));
-    let base = r
-        .body
-        .split("name=\"base\" value=\"")
-        .nth(1)
-        .and_then(|x| x.split('"').next())
-        .expect("base field")
-        .to_owned();
+    let base = form_field(&r.body, "base").expect("base field");
     let r = rig.post(
         "/changes/apply",
         &s,
@@ -936,7 +671,7 @@ fn service_fos_makes_the_fourth_tab_failover() {
     let r = rig.get("/status", Some(&s.cookie));
     assert!(r.body.contains(">VIRTUAL SERVERS</a>"), "{}", r.body);
     fs::write(
-        rig.dir.path().join("ha/lvs.cf"),
+        rig.helper.config(),
         CF.replace("service = lvs", "service = fos"),
     )
     .expect("write");

@@ -1,15 +1,29 @@
-//! The rig of the real-kernel tests (run in the qemu guest by
-//! `tests/vm/ci.sh`): real servers as small HTTP listeners in a network
-//! namespace the test creates, and the kernel's IPVS table as `ipvsadm -S -n`
-//! shows it. Test code only; nothing here is shipped.
+//! The shared plumbing of the tests that run the project's processes.
+//!
+//! - the real-kernel tests' rig (run in the qemu guest by `tests/vm/ci.sh`):
+//!   real servers as small HTTP listeners in a network namespace the test
+//!   creates ([`Network`]), and the kernel's IPVS table as `ipvsadm -S -n`
+//!   shows it ([`kernel_table`]);
+//! - [`process`]: children killed by pid when dropped, bounded waits that
+//!   name what they waited for, where the workspace's binaries are;
+//! - [`admin`]: the root helper `lvs-admin serve` on a temporary directory,
+//!   with a builder for what the tests vary, and a real `lvsd` beside it;
+//! - [`web`]: `lvs-web` run unprivileged, and a browser's requests to it.
+//!
+//! Test code only; nothing here is shipped.
 //!
 //! Addresses are documentation ones: the director side is 192.0.2.1/24 on a
 //! veth whose peer sits in the namespace with 192.0.2.11–.13.
+
+pub mod admin;
+pub mod process;
+pub mod web;
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -60,6 +74,59 @@ pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> 
         );
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The lvs.cf of the guest tests that run lvsd over [`Network`]: NAT,
+/// virtual `web` (203.0.113.10:80) with servers `a` (192.0.2.11, weight 1)
+/// and `b` (192.0.2.12, weight 2), virtual `alt` (203.0.113.11:80, `wrr`)
+/// with server `c` at `c_address`, weight `c_weight`; every server checked
+/// by `nanny` (timeout 1 s, reentry 2 s). `alt_lines`: more keywords of
+/// `alt`, each line ending in a newline (`"    quiesce_server = 1\n"`).
+pub fn two_virtuals_cf(
+    nanny: &Path,
+    serial_no: u32,
+    c_address: &str,
+    c_weight: u32,
+    alt_lines: &str,
+) -> String {
+    let nanny = nanny.display();
+    format!(
+        "serial_no = {serial_no}
+network = nat
+virtual web {{
+    active = 1
+    address = 203.0.113.10 eth0:1
+    port = 80
+    timeout = 1
+    reentry = 2
+    client_monitor = {nanny}
+    server a {{
+        address = 192.0.2.11
+        active = 1
+        weight = 1
+    }}
+    server b {{
+        address = 192.0.2.12
+        active = 1
+        weight = 2
+    }}
+}}
+virtual alt {{
+    active = 1
+    address = 203.0.113.11 eth0:2
+    port = 80
+    scheduler = wrr
+    timeout = 1
+    reentry = 2
+{alt_lines}    client_monitor = {nanny}
+    server c {{
+        address = {c_address}
+        active = 1
+        weight = {c_weight}
+    }}
+}}
+"
+    )
 }
 
 /// A network namespace holding the real servers' addresses, and an empty
