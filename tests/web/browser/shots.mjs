@@ -142,7 +142,7 @@ function layoutProblems() {
       out.push(`${i.name}: value cut off (${i.scrollWidth} px in ${i.clientWidth} px)`);
     }
   }
-  for (const c of document.querySelectorAll('td.when, td.links a')) {
+  for (const c of document.querySelectorAll('td.when, .links a')) {
     const range = document.createRange();
     range.selectNodeContents(c);
     const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
