@@ -7,8 +7,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-#[cfg(feature = "netns-tests")]
-use std::process::Stdio;
 use std::time::Duration;
 #[cfg(feature = "netns-tests")]
 use std::time::Instant;
@@ -16,6 +14,8 @@ use std::time::Instant;
 use admin::client::{Client, ClientError};
 use admin::proto::{Digest, PeerFile, SyncOutcome};
 use testrig::admin::{Helper, HelperBuilder, SyncPeer};
+#[cfg(feature = "netns-tests")]
+use testrig::netns::{Netns, ip};
 use testrig::process::{free_port, wait_with};
 
 const OLD: &str = "\
@@ -251,39 +251,10 @@ fn two_paired_helpers_sync_and_a_stranger_is_refused() {
 
 /// A named network namespace with its loopback up, deleted on drop.
 #[cfg(feature = "netns-tests")]
-struct Netns(String);
-
-#[cfg(feature = "netns-tests")]
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("lvs-admin-{}-{tag}", std::process::id());
-        // Left over by a killed earlier run with the same PID.
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        ip(&["netns", "add", &name]);
-        ip(&["-n", &name, "link", "set", "lo", "up"]);
-        Netns(name)
-    }
-}
-
-#[cfg(feature = "netns-tests")]
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-#[cfg(feature = "netns-tests")]
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn netns(tag: &str) -> Netns {
+    let ns = Netns::new("lvs-admin", tag);
+    ns.ip(&["link", "set", "lo", "up"]);
+    ns
 }
 
 /// Root on the host (tests/netns/run.sh): the two helpers in two network
@@ -292,20 +263,31 @@ fn ip(args: &[&str]) {
 #[test]
 fn two_helpers_in_two_namespaces_sync_and_refuse_a_stranger() {
     assert!(nix::unistd::getuid().is_root(), "needs root (ip netns)");
-    let (n1, n2) = (Netns::new("r1"), Netns::new("r2"));
+    let (n1, n2) = (netns("r1"), netns("r2"));
     ip(&[
-        "link", "add", "s1", "netns", &n1.0, "type", "veth", "peer", "name", "s2", "netns", &n2.0,
+        "link",
+        "add",
+        "s1",
+        "netns",
+        n1.name(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "s2",
+        "netns",
+        n2.name(),
     ]);
-    ip(&["-n", &n1.0, "addr", "add", "198.51.100.1/24", "dev", "s1"]);
-    ip(&["-n", &n2.0, "addr", "add", "198.51.100.2/24", "dev", "s2"]);
-    ip(&["-n", &n1.0, "link", "set", "s1", "up"]);
-    ip(&["-n", &n2.0, "link", "set", "s2", "up"]);
+    n1.ip(&["addr", "add", "198.51.100.1/24", "dev", "s1"]);
+    n2.ip(&["addr", "add", "198.51.100.2/24", "dev", "s2"]);
+    n1.ip(&["link", "set", "s1", "up"]);
+    n2.ip(&["link", "set", "s2", "up"]);
     let (pa, pb) = (Router::prepare(), Router::prepare());
     let (fa, fb) = (pa.fingerprint.clone(), pb.fingerprint.clone());
     // The default port (3637) on both sides: --peer without one.
     let a = Router::start_in(
         pa,
-        Some(&n1.0),
+        Some(n1.name()),
         "r1",
         "198.51.100.1:3637",
         "198.51.100.2",
@@ -313,7 +295,7 @@ fn two_helpers_in_two_namespaces_sync_and_refuse_a_stranger() {
     );
     let b = Router::start_in(
         pb,
-        Some(&n2.0),
+        Some(n2.name()),
         "r2",
         "198.51.100.2:3637",
         "198.51.100.1",
@@ -361,7 +343,7 @@ fn two_helpers_in_two_namespaces_sync_and_refuse_a_stranger() {
     let pc = Router::prepare();
     let c = Router::start_in(
         pc,
-        Some(&n1.0),
+        Some(n1.name()),
         "stranger",
         "198.51.100.1:3638",
         "198.51.100.2",

@@ -8,7 +8,8 @@
 //!   name what they waited for, where the workspace's binaries are;
 //! - [`admin`]: the root helper `lvs-admin serve` on a temporary directory,
 //!   with a builder for what the tests vary, and a real `lvsd` beside it;
-//! - [`web`]: `lvs-web` run unprivileged, and a browser's requests to it.
+//! - [`web`]: `lvs-web` run unprivileged, and a browser's requests to it;
+//! - [`netns`]: named network namespaces for the tests run as root.
 //!
 //! Test code only; nothing here is shipped.
 //!
@@ -16,6 +17,7 @@
 //! veth whose peer sits in the namespace with 192.0.2.11–.13.
 
 pub mod admin;
+pub mod netns;
 pub mod process;
 pub mod web;
 
