@@ -11,82 +11,32 @@
 mod common;
 use common::FileStore;
 
-use std::fs::{self, File};
+use std::fs;
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use cfsync::{BaseFile, Digest, Identity, PeerConfig, Refusal, Reply, ServeOptions, Server};
-use nix::sched::{CloneFlags, setns};
+use testrig::netns::Netns;
 
 const R1: &str = "192.0.2.1";
 const R2: &str = "192.0.2.2";
 
-/// A named network namespace, deleted on drop.
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("cfsync-{}-{tag}", std::process::id());
-        // Left over by a killed earlier run with the same PID.
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        ip(&["netns", "add", &name]);
-        let ns = Netns { name };
-        ns.ip(&["link", "set", "lo", "up"]);
-        ns
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let mut all = vec!["-n", &self.name];
-        all.extend_from_slice(args);
-        ip(&all);
-    }
-
-    /// Enters the namespace (this thread only).
-    fn enter(&self) {
-        let ns = File::open(format!("/run/netns/{}", self.name)).expect("open namespace");
-        setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).expect("setns");
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// A namespace `cfsync-PID-TAG` with its loopback up.
+fn router(tag: &str) -> Netns {
+    let ns = Netns::new("cfsync", tag);
+    ns.ip(&["link", "set", "lo", "up"]);
+    ns
 }
 
 /// r1 and r2 joined by a veth pair.
 fn routers() -> (Netns, Netns) {
-    let r1 = Netns::new("r1");
-    let r2 = Netns::new("r2");
-    ip(&[
-        "link", "add", "s1", "netns", &r1.name, "type", "veth", "peer", "name", "s2", "netns",
-        &r2.name,
-    ]);
+    let r1 = router("r1");
+    let r2 = router("r2");
+    r1.veth("s1", &r2, "s2");
     r1.ip(&["addr", "add", &format!("{R1}/24"), "dev", "s1"]);
     r2.ip(&["addr", "add", &format!("{R2}/24"), "dev", "s2"]);
-    r1.ip(&["link", "set", "s1", "up"]);
-    r2.ip(&["link", "set", "s2", "up"]);
     (r1, r2)
 }
 
@@ -101,17 +51,12 @@ fn lvs_cf(serial: i64) -> Vec<u8> {
 
 /// Runs `f` on a current-thread runtime in a thread inside `ns`.
 fn in_ns<T: Send>(ns: &Netns, f: impl AsyncFnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            ns.enter();
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(f())
-        })
-        .join()
-        .expect("router thread panicked")
+    ns.run(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f())
     })
 }
 

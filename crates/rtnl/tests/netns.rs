@@ -10,98 +10,28 @@
 //! namespace, so the netlink sockets it opens belong to that namespace; the
 //! setup and the independent checks use `ip -n NAME`.
 
-use std::fs::File;
 use std::net::IpAddr;
 use std::os::fd::AsFd;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sched::{CloneFlags, setns};
 use rtnl::conformance::{BASE, CASES, Env};
 use rtnl::{Address, Interfaces, LinkWatch, NetlinkRoute, index_of, link_by_index};
+use testrig::netns::Netns;
 
-/// A named network namespace, deleted on drop.
-struct Netns {
-    name: String,
+/// A namespace `rtnl-PID-TAG` with a veth pair r0 (holding the base
+/// address) – r1, both up.
+fn with_veth(tag: &str) -> Netns {
+    let ns = Netns::new("rtnl", tag);
+    ns.veth("r0", &ns, "r1");
+    let base = format!("{}/{}", BASE.0, BASE.1);
+    ns.ip(&["addr", "add", &base, "brd", "+", "dev", "r0"]);
+    ns
 }
 
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("rtnl-{}-{tag}", std::process::id());
-        // A namespace left over by a killed earlier run with the same PID.
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .expect("run ip");
-        assert!(ok.success(), "ip netns add {name}");
-        Netns { name }
-    }
-
-    /// `ip -n NAME ARGS…`, which must succeed; its stdout.
-    fn ip(&self, args: &[&str]) -> String {
-        let out = Command::new("ip")
-            .arg("-n")
-            .arg(&self.name)
-            .args(args)
-            .output()
-            .expect("run ip");
-        assert!(
-            out.status.success(),
-            "ip -n {} {}: {}",
-            self.name,
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// `ip netns exec NAME cat PATH` (for /proc/sys/net of the namespace).
-    fn cat(&self, path: &str) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.name, "cat", path])
-            .output()
-            .expect("run ip netns exec");
-        assert!(out.status.success(), "cat {path}");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    /// Run `f` in a thread that lives in this namespace.
-    fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let path = format!("/run/netns/{}", self.name);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let ns = File::open(&path).expect("open namespace");
-                setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).expect("setns");
-                f()
-            })
-            .join()
-            .expect("namespace thread panicked")
-        })
-    }
-
-    /// A veth pair r0 (holding the base address) – r1, both up.
-    fn with_veth(tag: &str) -> Netns {
-        let ns = Netns::new(tag);
-        ns.ip(&["link", "add", "r0", "type", "veth", "peer", "name", "r1"]);
-        ns.ip(&["link", "set", "r0", "up"]);
-        ns.ip(&["link", "set", "r1", "up"]);
-        let base = format!("{}/{}", BASE.0, BASE.1);
-        ns.ip(&["addr", "add", &base, "brd", "+", "dev", "r0"]);
-        ns
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
+/// A file of the namespace's /proc/sys/net, trimmed.
+fn sysctl(ns: &Netns, path: &str) -> String {
+    ns.exec("cat", &[path]).trim().to_owned()
 }
 
 /// Re-read links until `pred` holds for link `name`, for at most 3 s.
@@ -133,7 +63,7 @@ fn env(route: &mut NetlinkRoute) -> Env {
 fn conformance_against_the_kernel() {
     for (name, case) in CASES {
         eprintln!("case {name}");
-        let ns = Netns::with_veth(name);
+        let ns = with_veth(name);
         ns.run(|| {
             let mut route = NetlinkRoute::new().expect("open route netlink");
             wait_link(&mut route, "r0", |l| l.is_running());
@@ -146,7 +76,7 @@ fn conformance_against_the_kernel() {
 #[test]
 #[cfg_attr(not(feature = "netns-tests"), ignore)]
 fn links_show_veth_kind_mac_and_loopback() {
-    let ns = Netns::with_veth("links");
+    let ns = with_veth("links");
     let shown = ns.ip(&["-o", "link", "show", "r0"]);
     ns.run(|| {
         let mut route = NetlinkRoute::new().expect("open route netlink");
@@ -173,7 +103,7 @@ fn links_show_veth_kind_mac_and_loopback() {
 #[test]
 #[cfg_attr(not(feature = "netns-tests"), ignore)]
 fn link_watch_reports_carrier_loss_and_return() {
-    let ns = Netns::with_veth("watch");
+    let ns = with_veth("watch");
     ns.run(|| {
         let mut route = NetlinkRoute::new().expect("open route netlink");
         wait_link(&mut route, "r0", |l| l.is_running());
@@ -229,11 +159,11 @@ fn wait_event(watch: &mut LinkWatch) {
 #[test]
 #[cfg_attr(not(feature = "netns-tests"), ignore)]
 fn deleting_a_vip_keeps_base_and_other_vips() {
-    let ns = Netns::with_veth("trap");
+    let ns = with_veth("trap");
     // The trap exists: on r1 (promote_secondaries off), deleting the
     // subnet's primary takes its secondary along.
     assert_eq!(
-        ns.cat("/proc/sys/net/ipv4/conf/r1/promote_secondaries"),
+        sysctl(&ns, "/proc/sys/net/ipv4/conf/r1/promote_secondaries"),
         "0"
     );
     ns.ip(&["addr", "add", "203.0.113.200/25", "dev", "r1"]);
@@ -275,7 +205,7 @@ fn deleting_a_vip_keeps_base_and_other_vips() {
     assert!(link.contains(",UP,") || link.contains("<UP"), "{link}");
     assert!(link.contains("LOWER_UP"), "{link}");
     assert_eq!(
-        ns.cat("/proc/sys/net/ipv4/conf/r0/promote_secondaries"),
+        sysctl(&ns, "/proc/sys/net/ipv4/conf/r0/promote_secondaries"),
         "1"
     );
 }
@@ -285,7 +215,7 @@ fn deleting_a_vip_keeps_base_and_other_vips() {
 #[test]
 #[cfg_attr(not(feature = "netns-tests"), ignore)]
 fn vips_as_ip_shows_them() {
-    let ns = Netns::with_veth("show");
+    let ns = with_veth("show");
     ns.run(|| {
         let mut route = NetlinkRoute::new().expect("open route netlink");
         wait_link(&mut route, "r0", |l| l.is_running());
@@ -325,7 +255,7 @@ fn vips_as_ip_shows_them() {
 #[test]
 #[cfg_attr(not(feature = "netns-tests"), ignore)]
 fn master_link_carrier_follows_its_port() {
-    let ns = Netns::with_veth("master");
+    let ns = with_veth("master");
     ns.ip(&["link", "add", "br0", "type", "bridge"]);
     ns.ip(&["link", "set", "r1", "master", "br0"]);
     ns.ip(&["link", "set", "br0", "up"]);
