@@ -6,14 +6,12 @@
 //!
 //! Root only: `cargo test -p send_arp --features netns-tests`.
 
-use std::fs::File;
 use std::net::Ipv6Addr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use arp::Mac;
 use arp::socket::{ETH_P_ALL, PacketSocket, interface};
-use nix::sched::{CloneFlags, setns};
+use testrig::netns::Netns;
 
 const X_MAC: &str = "00:00:5e:00:53:01";
 const Y_MAC: &str = "00:00:5e:00:53:02";
@@ -43,77 +41,37 @@ fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A network namespace this test created; deleted on drop (with the veth
-/// end inside it), also when the test fails.
-struct Netns(String);
-
-impl Netns {
-    fn new(name: String) -> Netns {
-        run("ip", &["netns", "add", &name]);
-        Netns(name)
-    }
-
-    fn ip(&self, args: &[&str]) -> String {
-        let mut all = vec!["-n", self.0.as_str()];
-        all.extend_from_slice(args);
-        run("ip", &all)
-    }
-
-    fn exec(&self, program: &str, args: &[&str]) -> std::process::Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.0, program])
-            .args(args)
-            .output()
-            .expect("ip netns exec")
-    }
-
-    /// A capture socket for `ethertype` on this namespace's eth0, opened
-    /// from a thread that joined the namespace (a socket stays in the
-    /// namespace it was created in, whichever thread then reads it).
-    fn capture(&self, ethertype: u16) -> PacketSocket {
-        let path = format!("/run/netns/{}", self.0);
-        std::thread::spawn(move || {
-            let ns = File::open(&path).expect("open netns");
-            setns(ns, CloneFlags::CLONE_NEWNET).expect("setns");
-            let eth0 = interface("eth0").expect("eth0 in the namespace");
-            let socket = PacketSocket::capture(eth0.index, ethertype).expect("capture socket");
-            socket
-                .set_read_timeout(Some(Duration::from_millis(100)))
-                .expect("SO_RCVTIMEO");
-            socket
-        })
-        .join()
-        .expect("capture thread")
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
+/// A capture socket for `ethertype` on `ns`'s eth0, opened from a thread
+/// that joined the namespace (a socket stays in the namespace it was
+/// created in, whichever thread then reads it).
+fn capture(ns: &Netns, ethertype: u16) -> PacketSocket {
+    ns.run(|| {
+        let eth0 = interface("eth0").expect("eth0 in the namespace");
+        let socket = PacketSocket::capture(eth0.index, ethertype).expect("capture socket");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("SO_RCVTIMEO");
+        socket
+    })
 }
 
 /// X and Y as in the fixture file, names unique to this process and test.
+/// Its own veth pair rather than `Netns::veth`: the MACs are set while the
+/// links are still down, so all X ever sends comes from X_MAC.
 fn rig(tag: &str) -> (Netns, Netns) {
-    let pid = std::process::id();
-    let x = Netns::new(format!("sarp-x{tag}-{pid}"));
-    let y = Netns::new(format!("sarp-y{tag}-{pid}"));
+    let x = Netns::new("sarp", &format!("x{tag}"));
+    let y = Netns::new("sarp", &format!("y{tag}"));
     x.ip(&[
-        "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", &y.0,
+        "link",
+        "add",
+        "eth0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        y.name(),
     ]);
     x.ip(&["link", "set", "eth0", "address", X_MAC]);
     y.ip(&["link", "set", "eth0", "address", Y_MAC]);
@@ -141,7 +99,11 @@ fn receive(socket: &PacketSocket, wanted: impl Fn(&[u8]) -> bool) -> Vec<u8> {
 }
 
 fn send_arp(ns: &Netns, args: &[&str]) {
-    let out = ns.exec(env!("CARGO_BIN_EXE_send_arp"), args);
+    let out = ns
+        .command(env!("CARGO_BIN_EXE_send_arp"))
+        .args(args)
+        .output()
+        .expect("run send_arp");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -171,17 +133,7 @@ fn pulse_argv_sends_the_original_frame_and_moves_the_neighbour_entry() {
     // Y already knows the VIP at another MAC (the old active router). A
     // long locktime shows the entry moves because the frame is a
     // gratuitous ARP (Linux overrides at once), not because time passed.
-    run(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &y.0,
-            "sysctl",
-            "-qw",
-            "net.ipv4.neigh.eth0.locktime=6000",
-        ],
-    );
+    y.exec("sysctl", &["-qw", "net.ipv4.neigh.eth0.locktime=6000"]);
     y.ip(&[
         "neigh",
         "add",
@@ -195,7 +147,7 @@ fn pulse_argv_sends_the_original_frame_and_moves_the_neighbour_entry() {
     ]);
     assert!(y.ip(&["neigh", "show", "203.0.113.10"]).contains(OLD_MAC));
 
-    let socket = y.capture(arp::frame::ETHERTYPE_ARP);
+    let socket = capture(&y, arp::frame::ETHERTYPE_ARP);
     send_arp(
         &x,
         &[
@@ -264,7 +216,7 @@ fn ipv6_address_sends_an_unsolicited_na_and_moves_the_neighbour_entry() {
     assert!(y.ip(&["neigh", "show", "2001:db8::10"]).contains(OLD_MAC));
 
     let vip: Ipv6Addr = "2001:db8::10".parse().unwrap();
-    let socket = y.capture(ETH_P_ALL);
+    let socket = capture(&y, ETH_P_ALL);
     send_arp(
         &x,
         &[
