@@ -3,69 +3,27 @@
 //! frame captured, a send-only socket queues nothing, errors surface as
 //! errno. Root only: `cargo test -p arp --features netns-tests`.
 
-use std::fs::File;
 use std::io::ErrorKind;
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::Duration;
 
 use arp::Mac;
 use arp::frame::{ETHERTYPE_ARP, gratuitous_reply};
 use arp::socket::{PacketSocket, interface};
-use nix::sched::{CloneFlags, setns};
+use testrig::netns::Netns;
 
 const DUMMY_MAC: Mac = Mac([0x00, 0x00, 0x5e, 0x00, 0x53, 0x07]);
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A namespace made by this test, deleted on drop (also on failure).
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-/// Runs `f` on a thread that has joined namespace `ns`.
-fn inside<T: Send + 'static>(ns: &Netns, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{}", ns.0);
-    std::thread::spawn(move || {
-        let fd = File::open(&path).expect("open netns");
-        setns(fd, CloneFlags::CLONE_NEWNET).expect("setns");
-        f()
-    })
-    .join()
-    .expect("namespace thread")
-}
 
 #[test]
 #[cfg_attr(not(feature = "netns-tests"), ignore)]
 fn send_capture_and_errors_in_a_fresh_namespace() {
-    let ns = Netns(format!("arp-sock-{}", std::process::id()));
-    ip(&["netns", "add", &ns.0]);
-    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
-    ip(&[
-        "-n", &ns.0, "link", "add", "d0", "type", "veth", "peer", "name", "d1",
-    ]);
-    ip(&[
-        "-n",
-        &ns.0,
-        "link",
-        "set",
-        "d0",
-        "address",
-        &DUMMY_MAC.to_string(),
-    ]);
+    let ns = Netns::new("arp", "sock");
+    ns.ip(&["link", "set", "lo", "up"]);
+    // Left down (not `Netns::veth`): sending on it must fail with ENETDOWN.
+    ns.ip(&["link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
+    ns.ip(&["link", "set", "d0", "address", &DUMMY_MAC.to_string()]);
 
-    inside(&ns, || {
+    ns.run(|| {
         let lo = interface("lo").unwrap();
         assert_eq!(lo.mac, Mac::ZERO);
         let d0 = interface("d0").unwrap();
