@@ -9,22 +9,35 @@
 # group, piranha.passwd written by piranha-passwd with an admin, an editor,
 # an operator and a viewer (lvs-web.users; lvs-admin checks the logins),
 # and lvs-web running as a test user made for the run (no capabilities, no
-# new privileges) on 127.0.0.1 and a free port. No daemon runs, so the
-# status page must say so.
+# new privileges) on 127.0.0.1 and a free port.
 # Then:
 #   1. tests/web/text-browser.sh: lynx in tmux, keystroke by keystroke: log
-#      in, open every page, change a real server's weight, ACCEPT, review
-#      the diff on CHANGES, apply it with a reason, check that lvs.cf
-#      changed by that one line and HISTORY names the user, log out;
-#   2. tests/web/browser/shots.mjs: headless Chromium (Debian's, driven by
+#      in, see that the status page says no daemon runs (none does yet),
+#      open every page, change a real server's weight, ACCEPT, review the
+#      diff on CHANGES, apply it with a reason, check that lvs.cf changed
+#      by that one line and HISTORY names the user, log out;
+#   2. the daemons, without IPVS (this may be a host without it) and
+#      without a packet off loopback: lvsd -t -n on that lvs.cf (it logs
+#      the IPVS writes it would make, writes none, starts no nanny) and
+#      pulse -n -t as the backup of a primary on 127.0.0.2 that never
+#      answers, with a deadtime far longer than the run, so that it never
+#      becomes active (its own file, $T/etc/pulse.cf: tests/web/lvs.cf's
+#      routers are documentation addresses this host does not hold). Their
+#      status sockets and pid files are where lvs-admin looks;
+#   3. tests/web/text-browser.sh daemons: lynx again, the status page with
+#      them running: lvsd's pid, every virtual and real server of the file,
+#      their health as lvsd reports it (nothing checked them), pulse's role;
+#   4. tests/web/browser/shots.mjs: headless Chromium (Debian's, driven by
 #      playwright-core) logs in through the form, stages an edit, and saves
-#      a PNG of each main page; a page that did not render fails.
+#      a PNG of each main page, the status page with the daemons running; a
+#      page that did not render fails.
 # Each step prints "ok" or "FAIL"; each part ends with a summary line
 # ("web (text browser): N passed, M failed"). Exit status 0 only if every
 # step passed.
 #
 # Environment:
-#   WEB_NO_BUILD=1   use the binaries already in target/debug (no cargo)
+#   CARGO_TARGET_DIR cargo's target directory (default target)
+#   WEB_NO_BUILD=1   use the binaries already built there (no cargo)
 #   WEB_SHOTS=DIR    where the PNGs go (default target/web-screenshots;
 #                    WEB_SHOTS=docs/screenshots refreshes the committed ones)
 #   WEB_KEEP=1       keep the temporary directory (logs, lvs.cf, revisions)
@@ -53,11 +66,13 @@ if [ ${#missing[@]} -gt 0 ]; then
         die "apt-get install ${missing[*]} failed"
 fi
 
+BUILT=${CARGO_TARGET_DIR:-target}/debug
 if [ "${WEB_NO_BUILD:-}" != 1 ]; then
-    cargo build --locked -q -p lvs-admin -p lvs-web -p piranha-passwd || die "cargo build failed"
+    cargo build --locked -q -p lvs-admin -p lvs-web -p piranha-passwd -p lvs -p pulse ||
+        die "cargo build failed"
 fi
-for b in lvs-admin lvs-web piranha-passwd; do
-    [ -x "target/debug/$b" ] || die "target/debug/$b is missing (cargo build -p $b)"
+for b in lvs-admin lvs-web piranha-passwd lvsd pulse; do
+    [ -x "$BUILT/$b" ] || die "$BUILT/$b is missing (cargo build)"
 done
 
 # -- the router, in a temporary directory -----------------------------------
@@ -96,8 +111,8 @@ useradd -r -M -d /nonexistent -s /usr/sbin/nologin -g "$TEST_GROUP" "$TEST_USER"
 MADE_USER=1
 
 mkdir -p "$T/bin" "$T/etc" "$T/conf" "$T/run" "$T/state"
-# Copies: another build may replace target/debug's files during the run.
-cp target/debug/lvs-admin target/debug/lvs-web target/debug/piranha-passwd "$T/bin/"
+# Copies: another build may replace the built files during the run.
+for b in lvs-admin lvs-web piranha-passwd lvsd pulse; do cp "$BUILT/$b" "$T/bin/"; done
 chmod 0755 "$T/bin" "$T/bin/"*
 cp tests/web/lvs.cf "$T/etc/lvs.cf"
 cp tests/web/lvs.cf "$T/lvs.cf.orig"
@@ -132,15 +147,16 @@ PIDS+=($!)
 for _ in $(seq 50); do [ -S "$T/run/admin.sock" ] && break; sleep 0.1; done
 [ -S "$T/run/admin.sock" ] || { cat "$T/admin.log" >&2; die "lvs-admin did not create its socket in 5 s"; }
 
+# free_port t|u: a TCP or UDP port nothing listened on a moment ago.
 free_port() {
     local p
     for _ in $(seq 50); do
         p=$((20000 + RANDOM % 30000))
-        [ -z "$(ss -Hltn "sport = :$p")" ] && { echo "$p"; return 0; }
+        [ -z "$(ss -Hl"$1"n "sport = :$p")" ] && { echo "$p"; return 0; }
     done
     return 1
 }
-PORT=$(free_port) || die "no free port found"
+PORT=$(free_port t) || die "no free port found"
 URL=http://127.0.0.1:$PORT
 
 setpriv --reuid="$TEST_USER" --regid="$TEST_GROUP" --clear-groups --no-new-privs \
@@ -165,13 +181,69 @@ export WEB_ADMIN_PASSWORD=${PASSWORD[piranha]} WEB_VIEWER_PASSWORD=${PASSWORD[ve
 bash tests/web/text-browser.sh
 rc_text=$?
 
-# -- 2. headless Chromium ----------------------------------------------------
+# -- 2. the daemons, no IPVS, nothing off loopback ---------------------------
+HB_PORT=$(free_port u) || die "no free UDP port found"
+# pulse's own file: this host holds 127.0.0.1, the backup's address, and
+# not 127.0.0.2, the primary's, so pulse is the backup; it heartbeats to
+# 127.0.0.2, where nothing answers, and would take over only after
+# deadtime (a day). Its VIP's device does not exist: were it ever active,
+# it could not add the address.
+cat >"$T/etc/pulse.cf" <<EOF
+serial_no = 1
+primary = 127.0.0.2
+backup = 127.0.0.1
+backup_active = 1
+service = lvs
+heartbeat = 1
+heartbeat_port = $HB_PORT
+keepalive = 6
+deadtime = 86400
+virtual www {
+     active = 1
+     address = 203.0.113.10 nosuch9:1
+     port = 80
+     server web1 {
+         address = 192.0.2.11
+         active = 1
+     }
+}
+EOF
+# --lvsd-pidfile: at start pulse looks there for an lvsd left by an
+# earlier pulse (it stops one only without -t); here, never the system's.
+"$T/bin/pulse" -n -t -c "$T/etc/pulse.cf" --pidfile "$T/run/pulse.pid" \
+    --socket "$T/run/pulse.sock" --lvsd-pidfile "$T/run/lvs.pid" >"$T/pulse.log" 2>&1 &
+PULSE_PID=$!
+PIDS+=("$PULSE_PID")
+"$T/bin/lvsd" -t -n -c "$T/etc/lvs.cf" --socket "$T/run/lvsd.sock" >"$T/lvsd.log" 2>&1 &
+LVSD_PID=$!
+PIDS+=("$LVSD_PID")
+# lvsd -n writes no pid file (its supervisor would); lvs-admin finds lvsd
+# by one, and checks that the pid is an lvsd's.
+echo "$LVSD_PID" >"$T/run/lvs.pid"
+# answers NAME: the daemon answers on its status socket.
+answers() { "$T/bin/$1" --status --socket "$T/run/$1.sock" >/dev/null 2>&1; }
+for _ in $(seq 100); do
+    answers lvsd && answers pulse && break
+    if ! kill -0 "$LVSD_PID" 2>/dev/null || ! kill -0 "$PULSE_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+done
+answers lvsd || { cat "$T/lvsd.log" >&2; die "lvsd (pid $LVSD_PID) did not answer on $T/run/lvsd.sock in 10 s"; }
+answers pulse || { cat "$T/pulse.log" >&2; die "pulse (pid $PULSE_PID) did not answer on $T/run/pulse.sock in 10 s"; }
+[ "$(cat "$T/run/pulse.pid" 2>/dev/null)" = "$PULSE_PID" ] || die "pulse did not write its pid to $T/run/pulse.pid"
+echo "tests/web/run.sh: lvsd -t (pid $LVSD_PID) and pulse -t (pid $PULSE_PID, backup, heartbeat on 127.0.0.1:$HB_PORT) answer"
+
+# -- 3. the status page with them running, in lynx ---------------------------
+export LVSD_PID HB_PORT
+bash tests/web/text-browser.sh daemons
+rc_daemons=$?
+
+# -- 4. headless Chromium ----------------------------------------------------
 SHOTS=${WEB_SHOTS:-target/web-screenshots}
 mkdir -p "$SHOTS"
 SHOTS=$(cd "$SHOTS" && pwd)
 rc_shots=1
 if (cd tests/web/browser && npm ci --no-audit --no-fund --loglevel=error >"$T/npm.log" 2>&1); then
-    WEB_SHOTS=$SHOTS WEB_USER=piranha WEB_PASSWORD=${PASSWORD[piranha]} \
+    WEB_SHOTS=$SHOTS WEB_USER=piranha WEB_PASSWORD=${PASSWORD[piranha]} WEB_LVSD_PID=$LVSD_PID \
         CHROMIUM_PROFILE="$T/chromium-profile" \
         timeout 120 node tests/web/browser/shots.mjs
     rc_shots=$?
@@ -181,9 +253,11 @@ else
     echo "web (screenshots): 0 passed, 1 failed"
 fi
 
-if [ "$rc_text" != 0 ] || [ "$rc_shots" != 0 ]; then
+if [ "$rc_text" != 0 ] || [ "$rc_daemons" != 0 ] || [ "$rc_shots" != 0 ]; then
     echo "tests/web/run.sh: lvs-web's log follows" >&2
     tail -n 40 "$T/web.log" >&2
+    echo "tests/web/run.sh: lvsd's and pulse's logs follow" >&2
+    tail -n 20 "$T/lvsd.log" "$T/pulse.log" >&2
     exit 1
 fi
 exit 0

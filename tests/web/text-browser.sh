@@ -2,11 +2,16 @@
 # tests/web/text-browser.sh - the configuration tool in lynx, keystroke by
 # keystroke through tmux (tests/web/run.sh sets the tool up and calls this).
 #
+# Usage: text-browser.sh            the pages and edits, no daemon running
+#        text-browser.sh daemons    the status page with lvsd -t and pulse -t
+#                                   running (run.sh starts them)
+#
 # Environment (from run.sh): URL (lvs-web), T (the temporary directory:
 # etc/lvs.cf is the file lvs-admin edits, lvs.cf.orig its first version,
 # web.log lvs-web's audit lines), WEB_USER / WEB_PASSWORD (an editor),
 # WEB_ADMIN_PASSWORD (user piranha, admin), WEB_VIEWER_PASSWORD (user vera,
-# viewer), TMUX_SOCKET (the socket of this run's own tmux server).
+# viewer), TMUX_SOCKET (the socket of this run's own tmux server); for
+# "daemons", LVSD_PID (lvsd's pid) and HB_PORT (pulse's heartbeat port).
 #
 # lynx runs with numbered links and fields (-number_fields) in a window tall
 # enough to show every page whole; the cursor goes to link N with Up/Down
@@ -17,10 +22,17 @@
 # screen every 0.1 s for at most WAIT seconds. A page or action that lynx
 # cannot complete fails its step; the steps after it still run where they
 # can. Prints one "ok" or "FAIL" line per step and
-# "web (text browser): N passed, M failed"; exit status 1 on any failure.
+# "web (text browser): N passed, M failed" (for "daemons", "web (text
+# browser, daemons running): ..."); exit status 1 on any failure.
 set -uo pipefail
 : "${URL:?}" "${T:?}" "${WEB_USER:?}" "${WEB_PASSWORD:?}" "${TMUX_SOCKET:?}"
 : "${WEB_ADMIN_PASSWORD:?}" "${WEB_VIEWER_PASSWORD:?}"
+PART=${1:-edits}
+case $PART in
+edits) SUMMARY="web (text browser)" ;;
+daemons) SUMMARY="web (text browser, daemons running)"; : "${LVSD_PID:?}" "${HB_PORT:?}" ;;
+*) echo "tests/web/text-browser.sh: unknown part \"$PART\" (edits or daemons)" >&2; exit 2 ;;
+esac
 
 WAIT=${WAIT:-5}
 PASSES=0 FAILS=0
@@ -255,19 +267,76 @@ mkdir -p "$T/lynx-home"
 tm -f /dev/null new-session -d -x 160 -y 250 \
     "HOME=$T/lynx-home TERM=xterm lynx -cfg=$T/lynx.cfg -accept_all_cookies -number_fields -nocolor $URL/"
 
-echo "== text browser: lynx $(lynx -version | sed -n '1s/^Lynx Version \([^ ]*\).*/\1/p') on $URL as $WEB_USER"
+echo "== $SUMMARY: lynx $(lynx -version | sed -n '1s/^Lynx Version \([^ ]*\).*/\1/p') on $URL"
 
 if wait_for "Log in" "User name" "Password"; then
     ok "GET / shows the login page"
 else
     fail "GET / shows the login page"; show
 fi
+
+# finish: quit lynx and its tmux server, print the summary; the status.
+finish() {
+    tm send-keys Q
+    sleep 0.2
+    tm kill-server 2>/dev/null
+    echo "$SUMMARY: $PASSES passed, $FAILS failed"
+    [ "$FAILS" = 0 ]
+}
+
+# see DESCRIPTION REGEX: a line of the screen matches REGEX (ERE).
+see() {
+    if screen | grep -qE -- "$2"; then ok "$1"; else fail "$1"; show; fi
+}
+
+# -- the status page with lvsd -t and pulse -t running ----------------------
+# lvsd -t writes nothing to a table and runs no monitor: every virtual is
+# shown not installed, every real server's health unknown, out of the
+# table (weight -) and never checked; no server may be shown up.
+if [ "$PART" = daemons ]; then
+    login vera "$WEB_VIEWER_PASSWORD" viewer
+    see "pulse: running" '^ +pulse +running *$'
+    see "pulse's role: backup, inactive" '^ +Role +backup \(inactive\) *$'
+    see "pulse's partner: 127.0.0.2, no heartbeat yet" \
+        "^ +Partner heartbeat \(public\) +127\.0\.0\.2:$HB_PORT: no heartbeat yet *\$"
+    see "pulse holds no VIP" '^ +VIPs held +none *$'
+    see "lvsd: running" '^ +lvsd +running *$'
+    see "lvsd's pid $LVSD_PID, no reload, no write" \
+        "^ +lvsd reloads +pid $LVSD_PID, 0 reloads, last reload 0 writes, 0 writes in all *\$"
+    see "virtual www: TCP 203.0.113.10:80 wlc, not installed" \
+        'virtual www: TCP +203\.0\.113\.10:80 wlc persistent 300 mask 255\.255\.255\.0 \[not installed\]'
+    see "virtual www-tls: TCP 203.0.113.10:443 wrr, not installed" \
+        'virtual www-tls: TCP +203\.0\.113\.10:443 wrr \[not installed\]'
+    see "virtual ftp: FWM 21 rr, not installed" 'virtual ftp: FWM +21 rr persistent 600 \[not installed\]'
+    for row in 'web1 192.0.2.11:80' 'web2 192.0.2.12:80' 'web1 192.0.2.11:443' 'ftp1 192.0.2.31:21'; do
+        addr=${row#* }
+        see "real server $row: unknown, not in the table, no check yet" \
+            "^ +${row%% *} +${addr//./\\.} +unknown +- +no check yet( |\$)"
+    done
+    if screen | grep -qE '[0-9]:[0-9]+ +up '; then
+        fail "no real server is shown up"; show
+    else
+        ok "no real server is shown up"
+    fi
+    # The routing table: its heading lines and no service.
+    if screen | grep -qE '^ *Prot LocalAddress:Port Scheduler Flags' &&
+        ! screen | grep -qE '^ *(TCP|UDP|FWM) '; then
+        ok "the routing table is empty (lvsd -t writes none)"
+    else
+        fail "the routing table is empty (lvsd -t writes none)"; show
+    fi
+    logout vera
+    finish
+    exit
+fi
+
 login "$WEB_USER" "$WEB_PASSWORD" editor
 if screen | grep -qE '^ +lvsd +not running'; then
     ok "the status page says lvsd is not running"
 else
     fail "the status page says lvsd is not running"; show
 fi
+see "the status page says pulse is not running" '^ +pulse +not running'
 
 step_page "GLOBAL SETTINGS" "GLOBAL SETTINGS" "GLOBAL SETTINGS - lvs-web" "203.0.113.2"
 step_page "REDUNDANCY" "REDUNDANCY" "REDUNDANCY - lvs-web" "203.0.113.3"
@@ -475,9 +544,4 @@ else
     fail "the viewer's list has no EDIT, DELETE or ADD"; show
 fi
 logout vera
-tm send-keys Q
-sleep 0.2
-tm kill-server 2>/dev/null
-
-echo "web (text browser): $PASSES passed, $FAILS failed"
-[ "$FAILS" = 0 ]
+finish

@@ -4,7 +4,8 @@
 //
 // Environment: URL (lvs-web), WEB_USER / WEB_PASSWORD (an admin),
 // WEB_SHOTS (directory for the PNGs), CHROMIUM_PROFILE (a fresh profile
-// directory), CHROMIUM (default /usr/bin/chromium).
+// directory), WEB_LVSD_PID (the pid of the lvsd -t that run.sh started;
+// pulse -t runs too), CHROMIUM (default /usr/bin/chromium).
 //
 // Logs in through the login form, then opens each page, checks that it
 // rendered (HTTP 200, its heading, no error page or template failure, the
@@ -29,6 +30,7 @@ const user = env('WEB_USER');
 const password = env('WEB_PASSWORD');
 const outDir = env('WEB_SHOTS');
 const profile = env('CHROMIUM_PROFILE');
+const lvsdPid = env('WEB_LVSD_PID');
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 // A screenshot over this is a layout gone wrong (or a far too long page).
@@ -42,10 +44,15 @@ const ok = (what) => { passed++; console.log(`ok    ${what}`); };
 const fail = (what, why) => { failed++; console.log(`FAIL  ${what}: ${why}`); };
 
 // The pages, in the order a visit would take; `before` runs on the page
-// before its screenshot (after the checks of the previous one).
+// before its screenshot (after the checks of the previous one). `expect`
+// must be in the page's text, `absent` must not.
 const pages = [
+  // lvsd -t and pulse -t: lvsd installs nothing and checks nothing, pulse
+  // is a backup that never heard its primary.
   { file: 'status.png', path: '/status', heading: 'CONTROL/MONITORING',
-    expect: ['not running'] },
+    expect: ['backup (inactive)', 'no heartbeat yet', `pid ${lvsdPid}, 0 reloads`,
+      'virtual ftp: FWM 21 rr', '192.0.2.31:21', '[not installed]', 'no check yet'],
+    absent: ['not running', 'unreachable'] },
   { file: 'global-settings.png', path: '/panel/global', heading: 'GLOBAL SETTINGS',
     expect: ['Primary server public IP'], values: ['203.0.113.2', 'eth1:1'] },
   { file: 'redundancy.png', path: '/panel/redundancy', heading: 'REDUNDANCY',
@@ -95,6 +102,9 @@ async function checkPage(page, p, response) {
   }
   for (const e of p.expect) {
     if (!text.includes(e)) throw new Error(`"${e}" is not on the page`);
+  }
+  for (const a of p.absent ?? []) {
+    if (text.includes(a)) throw new Error(`the page says "${a}"`);
   }
   // Form fields' values are not in the text: read them.
   const values = await page.locator('input').evaluateAll((es) => es.map((e) => e.value));
