@@ -295,12 +295,13 @@ see() {
 # table (weight -) and never checked; no server may be shown up.
 if [ "$PART" = daemons ]; then
     login vera "$WEB_VIEWER_PASSWORD" viewer
-    see "pulse: running" '^ +pulse +running *$'
+    see "pulse: running, test start" '^ +pulse +running --test-start: starts no lvsd *$'
+    see "pulse's own file named" "^ +pulse reads +$T/etc/pulse\.cf, not the file edited here *\$"
     see "pulse's role: backup, inactive" '^ +Role +backup \(inactive\) *$'
     see "pulse's partner: 127.0.0.2, no heartbeat yet" \
         "^ +Partner heartbeat \(public\) +127\.0\.0\.2:$HB_PORT: no heartbeat yet *\$"
     see "pulse holds no VIP" '^ +VIPs held +none *$'
-    see "lvsd: running" '^ +lvsd +running *$'
+    see "lvsd: running, test start" '^ +lvsd +running --test-start: no IPVS writes, no checks *$'
     see "lvsd's pid $LVSD_PID, no reload, no write" \
         "^ +lvsd reloads +pid $LVSD_PID, 0 reloads, last reload 0 writes, 0 writes in all *\$"
     see "virtual www: TCP 203.0.113.10:80 wlc, not installed" \

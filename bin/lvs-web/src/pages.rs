@@ -190,8 +190,17 @@ pub fn status_view(report: &proto::StatusReport, backup: BackupView, now: u64) -
     v.pulse = match &report.pulse {
         proto::DaemonState::Running { status: p } => PulseView {
             running: true,
-            state: "running",
+            state: if p.test_start {
+                "running --test-start: starts no lvsd"
+            } else {
+                "running"
+            },
             reason: String::new(),
+            other_file: if p.configfile == report.file.path {
+                String::new()
+            } else {
+                p.configfile.clone()
+            },
             role: format!(
                 "{} ({}){}{}",
                 p.role,
@@ -227,7 +236,6 @@ pub fn status_view(report: &proto::StatusReport, backup: BackupView, now: u64) -
     v
 }
 
-/// `?msg=CODE`: which fixed notice a redirect asks for.
 /// The backup's line of the status page from `sync-status`'s answer.
 pub fn backup_view(r: &Result<proto::SyncState, ClientError>) -> BackupView {
     let s = match r {
@@ -274,6 +282,7 @@ pub fn backup_view(r: &Result<proto::SyncState, ClientError>) -> BackupView {
     v
 }
 
+/// `?msg=CODE`: which fixed notice a redirect asks for.
 #[derive(serde::Deserialize)]
 pub struct Msg {
     #[serde(default)]

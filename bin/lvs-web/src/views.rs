@@ -160,6 +160,9 @@ pub mod status {
         pub role: String,
         pub paths: Vec<PathView>,
         pub floating: Vec<String>,
+        /// The file pulse runs from, when it is not the one this page
+        /// edits (else empty): its role and partner come from there.
+        pub other_file: String,
     }
 
     /// One real server's row.
@@ -228,7 +231,13 @@ pub mod status {
     pub fn lvsd(s: &Status, now: u64) -> (DaemonView, Vec<VirtualView>, String) {
         let d = DaemonView {
             running: true,
-            state: "running",
+            // Under -t nothing in the table below was checked or
+            // installed: the page says why every virtual is missing.
+            state: if s.test_start {
+                "running --test-start: no IPVS writes, no checks"
+            } else {
+                "running"
+            },
             reason: String::new(),
             summary: format!(
                 "pid {}, {} reloads, last reload {} writes{}, {} writes in all",

@@ -15,6 +15,11 @@ pub struct Status {
     pub pid: u32,
     /// Configuration file.
     pub configfile: String,
+    /// Started with `-t` (`--test-start`): the writes are logged, none is
+    /// made, and no monitor runs, so nothing below was checked or
+    /// installed. Absent in the JSON of an lvsd that predates it.
+    #[serde(default)]
+    pub test_start: bool,
     /// Netlink writes made by the last start or reload.
     pub last_reload_writes: usize,
     /// Netlink writes since start.
@@ -113,9 +118,10 @@ pub fn render_at(s: &Status, now: u64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "lvsd pid {} config {}: {} reloads, last reload {} writes{}, {} writes in all",
+        "lvsd pid {} config {}{}: {} reloads, last reload {} writes{}, {} writes in all",
         s.pid,
         s.configfile,
+        if s.test_start { " (--test-start)" } else { "" },
         s.reloads,
         s.last_reload_writes,
         if s.last_reload_failed {
@@ -190,6 +196,7 @@ mod tests {
         Status {
             pid: 4242,
             configfile: "/etc/sysconfig/ha/lvs.cf".into(),
+            test_start: false,
             last_reload_writes: 1,
             total_writes: 9,
             reloads: 3,
@@ -260,10 +267,12 @@ mod tests {
         let mut s = sample();
         s.last_reload_error = None;
         s.config_digest = None;
+        s.test_start = false;
         let mut v = serde_json::to_value(&s).expect("value");
         let o = v.as_object_mut().expect("object");
         o.remove("last_reload_error");
         o.remove("config_digest");
+        o.remove("test_start");
         assert_eq!(from_json(&v.to_string()).expect("parse"), s);
     }
 
@@ -275,6 +284,19 @@ mod tests {
         let text = render_at(&s, 1_700_000_005);
         assert!(
             text.contains("\n  running lvs.cf ba7816bf8f01cfea"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn test_start_is_in_the_json_and_the_text() {
+        let mut s = sample();
+        assert!(!render_at(&s, 1_700_000_005).contains("--test-start"));
+        s.test_start = true;
+        assert!(to_json(&s).contains(r#""test_start": true"#));
+        let text = render_at(&s, 1_700_000_005);
+        assert!(
+            text.starts_with("lvsd pid 4242 config /etc/sysconfig/ha/lvs.cf (--test-start): "),
             "{text}"
         );
     }

@@ -91,6 +91,7 @@ pub(super) fn collect(d: &mut Daemon) -> Status {
     Status {
         pid: std::process::id(),
         configfile: d.opts.configfile.display().to_string(),
+        test_start: d.opts.test_start,
         last_reload_writes: d.lvsd.counters().last_reload_writes,
         total_writes: d.lvsd.counters().total_writes,
         reloads: d.lvsd.counters().reloads,
