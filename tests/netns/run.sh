@@ -22,6 +22,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 command -v ip >/dev/null || { echo "tests/netns/run.sh: needs iproute2 (ip)" >&2; exit 1; }
 
+# Some tests run other packages' daemons (lvs-admin's run lvsd): build
+# them all first, as a fresh target directory would not have them.
+cargo build --workspace --bins --locked
 mkdir -p target
 before=$(ip netns list | awk '{print $1}' | sort)
 log=target/netns-tests.log
