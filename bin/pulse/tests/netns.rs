@@ -717,18 +717,10 @@ fn sighup_applies_floating_address_changes_live() {
     let p1 = rig.start("r1", &cf, &[]);
     wait_sole(&rig, "r1", Duration::from_secs(3));
     let has = |a: &str| {
-        rig::run(&[
-            "ip",
-            "-n",
-            &rig.ns("r1"),
-            "-o",
-            "addr",
-            "show",
-            "dev",
-            "eth0",
-        ])
-        .lines()
-        .any(|l| l.contains(&format!(" {a}/24 ")) && l.contains("eth0:2"))
+        rig.ns("r1")
+            .ip(&["-o", "addr", "show", "dev", "eth0"])
+            .lines()
+            .any(|l| l.contains(&format!(" {a}/24 ")) && l.contains("eth0:2"))
     };
     cf.more = "virtual mail {\n active = 1\n address = 203.0.113.11 eth0:2\n \
                vip_nmask = 255.255.255.0\n port = 25\n \
@@ -812,8 +804,10 @@ fn without_nodaemon_pulse_detaches_and_keeps_a_pid_file() {
     let pidfile = rig.dir.join("r1.pid");
     let socket = rig.socket("r1");
     let start = Instant::now();
-    let st = std::process::Command::new("ip")
-        .args(["netns", "exec", &rig.ns("r1"), rig::PULSE, "-t", "-c"])
+    let st = rig
+        .ns("r1")
+        .command(rig::PULSE)
+        .args(["-t", "-c"])
         .arg(&cfg)
         .arg("--pidfile")
         .arg(&pidfile)
@@ -856,8 +850,10 @@ fn without_nodaemon_pulse_detaches_and_keeps_a_pid_file() {
         "{text}"
     );
     // A second one on the same pid file is refused.
-    let out = std::process::Command::new("ip")
-        .args(["netns", "exec", &rig.ns("r2"), rig::PULSE, "-n", "-t", "-c"])
+    let out = rig
+        .ns("r2")
+        .command(rig::PULSE)
+        .args(["-n", "-t", "-c"])
         .arg(rig.write_cf("r2", &Cf::fast()))
         .arg("--pidfile")
         .arg(&pidfile)
@@ -893,19 +889,10 @@ fn an_ipv6_vip_is_added_and_announced() {
     let cap = Capture::open(&rig, "cl");
     let _p1 = rig.start("r1", &cf, &[]);
     let has6 = || {
-        rig::run(&[
-            "ip",
-            "-n",
-            &rig.ns("r1"),
-            "-o",
-            "-6",
-            "addr",
-            "show",
-            "dev",
-            "eth0",
-        ])
-        .lines()
-        .any(|l| l.contains(" 2001:db8::10/64 ") && !l.contains("tentative"))
+        rig.ns("r1")
+            .ip(&["-o", "-6", "addr", "show", "dev", "eth0"])
+            .lines()
+            .any(|l| l.contains(" 2001:db8::10/64 ") && !l.contains("tentative"))
     };
     poll(Duration::from_secs(3), POLL, has6)
         .unwrap_or_else(|| panic!("no usable IPv6 VIP on r1\n{}", rig.logs()));
@@ -952,7 +939,7 @@ fn the_private_path_keeps_the_partner_alive() {
     assert_eq!(j["paths"][1]["last_heartbeat"], "RUNNING", "{j}");
     rig.port("r2", false);
     stays_sole(&rig, "r1", secs(cf.deadtime) * 4);
-    rig::run(&["ip", "-n", &rig.ns("sw"), "link", "set", "r2p", "down"]);
+    rig.ns("sw").ip(&["link", "set", "r2p", "down"]);
     poll(
         secs(cf.deadtime) + secs(cf.keepalive) + Duration::from_millis(400),
         POLL,

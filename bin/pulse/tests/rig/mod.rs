@@ -1,7 +1,8 @@
 //! The failover rig of the namespace tests, the shape of the keepalived
-//! anchor rig (`anchors/keepalived-rig.sh`): namespaces `<tag>-sw` (a bridge
-//! `br0`), `<tag>-r1`, `<tag>-r2` and `<tag>-cl`, each with an `eth0` veth
-//! into the bridge. r1 203.0.113.2/24 (primary), r2 203.0.113.3/24 (backup),
+//! anchor rig (`anchors/keepalived-rig.sh`): namespaces `sw` (a bridge
+//! `br0`), `r1`, `r2` and `cl` (named `pu-<PID>-<name>-sw` and so on, see
+//! [`testrig::netns::Netns::new`]), each of the last three with an `eth0`
+//! veth into the bridge. r1 203.0.113.2/24 (primary), r2 203.0.113.3/24 (backup),
 //! client 203.0.113.50/24; the VIP 203.0.113.10/24 on `eth0:1`.
 //!
 //! Everything the rig starts is killed by PID, and its namespaces and files
@@ -13,11 +14,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs;
 use std::net::{Ipv4Addr, UdpSocket};
-use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use testrig::netns::Netns;
 
 pub const R1: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
 pub const R2: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 3);
@@ -127,7 +129,8 @@ pub struct Rig {
     pulses: Vec<Pulse>,
     /// Which router each pulse runs on (index into `pulses`).
     routers: Vec<&'static str>,
-    namespaces: Vec<String>,
+    /// By short name (`sw`, `r1`, …), in the order made.
+    namespaces: Vec<(&'static str, Netns)>,
     runs: u32,
     /// One route netlink socket per namespace, made there: reading
     /// addresses through it costs microseconds where `ip` costs a process,
@@ -136,7 +139,8 @@ pub struct Rig {
 }
 
 impl Rig {
-    /// Build the rig; `name` makes the namespaces unique with the PID.
+    /// Build the rig; `name` makes the namespaces and the directory unique
+    /// with the PID.
     pub fn new(name: &str) -> Rig {
         let tag = format!("pu{}{name}", std::process::id());
         let dir = std::env::temp_dir().join(&tag);
@@ -151,59 +155,34 @@ impl Rig {
             runs: 0,
             route: RefCell::new(HashMap::new()),
         };
+        // Pushed one by one, so that a failure half-way still drops (and
+        // deletes) the namespaces made so far.
+        for n in ["sw", "r1", "r2", "cl"] {
+            let ns = Netns::new("pu", &format!("{name}-{n}"));
+            rig.namespaces.push((n, ns));
+        }
         let sw = rig.ns("sw");
-        rig.add_ns(&sw);
-        run(&["ip", "-n", &sw, "link", "add", "br0", "type", "bridge"]);
-        run(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
+        sw.ip(&["link", "add", "br0", "type", "bridge"]);
+        sw.ip(&["link", "set", "br0", "up"]);
         for (n, addr) in [("r1", R1), ("r2", R2), ("cl", CLIENT)] {
             let ns = rig.ns(n);
-            rig.add_ns(&ns);
-            run(&[
-                "ip", "-n", &sw, "link", "add", n, "type", "veth", "peer", "name", "eth0", "netns",
-                &ns,
-            ]);
-            run(&["ip", "-n", &sw, "link", "set", n, "master", "br0", "up"]);
-            run(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-            run(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
-            run(&[
-                "ip",
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{addr}/24"),
-                "dev",
-                "eth0",
-            ]);
+            sw.veth(n, ns, "eth0");
+            sw.ip(&["link", "set", n, "master", "br0"]);
+            ns.ip(&["link", "set", "lo", "up"]);
+            ns.ip(&["addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
         }
         // The bridge forwards at once (no STP learning delay on new ports).
-        run(&[
-            "ip",
-            "-n",
-            &sw,
-            "link",
-            "set",
-            "br0",
-            "type",
-            "bridge",
-            "forward_delay",
-            "0",
-        ]);
+        sw.ip(&["link", "set", "br0", "type", "bridge", "forward_delay", "0"]);
         rig
     }
 
-    fn add_ns(&mut self, ns: &str) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", ns])
-            .stderr(Stdio::null())
-            .status();
-        run(&["ip", "netns", "add", ns]);
-        self.namespaces.push(ns.to_owned());
-    }
-
-    /// The full name of namespace `n` (`sw`, `r1`, `r2`, `cl`).
-    pub fn ns(&self, n: &str) -> String {
-        format!("{}-{n}", self.tag)
+    /// Namespace `n` (`sw`, `r1`, `r2`, `cl`).
+    pub fn ns(&self, n: &str) -> &Netns {
+        self.namespaces
+            .iter()
+            .find(|(short, _)| *short == n)
+            .map(|(_, ns)| ns)
+            .unwrap_or_else(|| panic!("the rig has no namespace {n}"))
     }
 
     /// A second network for the private heartbeat path: bridge `br1` in the
@@ -211,29 +190,14 @@ impl Rig {
     /// 198.51.100.3/24.
     pub fn add_private(&self) {
         let sw = self.ns("sw");
-        run(&[
-            "ip",
-            "-n",
-            &sw,
-            "link",
-            "add",
-            "br1",
-            "type",
-            "bridge",
-            "forward_delay",
-            "0",
-        ]);
-        run(&["ip", "-n", &sw, "link", "set", "br1", "up"]);
+        sw.ip(&["link", "add", "br1", "type", "bridge", "forward_delay", "0"]);
+        sw.ip(&["link", "set", "br1", "up"]);
         for (n, addr) in [("r1", "198.51.100.2/24"), ("r2", "198.51.100.3/24")] {
             let ns = self.ns(n);
             let port = format!("{n}p");
-            run(&[
-                "ip", "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth1",
-                "netns", &ns,
-            ]);
-            run(&["ip", "-n", &sw, "link", "set", &port, "master", "br1", "up"]);
-            run(&["ip", "-n", &ns, "link", "set", "eth1", "up"]);
-            run(&["ip", "-n", &ns, "addr", "add", addr, "dev", "eth1"]);
+            sw.veth(&port, ns, "eth1");
+            sw.ip(&["link", "set", &port, "master", "br1"]);
+            ns.ip(&["addr", "add", addr, "dev", "eth1"]);
         }
     }
 
@@ -266,8 +230,10 @@ impl Rig {
         let err = out.try_clone().expect("log file");
         let pidfile = self.dir.join(format!("{r}.pid"));
         let socket = self.socket(r);
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns(r), PULSE, "-n", "-v", "-c"])
+        let child = self
+            .ns(r)
+            .command(PULSE)
+            .args(["-n", "-v", "-c"])
             .arg(&cfg)
             .arg("--pidfile")
             .arg(&pidfile)
@@ -406,7 +372,7 @@ impl Rig {
 
     /// Router `r`'s address lines for the VIP (to check label and mask).
     pub fn vip_line(&self, r: &str) -> Option<String> {
-        let out = run(&["ip", "-n", &self.ns(r), "-o", "addr", "show", "dev", "eth0"]);
+        let out = self.ns(r).ip(&["-o", "addr", "show", "dev", "eth0"]);
         out.lines()
             .find(|l| l.contains(&format!(" {VIP}/")))
             .map(str::to_owned)
@@ -415,7 +381,7 @@ impl Rig {
     /// Put router `r`'s eth0 up or down.
     pub fn link(&self, r: &str, up: bool) {
         let state = if up { "up" } else { "down" };
-        run(&["ip", "-n", &self.ns(r), "link", "set", "eth0", state]);
+        self.ns(r).ip(&["link", "set", "eth0", state]);
     }
 
     /// Put router `r`'s port on the bridge up or down: a partition (`r`'s
@@ -423,12 +389,12 @@ impl Rig {
     /// carrier follows its peer).
     pub fn port(&self, r: &str, up: bool) {
         let state = if up { "up" } else { "down" };
-        run(&["ip", "-n", &self.ns("sw"), "link", "set", r, state]);
+        self.ns("sw").ip(&["link", "set", r, state]);
     }
 
     /// Router `r`'s eth0 MAC.
     pub fn mac(&self, r: &str) -> String {
-        let out = run(&["ip", "-n", &self.ns(r), "-o", "link", "show", "eth0"]);
+        let out = self.ns(r).ip(&["-o", "link", "show", "eth0"]);
         out.split_whitespace()
             .skip_while(|w| *w != "link/ether")
             .nth(1)
@@ -439,16 +405,7 @@ impl Rig {
     /// The client's neighbour entry for the VIP: its MAC, if it has one.
     pub fn client_neigh(&self) -> Option<String> {
         let vip = VIP.to_string();
-        let out = run(&[
-            "ip",
-            "-n",
-            &self.ns("cl"),
-            "neigh",
-            "show",
-            &vip,
-            "dev",
-            "eth0",
-        ]);
+        let out = self.ns("cl").ip(&["neigh", "show", &vip, "dev", "eth0"]);
         let mut words = out.split_whitespace();
         words.find(|w| *w == "lladdr")?;
         words.next().map(str::to_owned)
@@ -456,15 +413,8 @@ impl Rig {
 
     /// Run `f` on a thread that entered namespace `n` (sockets made there
     /// stay in it).
-    pub fn in_ns<T: Send + 'static>(&self, n: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = Path::new("/run/netns").join(self.ns(n));
-        thread::spawn(move || {
-            let file = fs::File::open(&path).expect("open netns");
-            nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-            f()
-        })
-        .join()
-        .expect("namespace thread")
+    pub fn in_ns<T: Send>(&self, n: &str, f: impl FnOnce() -> T + Send) -> T {
+        self.ns(n).run(f)
     }
 
     /// The client talks to the VIP once (one UDP datagram), so that it has a
@@ -493,8 +443,10 @@ impl Drop for Rig {
         }
         // Anything else still running in our namespaces was started by this
         // test (a detached pulse, an lvsd stand-in): kill it by PID.
-        for ns in &self.namespaces {
-            let pids = Command::new("ip").args(["netns", "pids", ns]).output();
+        for (_, ns) in &self.namespaces {
+            let pids = Command::new("ip")
+                .args(["netns", "pids", ns.name()])
+                .output();
             for pid in pids.iter().flat_map(|o| {
                 String::from_utf8_lossy(&o.stdout)
                     .into_owned()
@@ -508,11 +460,9 @@ impl Drop for Rig {
                 );
             }
         }
-        for ns in self.namespaces.iter().rev() {
-            let _ = Command::new("ip")
-                .args(["netns", "del", ns])
-                .stderr(Stdio::null())
-                .status();
+        // Last made, first deleted.
+        while let Some((_, ns)) = self.namespaces.pop() {
+            drop(ns);
         }
         if std::env::var_os("PULSE_RIG_KEEP").is_none() {
             let _ = fs::remove_dir_all(&self.dir);
