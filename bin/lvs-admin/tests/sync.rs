@@ -15,7 +15,7 @@ use admin::client::{Client, ClientError};
 use admin::proto::{Digest, PeerFile, SyncOutcome};
 use testrig::admin::{Helper, HelperBuilder, SyncPeer};
 #[cfg(feature = "netns-tests")]
-use testrig::netns::{Netns, ip};
+use testrig::netns::Netns;
 use testrig::process::{free_port, wait_with};
 
 const OLD: &str = "\
@@ -264,24 +264,9 @@ fn netns(tag: &str) -> Netns {
 fn two_helpers_in_two_namespaces_sync_and_refuse_a_stranger() {
     assert!(nix::unistd::getuid().is_root(), "needs root (ip netns)");
     let (n1, n2) = (netns("r1"), netns("r2"));
-    ip(&[
-        "link",
-        "add",
-        "s1",
-        "netns",
-        n1.name(),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "s2",
-        "netns",
-        n2.name(),
-    ]);
+    n1.veth("s1", &n2, "s2");
     n1.ip(&["addr", "add", "198.51.100.1/24", "dev", "s1"]);
     n2.ip(&["addr", "add", "198.51.100.2/24", "dev", "s2"]);
-    n1.ip(&["link", "set", "s1", "up"]);
-    n2.ip(&["link", "set", "s2", "up"]);
     let (pa, pb) = (Router::prepare(), Router::prepare());
     let (fa, fb) = (pa.fingerprint.clone(), pb.fingerprint.clone());
     // The default port (3637) on both sides: --peer without one.
