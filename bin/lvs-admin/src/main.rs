@@ -286,6 +286,22 @@ fn refused(e: ClientError) -> Result<ExitCode> {
     Ok(ExitCode::from(1))
 }
 
+/// The outcome on a router where pulse runs and lvsd does not.
+fn pulse_only(pulse: Option<&proto::PulseRole>) -> String {
+    let standing = match pulse {
+        Some(p) => format!(
+            " ({}, {})",
+            p.role,
+            if p.active { "active" } else { "inactive" }
+        ),
+        None => String::new(),
+    };
+    format!(
+        "SIGHUP to pulse{standing}, which re-reads lvs.cf; no lvsd runs on this router: \
+         the new file is used when pulse starts lvsd"
+    )
+}
+
 fn print_applied(a: &proto::Applied) {
     let _ = std::io::stderr().write_all(a.check.rendered.as_bytes());
     let reload = match &a.reload {
@@ -296,6 +312,7 @@ fn print_applied(a: &proto::Applied) {
         ReloadOutcome::Unconfirmed { signalled, reason } => {
             format!("SIGHUP to {signalled:?}, reload unconfirmed: {reason}")
         }
+        ReloadOutcome::PulseOnly { pulse } => pulse_only(pulse.as_ref()),
     };
     println!(
         "revision {} {} written; {reload}",
@@ -615,4 +632,23 @@ fn start_sync(
         name,
         runtime.clone(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pulse_only_names_pulses_role_when_it_answered() {
+        let backup = proto::PulseRole {
+            role: "backup".into(),
+            active: false,
+        };
+        assert_eq!(
+            pulse_only(Some(&backup)),
+            "SIGHUP to pulse (backup, inactive), which re-reads lvs.cf; no lvsd runs on this \
+             router: the new file is used when pulse starts lvsd"
+        );
+        assert!(pulse_only(None).starts_with("SIGHUP to pulse, which re-reads lvs.cf;"));
+    }
 }

@@ -560,6 +560,15 @@ pub fn applied_lines(a: &proto::Applied) -> Vec<String> {
         proto::ReloadOutcome::Unconfirmed { reason, .. } => {
             format!("Signalled, but the reload is unconfirmed: {reason}.")
         }
+        proto::ReloadOutcome::PulseOnly { pulse } => format!(
+            "pulse re-reads lvs.cf; no lvsd runs on this router{}: \
+             the new file is used when pulse starts lvsd.",
+            pulse.as_ref().map_or_else(String::new, |p| format!(
+                " ({}, {})",
+                p.role,
+                if p.active { "active" } else { "inactive" }
+            ))
+        ),
     });
     out
 }
@@ -993,6 +1002,66 @@ mod tests {
         }
         .render()
         .expect("render")
+    }
+
+    #[test]
+    fn every_reload_outcome_has_its_line() {
+        let applied = |reload| proto::Applied {
+            revision: proto::RevisionInfo {
+                rev: 7,
+                digest: Digest::of(b"x"),
+                size: 1,
+                user: "alice".into(),
+                uid: None,
+                reason: "why".into(),
+                time: 0,
+                restored_from: None,
+            },
+            reload,
+            check: proto::CheckReport {
+                ok: true,
+                diagnostics: vec![],
+                file_warnings: vec![],
+                file_errors: vec![],
+                rendered: String::new(),
+            },
+            raised_serial_no: None,
+            sync: None,
+        };
+        let line = |reload| applied_lines(&applied(reload))[1].clone();
+        assert_eq!(
+            line(proto::ReloadOutcome::PulseOnly {
+                pulse: Some(proto::PulseRole {
+                    role: "backup".into(),
+                    active: false,
+                }),
+            }),
+            "pulse re-reads lvs.cf; no lvsd runs on this router (backup, inactive): \
+             the new file is used when pulse starts lvsd."
+        );
+        let bare = line(proto::ReloadOutcome::PulseOnly { pulse: None });
+        assert!(bare.starts_with("pulse re-reads lvs.cf; no lvsd runs on this router: "));
+        assert!(!bare.contains("unconfirmed"), "{bare}");
+        let silent = line(proto::ReloadOutcome::Unconfirmed {
+            signalled: proto::Daemon::Pulse,
+            reason: "lvsd's status socket did not answer before the signal".into(),
+        });
+        assert!(silent.contains("unconfirmed"), "{silent}");
+        let page = ResultPage {
+            title: "Applied".into(),
+            nav: None,
+            notices: Vec::new(),
+            lines: applied_lines(&applied(proto::ReloadOutcome::PulseOnly { pulse: None })),
+            diagnostics: Vec::new(),
+            next: "/changes",
+            next_label: "CHANGES",
+        }
+        .render()
+        .expect("render");
+        assert!(
+            page.contains("<p>pulse re-reads lvs.cf; no lvsd runs"),
+            "{page}"
+        );
     }
 
     #[test]

@@ -9,14 +9,18 @@
 //! (one line, [`Rules::serial`]) → write a temp file beside it, fsync, keep mode and owner, rename, fsync the
 //! directory → record the revision → SIGHUP (pulse if it runs, it re-reads
 //! lvs.cf and signals lvsd; else lvsd) → wait for lvsd's `reloads` counter
-//! → if lvsd refused, write the previous revision back the same way and
-//! return lvsd's diagnostics.
+//! (no wait when pulse runs and lvsd does not: a backup router, whose pulse
+//! starts lvsd with the new file on takeover) → if lvsd refused, write the
+//! previous revision back the same way and return lvsd's diagnostics.
 //!
 //! The caller serializes applies (one at a time); within one, the base
 //! comparison and the rename are not atomic against a hand edit made in
 //! between, which is the window of any editor that saves by rename.
 
-use crate::proto::{Applied, CheckReport, Daemon, Digest, Error, ReloadOutcome, RevisionInfo};
+use crate::proto::{
+    Applied, CheckReport, Daemon, DaemonState, Digest, Error, PulseRole, ReloadOutcome,
+    RevisionInfo,
+};
 
 /// The steps of an apply, in order; the number is what the fault-injection
 /// hook counts.
@@ -108,9 +112,14 @@ pub trait Effects {
     fn record(&mut self, bytes: &[u8], meta: NewRevision) -> Result<RevisionInfo, String>;
     /// A revision and its bytes.
     fn revision(&mut self, rev: u64) -> Result<Option<(RevisionInfo, Vec<u8>)>, String>;
-    /// lvsd's reload state; `None` when lvsd is not running or does not
+    /// lvsd's reload state; `NotRunning` when no lvsd process runs (the
+    /// status verb's test: its pid file names a live process called
+    /// lvsd), `Unreachable` when one runs and its status socket does not
     /// answer.
-    fn reload_state(&mut self) -> Option<ReloadState>;
+    fn reload_state(&mut self) -> DaemonState<ReloadState>;
+    /// pulse's role and whether it is active, when its status socket
+    /// answers.
+    fn pulse_role(&mut self) -> Option<PulseRole>;
     /// SIGHUP pulse if it runs, else lvsd; `None` when neither runs.
     fn signal_reload(&mut self) -> Option<Daemon>;
     /// Wait (bounded) until [`reload_seen`] of `before` and `want` (the
@@ -220,11 +229,30 @@ fn reload(fx: &mut dyn Effects, want: Digest) -> Reload {
         return Reload::Outcome(ReloadOutcome::NotRunning);
     };
     fx.reached(Step::Signalled);
-    let Some(before) = before else {
-        return Reload::Outcome(ReloadOutcome::Unconfirmed {
-            signalled,
-            reason: "lvsd's status socket did not answer before the signal".into(),
-        });
+    let before = match (before, signalled) {
+        (DaemonState::Running { status }, _) => status,
+        // No lvsd to wait for: pulse re-read the file, and the lvsd it
+        // starts when this router takes over reads the file written (the
+        // rename came before this look).
+        (DaemonState::NotRunning, Daemon::Pulse) => {
+            return Reload::Outcome(ReloadOutcome::PulseOnly {
+                pulse: fx.pulse_role(),
+            });
+        }
+        // An lvsd that runs and does not answer: a real warning.
+        (DaemonState::Unreachable { .. }, _) => {
+            return Reload::Outcome(ReloadOutcome::Unconfirmed {
+                signalled,
+                reason: "lvsd's status socket did not answer before the signal".into(),
+            });
+        }
+        // An lvsd that started between the look and the signal.
+        (DaemonState::NotRunning, Daemon::Lvsd) => {
+            return Reload::Outcome(ReloadOutcome::Unconfirmed {
+                signalled,
+                reason: "lvsd was not running before the signal".into(),
+            });
+        }
     };
     let seen = fx.wait_reload(before.reloads, want);
     fx.reached(Step::ReloadSeen);
@@ -359,6 +387,7 @@ fn revert(
             format!("lvsd reloaded revision {} again", previous.rev)
         }
         Reload::Outcome(ReloadOutcome::NotRunning) => "no daemon runs any more".to_owned(),
+        Reload::Outcome(ReloadOutcome::PulseOnly { .. }) => "no lvsd runs any more".to_owned(),
         Reload::Outcome(ReloadOutcome::Unconfirmed { reason, .. }) => {
             format!(
                 "lvsd's reload of revision {} is unconfirmed: {reason}",
@@ -398,9 +427,15 @@ mod tests {
         temp: Option<Vec<u8>>,
         revisions: BTreeMap<u64, (RevisionInfo, Vec<u8>)>,
         keep: usize,
-        /// None: lvsd not running.
+        /// None: lvsd not running (unless `lvsd_silent`).
         lvsd: Option<ReloadState>,
+        /// lvsd runs, its status socket does not answer.
+        lvsd_silent: bool,
         pulse: bool,
+        /// What pulse's status says.
+        pulse_role: Option<PulseRole>,
+        /// Times pulse's status was asked.
+        pulse_asked: usize,
         /// lvsd refuses files containing this.
         refuses: Option<&'static str>,
         /// A signal makes a reload of the file lvsd already runs.
@@ -464,13 +499,25 @@ mod tests {
         fn revision(&mut self, rev: u64) -> Result<Option<(RevisionInfo, Vec<u8>)>, String> {
             Ok(self.revisions.get(&rev).cloned())
         }
-        fn reload_state(&mut self) -> Option<ReloadState> {
-            self.lvsd.clone()
+        fn reload_state(&mut self) -> DaemonState<ReloadState> {
+            match (&self.lvsd, self.lvsd_silent) {
+                (_, true) => DaemonState::Unreachable {
+                    reason: "lvsd.sock: connection refused".into(),
+                },
+                (Some(status), false) => DaemonState::Running {
+                    status: status.clone(),
+                },
+                (None, false) => DaemonState::NotRunning,
+            }
+        }
+        fn pulse_role(&mut self) -> Option<PulseRole> {
+            self.pulse_asked += 1;
+            self.pulse_role.clone()
         }
         fn signal_reload(&mut self) -> Option<Daemon> {
             let who = if self.pulse {
                 Daemon::Pulse
-            } else if self.lvsd.is_some() {
+            } else if self.lvsd.is_some() || self.lvsd_silent {
                 Daemon::Lvsd
             } else {
                 return None;
@@ -505,7 +552,7 @@ mod tests {
         }
         fn wait_reload(&mut self, before: u64, want: Digest) -> Result<ReloadState, String> {
             match &self.lvsd {
-                Some(l) if reload_seen(before, want, l) => Ok(l.clone()),
+                Some(l) if !self.lvsd_silent && reload_seen(before, want, l) => Ok(l.clone()),
                 _ => Err("no reload within 30 s".into()),
             }
         }
@@ -771,6 +818,7 @@ mod tests {
     fn no_answer_after_the_signal_is_unconfirmed_not_success() {
         let mut fx = Mem::new(GOOD);
         fx.pulse = true; // pulse runs, lvsd does not answer
+        fx.lvsd_silent = true;
         let new = GOOD.replace("serial_no = 1", "serial_no = 2");
         let a = apply(&mut fx, &rules(), change(GOOD.as_bytes(), &new)).expect("apply");
         assert!(
@@ -784,6 +832,59 @@ mod tests {
             "{:?}",
             a.reload
         );
+    }
+
+    #[test]
+    fn a_backup_whose_pulse_runs_without_lvsd_is_no_warning_and_no_wait() {
+        let mut fx = Mem::new(GOOD);
+        fx.pulse = true;
+        fx.pulse_role = Some(PulseRole {
+            role: "backup".into(),
+            active: false,
+        });
+        let new = GOOD.replace("serial_no = 1", "serial_no = 2");
+        let a = apply(&mut fx, &rules(), change(GOOD.as_bytes(), &new)).expect("apply");
+        assert_eq!(
+            a.reload,
+            ReloadOutcome::PulseOnly {
+                pulse: Some(PulseRole {
+                    role: "backup".into(),
+                    active: false,
+                })
+            }
+        );
+        assert_eq!(fx.file, new.as_bytes());
+        assert_eq!(fx.signals, [Daemon::Pulse]);
+        // Signalled, never waited.
+        assert_eq!(fx.steps.last(), Some(&Step::Signalled));
+        assert!(!fx.steps.contains(&Step::ReloadSeen));
+        // A pulse that does not answer: the outcome all the same.
+        fx.pulse_role = None;
+        let newer = new.replace("serial_no = 2", "serial_no = 3");
+        let a = apply(&mut fx, &rules(), change(new.as_bytes(), &newer)).expect("apply");
+        assert_eq!(a.reload, ReloadOutcome::PulseOnly { pulse: None });
+        assert_eq!(fx.pulse_asked, 2);
+    }
+
+    #[test]
+    fn a_silent_lvsd_is_unconfirmed_with_pulse_or_without() {
+        for pulse in [true, false] {
+            let mut fx = Mem::new(GOOD);
+            fx.pulse = pulse;
+            fx.lvsd = lvsd();
+            fx.lvsd_silent = true;
+            let new = GOOD.replace("serial_no = 1", "serial_no = 2");
+            let a = apply(&mut fx, &rules(), change(GOOD.as_bytes(), &new)).expect("apply");
+            let want = if pulse { Daemon::Pulse } else { Daemon::Lvsd };
+            assert_eq!(
+                a.reload,
+                ReloadOutcome::Unconfirmed {
+                    signalled: want,
+                    reason: "lvsd's status socket did not answer before the signal".into(),
+                }
+            );
+            assert_eq!(fx.pulse_asked, 0, "pulse's role is not asked for");
+        }
     }
 
     #[test]

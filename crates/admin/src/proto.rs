@@ -539,6 +539,25 @@ pub enum ReloadOutcome {
         /// Why there is no answer.
         reason: String,
     },
+    /// pulse runs and was signalled (it re-reads lvs.cf), and no lvsd
+    /// runs: pulse starts lvsd only when this router becomes the active
+    /// one (a backup), and that lvsd reads the file written. Nothing was
+    /// waited for, nothing is wrong.
+    PulseOnly {
+        /// pulse's role and whether it is the active router, as its
+        /// status socket said; `None`: it did not answer.
+        #[serde(default)]
+        pulse: Option<PulseRole>,
+    },
+}
+
+/// pulse's own view of this router, from its status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PulseRole {
+    /// `master` or `backup` (`failover::status::Status::role`).
+    pub role: String,
+    /// Whether this router is the active one.
+    pub active: bool,
 }
 
 /// An apply's or restore's success.
@@ -1195,6 +1214,19 @@ mod tests {
                     signalled: Daemon::Lvsd,
                     reason: "no answer".into(),
                 },
+                ..applied.clone()
+            }))),
+            Reply::Ok(Response::Apply(Box::new(Applied {
+                reload: ReloadOutcome::PulseOnly {
+                    pulse: Some(PulseRole {
+                        role: "backup".into(),
+                        active: false,
+                    }),
+                },
+                ..applied.clone()
+            }))),
+            Reply::Ok(Response::Restore(Box::new(Applied {
+                reload: ReloadOutcome::PulseOnly { pulse: None },
                 ..applied
             }))),
             Reply::Ok(Response::History {
@@ -1350,6 +1382,18 @@ mod tests {
         let text =
             String::from_utf8(encode_reply(&Reply::Error(Error::NoSyncPeer))).expect("utf-8");
         assert_eq!(text, r#"{"error":{"error":"no-sync-peer"}}"#);
+        let backup = ReloadOutcome::PulseOnly {
+            pulse: Some(PulseRole {
+                role: "backup".into(),
+                active: false,
+            }),
+        };
+        assert_eq!(
+            serde_json::to_string(&backup).expect("json"),
+            r#"{"state":"pulse-only","pulse":{"role":"backup","active":false}}"#
+        );
+        let bare: ReloadOutcome = serde_json::from_str(r#"{"state":"pulse-only"}"#).expect("bare");
+        assert_eq!(bare, ReloadOutcome::PulseOnly { pulse: None });
     }
 
     #[test]

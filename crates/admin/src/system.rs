@@ -13,7 +13,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::apply::{Effects, NewRevision, ReloadState, Step, reload_seen};
-use crate::proto::{Daemon, DaemonState, Digest, RevisionInfo};
+use crate::proto::{Daemon, DaemonState, Digest, PulseRole, RevisionInfo};
 use crate::store::Store;
 
 /// Where the helper finds everything.
@@ -258,19 +258,32 @@ impl Effects for System {
         self.store.get(rev)
     }
 
-    fn reload_state(&mut self) -> Option<ReloadState> {
+    fn reload_state(&mut self) -> DaemonState<ReloadState> {
         match lvsd_status(&self.paths) {
-            DaemonState::Running { status } => Some(ReloadState {
-                reloads: status.reloads,
-                failed: status.last_reload_failed,
-                error: status.last_reload_error,
-                writes: status.last_reload_writes,
-                // A digest that is not one is treated as none (the
-                // counter decides), not as a reason to wait forever.
-                config_digest: status
-                    .config_digest
-                    .as_deref()
-                    .and_then(|d| Digest::from_hex(d).ok()),
+            DaemonState::Running { status } => DaemonState::Running {
+                status: ReloadState {
+                    reloads: status.reloads,
+                    failed: status.last_reload_failed,
+                    error: status.last_reload_error,
+                    writes: status.last_reload_writes,
+                    // A digest that is not one is treated as none (the
+                    // counter decides), not as a reason to wait forever.
+                    config_digest: status
+                        .config_digest
+                        .as_deref()
+                        .and_then(|d| Digest::from_hex(d).ok()),
+                },
+            },
+            DaemonState::NotRunning => DaemonState::NotRunning,
+            DaemonState::Unreachable { reason } => DaemonState::Unreachable { reason },
+        }
+    }
+
+    fn pulse_role(&mut self) -> Option<PulseRole> {
+        match pulse_status(&self.paths) {
+            DaemonState::Running { status } => Some(PulseRole {
+                role: status.role,
+                active: status.active,
             }),
             _ => None,
         }
@@ -296,15 +309,20 @@ impl Effects for System {
         let mut last = String::from("no answer");
         while Instant::now() < deadline {
             match self.reload_state() {
-                Some(s) if reload_seen(before, want, &s) => return Ok(s),
-                Some(s) if s.reloads > before => {
+                DaemonState::Running { status: s } if reload_seen(before, want, &s) => {
+                    return Ok(s);
+                }
+                DaemonState::Running { status: s } if s.reloads > before => {
                     last = format!(
                         "lvsd reloaded, but runs another file ({}), not {want}",
                         s.config_digest.map_or("-".to_owned(), |d| d.to_hex())
                     )
                 }
-                Some(_) => last = "lvsd has not reloaded yet".into(),
-                None => last = "lvsd's status socket did not answer".into(),
+                DaemonState::Running { .. } => last = "lvsd has not reloaded yet".into(),
+                DaemonState::NotRunning => last = "lvsd is not running".into(),
+                DaemonState::Unreachable { .. } => {
+                    last = "lvsd's status socket did not answer".into()
+                }
             }
             std::thread::sleep(POLL);
         }
@@ -326,5 +344,97 @@ impl Effects for System {
             // test can kill -9 the helper at this step.
             let _ = nix::sys::signal::raise(Signal::SIGSTOP);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{Change, Rules, apply};
+    use crate::proto::{CheckReport, ReloadOutcome};
+    use std::process::{Child, Command};
+
+    /// A process whose name is `name` (a copy of sleep): what `running`
+    /// takes for that daemon.
+    fn named(dir: &Path, name: &str, pidfile: &Path) -> Child {
+        let exe = dir.join(name);
+        fs::copy("/usr/bin/sleep", &exe).expect("copy sleep");
+        let child = Command::new(&exe).arg("30").spawn().expect("spawn");
+        fs::write(pidfile, format!("{}\n", child.id())).expect("pid file");
+        child
+    }
+
+    fn passes(_: &[u8]) -> CheckReport {
+        CheckReport {
+            ok: true,
+            diagnostics: vec![],
+            file_warnings: vec![],
+            file_errors: vec![],
+            rendered: String::new(),
+        }
+    }
+
+    #[test]
+    fn pulse_without_lvsd_is_told_from_an_lvsd_that_does_not_answer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let paths = Paths {
+            config: d.join("lvs.cf"),
+            lvsd_socket: d.join("lvsd.sock"),
+            lvsd_pidfile: d.join("lvsd.pid"),
+            pulse_socket: d.join("pulse.sock"),
+            pulse_pidfile: d.join("pulse.pid"),
+        };
+        fs::write(&paths.config, "serial_no = 1\n").expect("lvs.cf");
+        let mut sys = System::new(
+            paths.clone(),
+            Store::open(&d.join("state"), 5).expect("store"),
+        );
+        sys.reload_wait = Duration::from_secs(5);
+        let mut pulse = named(d, "pulse", &paths.pulse_pidfile);
+        assert_eq!(sys.reload_state(), DaemonState::NotRunning);
+        // pulse runs, its status socket does not answer.
+        assert_eq!(sys.pulse_role(), None);
+
+        let started = Instant::now();
+        let applied = apply(
+            &mut sys,
+            &Rules {
+                check: &passes,
+                commands: &|_, _| Ok(()),
+                serial: &|_, _| Ok(None),
+            },
+            Change {
+                base: Some(Digest::of(b"serial_no = 1\n")),
+                text: b"serial_no = 2\n".to_vec(),
+                reason: "why".into(),
+                user: "alice".into(),
+                uid: None,
+                restored_from: None,
+            },
+        )
+        .expect("apply");
+        assert_eq!(applied.reload, ReloadOutcome::PulseOnly { pulse: None });
+        assert!(
+            started.elapsed() < sys.reload_wait,
+            "{:?}",
+            started.elapsed()
+        );
+        // The SIGHUP reached the process named pulse (sleep dies of it).
+        let status = pulse.wait().expect("wait");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(Signal::SIGHUP as i32)
+        );
+
+        // A live lvsd whose socket does not answer is not "not running".
+        let mut lvsd = named(d, "lvsd", &paths.lvsd_pidfile);
+        let state = sys.reload_state();
+        let _ = lvsd.kill();
+        let _ = lvsd.wait();
+        assert!(
+            matches!(state, DaemonState::Unreachable { .. }),
+            "{state:?}"
+        );
     }
 }
