@@ -234,10 +234,19 @@ fn reload(fx: &mut dyn Effects, want: Digest) -> Reload {
         // No lvsd to wait for: pulse re-read the file, and the lvsd it
         // starts when this router takes over reads the file written (the
         // rename came before this look).
+        // An active pulse with no lvsd (lvsd died, or pulse -t) is not a
+        // backup: nothing put the file in the table, so it is a warning.
         (DaemonState::NotRunning, Daemon::Pulse) => {
-            return Reload::Outcome(ReloadOutcome::PulseOnly {
-                pulse: fx.pulse_role(),
-            });
+            let pulse = fx.pulse_role();
+            if pulse.as_ref().is_some_and(|p| p.active) {
+                return Reload::Outcome(ReloadOutcome::Unconfirmed {
+                    signalled,
+                    reason: "pulse is active but no lvsd runs on this router: \
+                             nothing loaded the file into the IPVS table"
+                        .into(),
+                });
+            }
+            return Reload::Outcome(ReloadOutcome::PulseOnly { pulse });
         }
         // An lvsd that runs and does not answer: a real warning.
         (DaemonState::Unreachable { .. }, _) => {
@@ -864,6 +873,27 @@ mod tests {
         let a = apply(&mut fx, &rules(), change(new.as_bytes(), &newer)).expect("apply");
         assert_eq!(a.reload, ReloadOutcome::PulseOnly { pulse: None });
         assert_eq!(fx.pulse_asked, 2);
+    }
+
+    #[test]
+    fn an_active_pulse_without_lvsd_is_a_warning() {
+        let mut fx = Mem::new(GOOD);
+        fx.pulse = true;
+        fx.pulse_role = Some(PulseRole {
+            role: "primary".into(),
+            active: true,
+        });
+        let new = GOOD.replace("serial_no = 1", "serial_no = 2");
+        let a = apply(&mut fx, &rules(), change(GOOD.as_bytes(), &new)).expect("apply");
+        match &a.reload {
+            ReloadOutcome::Unconfirmed {
+                signalled: Daemon::Pulse,
+                reason,
+            } => assert!(reason.contains("no lvsd runs"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(fx.file, new.as_bytes());
+        assert!(!fx.steps.contains(&Step::ReloadSeen));
     }
 
     #[test]

@@ -359,7 +359,35 @@ mod tests {
     fn named(dir: &Path, name: &str, pidfile: &Path) -> Child {
         let exe = dir.join(name);
         fs::copy("/usr/bin/sleep", &exe).expect("copy sleep");
-        let child = Command::new(&exe).arg("30").spawn().expect("spawn");
+        // Another test thread's fork may still hold the copy open for
+        // writing until its exec (ETXTBSY): try again for a while.
+        let mut tries = 0;
+        let child = loop {
+            match Command::new(&exe).arg("30").spawn() {
+                Err(e) if e.raw_os_error() == Some(nix::libc::ETXTBSY) && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                r => break r.expect("spawn"),
+            }
+        };
+        // Until the exec, the child has the test binary's name: the helper
+        // would not see it as `name` yet.
+        let comm = format!("/proc/{}/comm", child.id());
+        let until = Instant::now() + Duration::from_secs(5);
+        while fs::read_to_string(&comm)
+            .map(|c| c.trim_end().to_owned())
+            .ok()
+            .as_deref()
+            != Some(name)
+        {
+            assert!(
+                Instant::now() < until,
+                "{} did not become {name}",
+                child.id()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         fs::write(pidfile, format!("{}\n", child.id())).expect("pid file");
         child
     }
