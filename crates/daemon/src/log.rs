@@ -326,12 +326,13 @@ impl Logger {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
+    /// A writer the tests read back as lines (trace.rs's tests too).
     #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Buf(Arc<Mutex<Vec<u8>>>);
 
     impl Write for Buf {
         fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
@@ -344,7 +345,7 @@ mod tests {
     }
 
     impl Buf {
-        fn lines(&self) -> Vec<String> {
+        pub(crate) fn lines(&self) -> Vec<String> {
             String::from_utf8(self.0.lock().expect("lock").clone())
                 .expect("utf-8")
                 .lines()

@@ -140,31 +140,8 @@ impl Visit for Line {
 mod tests {
     use super::*;
     use crate::log::RateLimit;
-    use std::io::Write;
+    use crate::log::tests::Buf;
     use std::time::Duration;
-
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Buf {
-        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(data);
-            Ok(data.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Buf {
-        fn lines(&self) -> Vec<String> {
-            String::from_utf8(self.0.lock().expect("lock").clone())
-                .expect("utf-8")
-                .lines()
-                .map(str::to_owned)
-                .collect()
-        }
-    }
 
     fn logger(buf: &Buf) -> Logger {
         Logger::new("lvsd", "lvs")
