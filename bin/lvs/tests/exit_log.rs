@@ -4,48 +4,15 @@
 //! when lvsd shuts down, not lost with the process.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use testrig::process::{Lines, Running, wait_with};
 
 const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
-
-/// A scratch directory for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("lvsd-exitlog-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// An lvsd we started, killed and reaped when dropped (also on failure).
-struct Lvsd(Child);
-
-impl Drop for Lvsd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn many_servers(n: usize) -> String {
     let mut text = String::from(
@@ -61,14 +28,6 @@ fn many_servers(n: usize) -> String {
     text
 }
 
-fn wait_for(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !f() {
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// The `reloads` count of `lvsd --status --json`, if lvsd answers.
 fn reloads(socket: &Path) -> Option<u64> {
     let out = Command::new(LVSD)
@@ -82,62 +41,57 @@ fn reloads(socket: &Path) -> Option<u64> {
 
 #[test]
 fn a_warning_held_back_in_the_last_window_is_reported_at_sigterm() {
-    let dir = Scratch::new("held");
-    let cf = dir.path("lvs.cf");
-    let socket = dir.path("lvsd.sock");
+    let dir = tempfile::tempdir().expect("scratch dir");
+    let cf = dir.path().join("lvs.cf");
+    let socket = dir.path().join("lvsd.sock");
     // 100 servers want 264 open files; a hard limit of 100 cannot give
     // them, so lvsd warns at start and again after each reload: the same
     // line each time, the rate limit's case.
     fs::write(&cf, many_servers(100)).expect("lvs.cf");
     let warning = "open file limit 100 is below the 264 that 100 monitors need";
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -n 100 && exec \"$0\" -t -n -c \"$1\" --socket \"$2\"")
-        .arg(LVSD)
-        .arg(&cf)
-        .arg(&socket)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("lvsd");
-    let stdout = child.stdout.take().expect("stdout");
-    let lvsd = Lvsd(child);
-    let pid = Pid::from_raw(i32::try_from(lvsd.0.id()).expect("pid"));
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                lines.lock().expect("lock").push(line);
-            }
-        })
-    };
-    wait_for("lvsd's status", Duration::from_secs(10), || {
-        reloads(&socket) == Some(0)
-    });
+    let mut lvsd = Running::spawn(
+        "lvsd",
+        Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -n 100 && exec \"$0\" -t -n -c \"$1\" --socket \"$2\"")
+            .arg(LVSD)
+            .arg(&cf)
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let pid = Pid::from_raw(i32::try_from(lvsd.pid()).expect("pid"));
+    let (lines, reader) = Lines::read_from(lvsd.take_stdout().expect("stdout"));
+    let within = Duration::from_secs(10);
+    wait_with(
+        "lvsd's status",
+        within,
+        || reloads(&socket) == Some(0),
+        || format!("{:#?}", lines.all()),
+    );
     // Six reloads, each done (counted) before the next: with the warning
     // at start, seven; five pass the rate limit (5 a minute), two are held.
     for k in 1..=6 {
         kill(pid, Signal::SIGHUP).expect("kill -HUP");
-        wait_for(&format!("reload {k}"), Duration::from_secs(10), || {
-            reloads(&socket) == Some(k)
-        });
+        wait_with(
+            &format!("reload {k}"),
+            within,
+            || reloads(&socket) == Some(k),
+            || format!("{:#?}", lines.all()),
+        );
     }
     kill(pid, Signal::SIGTERM).expect("kill -TERM");
-    let mut lvsd = lvsd;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(st) = lvsd.0.try_wait().expect("try_wait") {
-            break st;
-        }
-        assert!(Instant::now() < deadline, "lvsd did not exit");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    wait_with(
+        "lvsd's exit",
+        within,
+        || lvsd.exited().is_some(),
+        || format!("{:#?}", lines.all()),
+    );
+    let status = lvsd.exited().expect("exited");
     assert!(status.success(), "{status}");
     reader.join().expect("reader");
-    let lines = lines.lock().expect("lock").clone();
+    let lines = lines.all();
     let full = format!("lvs: {warning}");
     assert_eq!(
         lines.iter().filter(|l| **l == full).count(),

@@ -5,74 +5,17 @@
 //! limit in the last window is reported when pulse shuts down, not lost
 //! with the process.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use testrig::process::{Lines, Running, wait_with};
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("pulse-exitlog-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("temp dir");
-        Dir(d)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A pulse we started, killed and reaped when dropped (also on failure).
-struct Pulse(Child);
-
-impl Drop for Pulse {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Lines pulse wrote to stdout so far, collected by a reader thread.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<String>>>);
-
-impl Lines {
-    fn count(&self, line: &str) -> usize {
-        self.0
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|l| *l == line)
-            .count()
-    }
-    fn len(&self) -> usize {
-        self.0.lock().expect("lock").len()
-    }
-    fn all(&self) -> Vec<String> {
-        self.0.lock().expect("lock").clone()
-    }
-}
-
-fn wait_for(what: &str, lines: &Lines, mut f: impl FnMut() -> bool) {
-    let within = Duration::from_secs(10);
-    let deadline = Instant::now() + within;
-    while !f() {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not within {within:?}\n{:#?}",
-            lines.all()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn wait_for(what: &str, lines: &Lines, f: impl FnMut() -> bool) {
+    wait_with(what, Duration::from_secs(10), f, || {
+        format!("{:#?}", lines.all())
+    });
 }
 
 /// A UDP port free on 127.0.0.1 a moment ago.
@@ -83,8 +26,8 @@ fn free_port() -> u16 {
 
 #[test]
 fn a_warning_held_back_in_the_last_window_is_reported_at_sigterm() {
-    let d = Dir::new("held");
-    let cf = d.0.join("lvs.cf");
+    let d = tempfile::tempdir().expect("temp dir");
+    let cf = d.path().join("lvs.cf");
     // We are the backup (this host holds 127.0.0.1, not 127.0.0.2). The
     // device of the VIP does not exist: if pulse ever activated, it could
     // not add the address.
@@ -96,33 +39,23 @@ fn a_warning_held_back_in_the_last_window_is_reported_at_sigterm() {
         free_port()
     );
     std::fs::write(&cf, &good).expect("lvs.cf");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pulse"))
-        .args(["-n", "-t", "-c"])
-        .arg(&cf)
-        .arg("--pidfile")
-        .arg(d.0.join("pulse.pid"))
-        .arg("--socket")
-        .arg(d.0.join("pulse.sock"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pulse");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut pulse = Pulse(child);
-    let pid = Pid::from_raw(i32::try_from(pulse.0.id()).expect("pid"));
-    let lines = Lines::default();
-    let reader = {
-        let lines = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                lines.0.lock().expect("lock").push(line);
-            }
-        })
-    };
+    let mut pulse = Running::spawn(
+        "pulse",
+        Command::new(env!("CARGO_BIN_EXE_pulse"))
+            .args(["-n", "-t", "-c"])
+            .arg(&cf)
+            .arg("--pidfile")
+            .arg(d.path().join("pulse.pid"))
+            .arg("--socket")
+            .arg(d.path().join("pulse.sock"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let pid = Pid::from_raw(i32::try_from(pulse.pid()).expect("pid"));
+    let (lines, reader) = Lines::read_from(pulse.take_stdout().expect("stdout"));
     wait_for("the status socket", &lines, || {
-        d.0.join("pulse.sock").exists()
+        d.path().join("pulse.sock").exists()
     });
 
     // From now on every reload is refused with the same warning.
@@ -157,14 +90,8 @@ fn a_warning_held_back_in_the_last_window_is_reported_at_sigterm() {
     assert_eq!(lines.count(reread), 7, "{:#?}", lines.all());
 
     kill(pid, Signal::SIGTERM).expect("kill -TERM");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(st) = pulse.0.try_wait().expect("try_wait") {
-            break st;
-        }
-        assert!(Instant::now() < deadline, "pulse did not exit");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    wait_for("pulse's exit", &lines, || pulse.exited().is_some());
+    let status = pulse.exited().expect("exited");
     assert!(status.success(), "{status}");
     reader.join().expect("reader");
     let lines = lines.all();

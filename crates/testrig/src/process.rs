@@ -3,9 +3,11 @@
 //! workspace's binaries are.
 
 use std::fs;
+use std::io::{BufRead as _, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus};
+use std::process::{Child, ChildStdout, Command, ExitStatus};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -43,6 +45,11 @@ impl Running {
         self.child.id()
     }
 
+    /// Its stdout, when the command was given `Stdio::piped()` (once).
+    pub fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.child.stdout.take()
+    }
+
     /// How it ended, if it has (reaping it), without waiting.
     pub fn exited(&mut self) -> Option<ExitStatus> {
         if self.ended.is_none() {
@@ -77,6 +84,54 @@ impl Drop for Running {
 fn proc_state(pid: u32) -> Option<char> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// The lines a child writes, gathered by a thread of their own as they
+/// come, so a test can wait for one while the child runs on.
+#[derive(Debug, Clone, Default)]
+pub struct Lines(Arc<Mutex<Vec<String>>>);
+
+impl Lines {
+    /// Starts reading `from` (a child's stdout) until its end; join the
+    /// thread to have every line once the child has exited.
+    pub fn read_from(from: impl Read + Send + 'static) -> (Lines, thread::JoinHandle<()>) {
+        let lines = Lines::default();
+        let reader = {
+            let lines = lines.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(from).lines() {
+                    let Ok(line) = line else { break };
+                    lines.0.lock().expect("lock").push(line);
+                }
+            })
+        };
+        (lines, reader)
+    }
+
+    /// How many lines are exactly `line`.
+    pub fn count(&self, line: &str) -> usize {
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|l| *l == line)
+            .count()
+    }
+
+    /// How many lines so far.
+    pub fn len(&self) -> usize {
+        self.0.lock().expect("lock").len()
+    }
+
+    /// Whether there is none yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every line so far.
+    pub fn all(&self) -> Vec<String> {
+        self.0.lock().expect("lock").clone()
+    }
 }
 
 /// A log file to give a child as stdout or stderr.
@@ -155,6 +210,18 @@ pub fn build_bin(anchor: &str, package: &str, name: &str) -> PathBuf {
 mod tests {
     use super::*;
     use std::process::Stdio;
+
+    #[test]
+    fn lines_are_gathered_as_the_child_writes_them() {
+        let mut cmd = Command::new("printf");
+        cmd.arg("a\\nb\\na\\n").stdout(Stdio::piped());
+        let mut child = Running::spawn("printf", &mut cmd);
+        let (lines, reader) = Lines::read_from(child.take_stdout().expect("stdout"));
+        reader.join().expect("reader");
+        assert_eq!(lines.all(), ["a", "b", "a"]);
+        assert_eq!((lines.count("a"), lines.len()), (2, 3));
+        assert!(child.take_stdout().is_none());
+    }
 
     #[test]
     fn a_running_child_is_killed_and_reaped_on_drop() {
