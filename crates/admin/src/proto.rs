@@ -732,6 +732,17 @@ pub enum DaemonState<T> {
     },
 }
 
+impl<T> DaemonState<T> {
+    /// The same state with the snapshot made into `f`'s.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> DaemonState<U> {
+        match self {
+            DaemonState::Running { status } => DaemonState::Running { status: f(status) },
+            DaemonState::NotRunning => DaemonState::NotRunning,
+            DaemonState::Unreachable { reason } => DaemonState::Unreachable { reason },
+        }
+    }
+}
+
 /// The file on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileState {

@@ -259,24 +259,18 @@ impl Effects for System {
     }
 
     fn reload_state(&mut self) -> DaemonState<ReloadState> {
-        match lvsd_status(&self.paths) {
-            DaemonState::Running { status } => DaemonState::Running {
-                status: ReloadState {
-                    reloads: status.reloads,
-                    failed: status.last_reload_failed,
-                    error: status.last_reload_error,
-                    writes: status.last_reload_writes,
-                    // A digest that is not one is treated as none (the
-                    // counter decides), not as a reason to wait forever.
-                    config_digest: status
-                        .config_digest
-                        .as_deref()
-                        .and_then(|d| Digest::from_hex(d).ok()),
-                },
-            },
-            DaemonState::NotRunning => DaemonState::NotRunning,
-            DaemonState::Unreachable { reason } => DaemonState::Unreachable { reason },
-        }
+        lvsd_status(&self.paths).map(|status| ReloadState {
+            reloads: status.reloads,
+            failed: status.last_reload_failed,
+            error: status.last_reload_error,
+            writes: status.last_reload_writes,
+            // A digest that is not one is treated as none (the counter
+            // decides), not as a reason to wait forever.
+            config_digest: status
+                .config_digest
+                .as_deref()
+                .and_then(|d| Digest::from_hex(d).ok()),
+        })
     }
 
     fn pulse_role(&mut self) -> Option<PulseRole> {
